@@ -1,0 +1,314 @@
+/* The image framework: probing, opening, bounds-checked access, info and
+ * output-format parsing.  Drivers live in their own files; see image.h. */
+#include "image.h"
+#include "../core/checked.h"
+#include "../core/util.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define PROBE_HEAD (64 * 1024)
+
+void vmie_info_add(struct vmie_image_info *info, const char *key,
+		   const char *fmt, ...)
+{
+	va_list ap;
+	if (info->n_extra >= VMIE_INFO_MAX_EXTRA)
+		return;
+	vmie_strlcpy(info->extra[info->n_extra].key, key,
+		     sizeof info->extra[0].key);
+	va_start(ap, fmt);
+	vsnprintf(info->extra[info->n_extra].val, sizeof info->extra[0].val,
+		  fmt, ap);
+	va_end(ap);
+	info->n_extra++;
+}
+
+void vmie_check_add(struct vmie_check_result *r, bool corruption,
+		    const char *fmt, ...)
+{
+	va_list ap;
+	if (corruption)
+		r->corruptions++;
+	else
+		r->leaks++;
+	if (r->n_msgs >= VMIE_CHECK_MAX_MSGS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(r->msgs[r->n_msgs], sizeof r->msgs[0], fmt, ap);
+	va_end(ap);
+	r->n_msgs++;
+}
+
+const char *vmie_create_opt(const struct vmie_create_opts *o, const char *key)
+{
+	size_t kl = strlen(key);
+	for (size_t i = 0; o && i < o->n_kv; i++)
+		if (!strncmp(o->kv[i], key, kl) && o->kv[i][kl] == '=')
+			return o->kv[i] + kl + 1;
+	return NULL;
+}
+
+const struct vmie_image_driver *vmie_image_driver_find(const char *name)
+{
+	if (!strcasecmp(name, "vpc"))
+		name = "vhd";
+	for (size_t i = 0; vmie_image_drivers[i]; i++)
+		if (!strcasecmp(vmie_image_drivers[i]->name, name))
+			return vmie_image_drivers[i];
+	return NULL;
+}
+
+/* Formats we recognise only to refuse them clearly. */
+static const struct {
+	const char *magic;
+	size_t off, len;
+	const char *what;
+} refused_magics[] = {
+	{ "<<< ", 0, 4, "VirtualBox VDI" },      /* "<<< Oracle VM VirtualBox..." */
+	{ "QFI\xfb", 0, 4, "qcow" },
+	{ "conectix", 0, 8, "VHD" },
+	{ "vhdxfile", 0, 8, "VHDX" },
+	{ "KDMV", 0, 4, "VMDK" },
+	{ "COWD", 0, 4, "VMware ESX vmfsSparse (COWD)" },
+	{ "QED\0", 0, 4, "QED" },
+	{ "parallels", 0, 9, "Parallels" },
+	{ "WithoutFreeSpace", 0, 16, "Parallels" },
+};
+
+const struct vmie_image_driver *vmie_image_probe(struct vmie_src *src,
+						 struct vmie_err *err)
+{
+	size_t n = src->size < PROBE_HEAD ? (size_t)src->size : PROBE_HEAD;
+	uint8_t *head = malloc(n ? n : 1);
+	const struct vmie_image_driver *best = NULL;
+	int best_score = 0;
+	if (!head) {
+		VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+		return NULL;
+	}
+	if (n && vmie_src_pread(src, head, n, 0, err)) {
+		free(head);
+		return NULL;
+	}
+	for (size_t i = 0; vmie_image_drivers[i]; i++) {
+		const struct vmie_image_driver *d = vmie_image_drivers[i];
+		if (!d->probe)
+			continue;
+		int s = d->probe(src, head, n);
+		if (s > best_score) {
+			best_score = s;
+			best = d;
+		}
+	}
+	if (!best) {
+		const char *what = NULL;
+		for (size_t i = 0; i < sizeof refused_magics / sizeof *refused_magics; i++)
+			if (n >= refused_magics[i].off + refused_magics[i].len &&
+			    !memcmp(head + refused_magics[i].off,
+				    refused_magics[i].magic, refused_magics[i].len))
+				what = refused_magics[i].what;
+		if (what)
+			VMIE_ERR_RULE(err, VMIE_EFORMAT, "FMT-001",
+				      "%s: looks like %s, which vmie cannot read "
+				      "(import formats: OVA, VMDK, VHD, VHDX, "
+				      "raw; also qcow2)", src->name, what);
+		else
+			VMIE_ERR_RULE(err, VMIE_EFORMAT, "FMT-001",
+				      "%s: format not recognised (use -f raw to "
+				      "read it as a raw disk)", src->name);
+	}
+	free(head);
+	return best;
+}
+
+int vmie_image_open_src(struct vmie_src *src, const struct vmie_open_opts *o,
+			struct vmie_image **out, struct vmie_err *err)
+{
+	static const struct vmie_open_opts defaults;
+	const struct vmie_image_driver *d;
+	int r;
+	if (!o)
+		o = &defaults;
+	if (o->format) {
+		d = vmie_image_driver_find(o->format);
+		if (!d)
+			return VMIE_ERR(err, VMIE_EINVAL,
+					"unknown format '%s'", o->format);
+		if (!d->open)
+			return VMIE_ERR(err, VMIE_EUNSUPP,
+					"format '%s' cannot be read", d->name);
+	} else {
+		d = vmie_image_probe(src, err);
+		if (!d)
+			return err ? err->code : VMIE_EFORMAT;
+	}
+	struct vmie_image *img = calloc(1, sizeof *img);
+	if (!img || !(img->name = strdup(src->name))) {
+		free(img);
+		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	}
+	img->drv = d;
+	img->src = src;
+	vmie_src_ref(src);
+	r = d->open(img, o, err);
+	if (r) {
+		if (err && !strstr(err->msg, d->name))
+			vmie_err_prefix(err, "%s", d->name);
+		vmie_src_unref(img->src);
+		free(img->name);
+		free(img);
+		return r;
+	}
+	if (img->size > VMIE_MAX_VIRTUAL_SIZE) {
+		r = VMIE_CORRUPT(err, "%s: virtual size %llu bytes is absurd "
+				 "(limit %llu)", img->name,
+				 (unsigned long long)img->size,
+				 (unsigned long long)VMIE_MAX_VIRTUAL_SIZE);
+		vmie_image_close(img);
+		return r;
+	}
+	*out = img;
+	return 0;
+}
+
+int vmie_image_open(const char *path, const struct vmie_open_opts *o,
+		    struct vmie_image **out, struct vmie_err *err)
+{
+	struct vmie_src *src;
+	int r = vmie_src_open_file(path, &src, err);
+	if (r)
+		return r;
+	r = vmie_image_open_src(src, o, out, err);
+	vmie_src_unref(src);
+	return r;
+}
+
+void vmie_image_close(struct vmie_image *img)
+{
+	if (!img)
+		return;
+	if (img->drv->close)
+		img->drv->close(img);
+	vmie_src_unref(img->src);
+	free(img->name);
+	free(img);
+}
+
+int vmie_image_pread(struct vmie_image *img, void *buf, size_t len,
+		     uint64_t off, struct vmie_err *err)
+{
+	if (vmie_range_outside(off, len, img->size))
+		return VMIE_ERR(err, VMIE_ERANGE,
+				"%s: read of %zu bytes at %llu is past the end "
+				"of the disk (%llu bytes)", img->name, len,
+				(unsigned long long)off,
+				(unsigned long long)img->size);
+	if (!len)
+		return 0;
+	return img->drv->pread(img, buf, len, off, err);
+}
+
+int vmie_image_pwrite(struct vmie_image *img, const void *buf, size_t len,
+		      uint64_t off, struct vmie_err *err)
+{
+	if (!img->drv->pwrite)
+		return VMIE_ERR(err, VMIE_EUNSUPP,
+				"%s: %s images are read-only here (use an "
+				"overlay)", img->name, img->drv->name);
+	if (vmie_range_outside(off, len, img->size))
+		return VMIE_ERR(err, VMIE_ERANGE,
+				"%s: write past the end of the disk", img->name);
+	return img->drv->pwrite(img, buf, len, off, err);
+}
+
+int vmie_image_block_status(struct vmie_image *img, uint64_t off,
+			    uint64_t max_len, uint64_t *pnum, unsigned *status,
+			    struct vmie_err *err)
+{
+	if (off >= img->size)
+		return VMIE_ERR(err, VMIE_ERANGE, "%s: block status past the end",
+				img->name);
+	if (max_len > img->size - off)
+		max_len = img->size - off;
+	if (!img->drv->block_status) {
+		*pnum = max_len;
+		*status = VMIE_BS_DATA;
+		return 0;
+	}
+	int r = img->drv->block_status(img, off, max_len, pnum, status, err);
+	if (!r && (*pnum == 0 || *pnum > max_len))
+		return VMIE_ERR(err, VMIE_EIO, "%s: driver %s returned a bad "
+				"block status length", img->name, img->drv->name);
+	return r;
+}
+
+int vmie_image_info(struct vmie_image *img, struct vmie_image_info *info,
+		    struct vmie_err *err)
+{
+	memset(info, 0, sizeof *info);
+	vmie_strlcpy(info->format, img->drv->name, sizeof info->format);
+	vmie_strlcpy(info->subformat, img->subformat, sizeof info->subformat);
+	info->virtual_size = img->size;
+	info->file_size = img->src->size;
+	info->allocated = UINT64_MAX;
+	if (img->drv->info)
+		return img->drv->info(img, info, err);
+	return 0;
+}
+
+int vmie_image_check(struct vmie_image *img, struct vmie_check_result *res,
+		     struct vmie_err *err)
+{
+	memset(res, 0, sizeof *res);
+	if (!img->drv->check)
+		return 0;
+	return img->drv->check(img, res, err);
+}
+
+int vmie_parse_output_format(const char *spec,
+			     const struct vmie_image_driver **drv,
+			     char *sub, size_t sub_size, struct vmie_err *err)
+{
+	char name[32];
+	const char *comma = strchr(spec, ',');
+	size_t n = comma ? (size_t)(comma - spec) : strlen(spec);
+	if (n >= sizeof name)
+		return VMIE_ERR(err, VMIE_EINVAL, "unknown format '%s'", spec);
+	memcpy(name, spec, n);
+	name[n] = 0;
+	const struct vmie_image_driver *d = vmie_image_driver_find(name);
+	if (!d)
+		return VMIE_ERR(err, VMIE_EINVAL, "unknown output format '%s'",
+				name);
+	if (!d->writer)
+		return VMIE_ERR(err, VMIE_EUNSUPP, "format '%s' cannot be "
+				"written", d->name);
+	const char *want = comma ? comma + 1 : NULL;
+	const char *const *subs = d->write_subformats;
+	if (!want || !*want) {
+		vmie_strlcpy(sub, subs && subs[0] ? subs[0] : "", sub_size);
+	} else {
+		bool found = false;
+		for (size_t i = 0; subs && subs[i]; i++)
+			if (!strcasecmp(subs[i], want)) {
+				vmie_strlcpy(sub, subs[i], sub_size);
+				found = true;
+			}
+		if (!found) {
+			char list[256] = "";
+			for (size_t i = 0; subs && subs[i]; i++) {
+				strncat(list, i ? ", " : "", sizeof list - strlen(list) - 1);
+				strncat(list, subs[i], sizeof list - strlen(list) - 1);
+			}
+			return VMIE_ERR(err, VMIE_EINVAL,
+					"%s: unknown subformat '%s' (known: %s)",
+					d->name, want, list[0] ? list : "none");
+		}
+	}
+	*drv = d;
+	return 0;
+}

@@ -1,0 +1,152 @@
+/*
+ * Byte sources and sinks: the bottom layer of the stack.
+ *
+ * A source (struct vmie_src) is a read-only, random-access range of bytes of
+ * known size: a local file, a memory buffer, a window onto a member of a tar
+ * file (an OVA), later an S3 object.  Image drivers read their container
+ * through a source and never see where the bytes live.
+ *
+ * A sink (struct vmie_sink) is where a writer puts an output file.  Writers
+ * may pwrite anywhere (VHD and qcow2 rewrite tables at the end).  A file sink
+ * writes to a temporary name beside the destination and renames it only on
+ * vmie_sink_commit(); vmie_sink_abort() (or freeing without commit) removes
+ * it, so a failed or interrupted conversion leaves no partial file.
+ *
+ * Thread safety: pread on a source may be called from several threads at
+ * once (every implementation here is stateless per call).
+ */
+#ifndef VMIE_IO_IO_H
+#define VMIE_IO_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct vmie_err;
+struct vmie_src;
+
+struct vmie_src_ops {
+	const char *kind;   /* "file", "memory", "tar-member", "s3" */
+	/* Read exactly len bytes at off.  Reading past size is an error
+	 * (VMIE_ECORRUPT naming the source: "truncated").  Thread-safe. */
+	int (*pread)(struct vmie_src *s, void *buf, size_t len, uint64_t off,
+		     struct vmie_err *err);
+	/* Optional: open a sibling file by name (a VMDK extent, a qcow2
+	 * backing file) from the same place.  name is never a path: callers
+	 * must reject '/' and ".." first; implementations check again. */
+	int (*open_sibling)(struct vmie_src *s, const char *name,
+			    struct vmie_src **out, struct vmie_err *err);
+	/* Optional: find holes.  Set *pnum to the length (> 0) of the run at
+	 * off that is all data (*hole = false) or a hole that reads as zeros
+	 * (*hole = true).  Local sparse files use SEEK_DATA/SEEK_HOLE. */
+	int (*extent)(struct vmie_src *s, uint64_t off, uint64_t max_len,
+		      uint64_t *pnum, bool *hole, struct vmie_err *err);
+	void (*close)(struct vmie_src *s);
+};
+
+struct vmie_src {
+	const struct vmie_src_ops *ops;
+	uint64_t size;       /* bytes */
+	char *name;          /* for messages: path, "ova:member"... */
+	void *priv;
+	int refs;            /* vmie_src_ref / vmie_src_unref */
+};
+
+/* Open a local file read-only.  Block devices are allowed (size from
+ * BLKGETSIZE64). */
+int vmie_src_open_file(const char *path, struct vmie_src **out,
+		       struct vmie_err *err);
+/* A source over a memory buffer.  If take is true the buffer is freed with
+ * the source, else it must outlive it. */
+int vmie_src_open_mem(const void *buf, size_t len, bool take, const char *name,
+		      struct vmie_src **out, struct vmie_err *err);
+/* A window [off, off+len) onto another source (e.g. a tar member).  Takes a
+ * reference on parent.  Siblings are looked up through parent's
+ * open_sibling only if sibling_fn is NULL. */
+int vmie_src_open_window(struct vmie_src *parent, uint64_t off, uint64_t len,
+			 const char *name, struct vmie_src **out,
+			 struct vmie_err *err);
+
+static inline int vmie_src_pread(struct vmie_src *s, void *buf, size_t len,
+				 uint64_t off, struct vmie_err *err)
+{
+	return s->ops->pread(s, buf, len, off, err);
+}
+int vmie_src_open_sibling(struct vmie_src *s, const char *name,
+			  struct vmie_src **out, struct vmie_err *err);
+/* Hole/data runs of a source (everything is data if unsupported). */
+int vmie_src_extent(struct vmie_src *s, uint64_t off, uint64_t max_len,
+		    uint64_t *pnum, bool *hole, struct vmie_err *err);
+void vmie_src_ref(struct vmie_src *s);
+/* Drop a reference; closes at zero.  NULL is fine. */
+void vmie_src_unref(struct vmie_src *s);
+/* Validate a file name taken from inside an image before it is looked up:
+ * no '/', no '\\', not "." or "..", not empty, no control characters.
+ * Returns 0 or VMIE_EPERM with a message naming it (rule may be NULL). */
+int vmie_check_member_name(const char *name, const char *what,
+			   struct vmie_err *err);
+
+/* ---- sinks ---- */
+
+struct vmie_sink;
+struct vmie_sink_ops {
+	int (*pwrite)(struct vmie_sink *k, const void *buf, size_t len,
+		      uint64_t off, struct vmie_err *err);
+	/* Set the final length (sparse extension allowed). */
+	int (*truncate)(struct vmie_sink *k, uint64_t len, struct vmie_err *err);
+	/* Optional: read back what was written (for hashing a finished member,
+	 * or a writer that patches a table).  Regions never written read as
+	 * zeros. */
+	int (*pread)(struct vmie_sink *k, void *buf, size_t len, uint64_t off,
+		     struct vmie_err *err);
+	/* Make durable and publish under the final name. */
+	int (*commit)(struct vmie_sink *k, struct vmie_err *err);
+	/* Remove everything written (idempotent). */
+	void (*abort)(struct vmie_sink *k);
+	void (*free)(struct vmie_sink *k);
+};
+
+struct vmie_sink {
+	const struct vmie_sink_ops *ops;
+	char *name;          /* final name, for messages */
+	uint64_t written_end;   /* highest offset written + 1 (maintained by
+				   vmie_sink_pwrite) */
+	bool committed;
+	void *priv;
+};
+
+/* flags for vmie_sink_open_file */
+#define VMIE_SINK_OVERWRITE 1u   /* replace an existing destination */
+#define VMIE_SINK_NOSYNC    2u   /* skip fdatasync on commit (tests) */
+
+/* Create a file sink that writes "<dir>/.<base>.vmie-XXXXXX" and renames it
+ * to path on commit.  Without VMIE_SINK_OVERWRITE an existing path is an
+ * error (VMIE_EEXIST) checked before any work is done. */
+int vmie_sink_open_file(const char *path, unsigned flags,
+			struct vmie_sink **out, struct vmie_err *err);
+/* A sink into a growing memory buffer (tests, small metadata). */
+int vmie_sink_open_mem(struct vmie_sink **out, struct vmie_err *err);
+/* Contents of a memory sink (valid until free). */
+const uint8_t *vmie_sink_mem_data(struct vmie_sink *k, size_t *len);
+/* A window sink: writes at off are sent to parent at base+off.  commit and
+ * abort do nothing (the parent owns publication).  Used by the OVA writer to
+ * stream a VMDK into a tar member. */
+int vmie_sink_open_window(struct vmie_sink *parent, uint64_t base,
+			  struct vmie_sink **out, struct vmie_err *err);
+
+int vmie_sink_pwrite(struct vmie_sink *k, const void *buf, size_t len,
+		     uint64_t off, struct vmie_err *err);
+int vmie_sink_truncate(struct vmie_sink *k, uint64_t len, struct vmie_err *err);
+/* VMIE_EUNSUPP if the sink cannot read back. */
+int vmie_sink_pread(struct vmie_sink *k, void *buf, size_t len, uint64_t off,
+		    struct vmie_err *err);
+int vmie_sink_commit(struct vmie_sink *k, struct vmie_err *err);
+void vmie_sink_abort(struct vmie_sink *k);
+/* Free; a sink not committed is aborted first.  NULL is fine. */
+void vmie_sink_free(struct vmie_sink *k);
+
+/* Remove temp files of every open file sink (from a signal handler path:
+ * async-signal-safe, uses unlink only). */
+void vmie_sink_cleanup_all(void);
+
+#endif

@@ -1,0 +1,430 @@
+/* Byte sinks: a file published atomically on commit, a memory buffer and a
+ * window onto another sink.  See io.h for the contract. */
+#include "io.h"
+#include "../core/err.h"
+#include "../core/checked.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int vmie_sink_pwrite(struct vmie_sink *k, const void *buf, size_t len,
+		     uint64_t off, struct vmie_err *err)
+{
+	uint64_t end;
+	if (vmie_add_u64(off, len, &end))
+		return VMIE_ERR(err, VMIE_ERANGE, "%s: write offset overflow",
+				k->name);
+	int r = k->ops->pwrite(k, buf, len, off, err);
+	if (!r && end > k->written_end)
+		k->written_end = end;
+	return r;
+}
+
+int vmie_sink_truncate(struct vmie_sink *k, uint64_t len, struct vmie_err *err)
+{
+	int r = k->ops->truncate(k, len, err);
+	if (!r)
+		k->written_end = len;
+	return r;
+}
+
+int vmie_sink_pread(struct vmie_sink *k, void *buf, size_t len, uint64_t off,
+		    struct vmie_err *err)
+{
+	if (!k->ops->pread)
+		return VMIE_ERR(err, VMIE_EUNSUPP, "%s: sink cannot be read back",
+				k->name);
+	return k->ops->pread(k, buf, len, off, err);
+}
+
+int vmie_sink_commit(struct vmie_sink *k, struct vmie_err *err)
+{
+	int r = k->ops->commit ? k->ops->commit(k, err) : 0;
+	if (!r)
+		k->committed = true;
+	return r;
+}
+
+void vmie_sink_abort(struct vmie_sink *k)
+{
+	if (k && k->ops->abort)
+		k->ops->abort(k);
+}
+
+void vmie_sink_free(struct vmie_sink *k)
+{
+	if (!k)
+		return;
+	if (!k->committed)
+		vmie_sink_abort(k);
+	if (k->ops->free)
+		k->ops->free(k);
+	free(k->name);
+	free(k);
+}
+
+/* ---- file ---- */
+
+#define MAX_TEMPS 64
+/* Temp names of open file sinks, for vmie_sink_cleanup_all() from a signal
+ * handler.  Fixed array of fixed strings: no allocation in the handler. */
+static char temp_names[MAX_TEMPS][4096];
+static volatile int temp_used[MAX_TEMPS];
+static pthread_mutex_t temp_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct file_sink {
+	int fd;
+	int slot;            /* index in temp_names, or -1 */
+	char *tmp;           /* temporary path */
+	char *path;          /* final path */
+	unsigned flags;
+	bool aborted;
+};
+
+static int temp_register(const char *tmp)
+{
+	int slot = -1;
+	pthread_mutex_lock(&temp_lock);
+	for (int i = 0; i < MAX_TEMPS; i++)
+		if (!temp_used[i] && strlen(tmp) < sizeof temp_names[i]) {
+			strcpy(temp_names[i], tmp);
+			temp_used[i] = 1;
+			slot = i;
+			break;
+		}
+	pthread_mutex_unlock(&temp_lock);
+	return slot;
+}
+
+static void temp_unregister(int slot)
+{
+	if (slot < 0)
+		return;
+	pthread_mutex_lock(&temp_lock);
+	temp_used[slot] = 0;
+	pthread_mutex_unlock(&temp_lock);
+}
+
+void vmie_sink_cleanup_all(void)
+{
+	for (int i = 0; i < MAX_TEMPS; i++)
+		if (temp_used[i])
+			unlink(temp_names[i]);
+}
+
+static int file_pwrite(struct vmie_sink *k, const void *buf, size_t len,
+		       uint64_t off, struct vmie_err *err)
+{
+	struct file_sink *f = k->priv;
+	const uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pwrite(f->fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return VMIE_ERR_SYS(err, "%s: write at offset %llu",
+					    k->name, (unsigned long long)off);
+		}
+		p += n, len -= (size_t)n, off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int file_sink_pread(struct vmie_sink *k, void *buf, size_t len,
+			   uint64_t off, struct vmie_err *err)
+{
+	struct file_sink *f = k->priv;
+	uint8_t *p = buf;
+	while (len) {
+		ssize_t n = pread(f->fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return VMIE_ERR_SYS(err, "%s: read back at offset %llu",
+					    k->name, (unsigned long long)off);
+		}
+		if (n == 0) {     /* past the end: zeros */
+			memset(p, 0, len);
+			break;
+		}
+		p += n, len -= (size_t)n, off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int file_truncate(struct vmie_sink *k, uint64_t len, struct vmie_err *err)
+{
+	struct file_sink *f = k->priv;
+	if (ftruncate(f->fd, (off_t)len) < 0)
+		return VMIE_ERR_SYS(err, "%s: set length to %llu", k->name,
+				    (unsigned long long)len);
+	return 0;
+}
+
+static int file_commit(struct vmie_sink *k, struct vmie_err *err)
+{
+	struct file_sink *f = k->priv;
+	if (!(f->flags & VMIE_SINK_NOSYNC) && fdatasync(f->fd) < 0)
+		return VMIE_ERR_SYS(err, "%s: flush to disk", k->name);
+	if (!(f->flags & VMIE_SINK_OVERWRITE)) {
+		/* link() fails if the destination appeared meanwhile */
+		if (link(f->tmp, f->path) < 0)
+			return VMIE_ERR_SYS(err, "%s: publish", f->path);
+		unlink(f->tmp);
+	} else if (rename(f->tmp, f->path) < 0) {
+		return VMIE_ERR_SYS(err, "%s: rename into place", f->path);
+	}
+	temp_unregister(f->slot);
+	f->slot = -1;
+	return 0;
+}
+
+static void file_abort(struct vmie_sink *k)
+{
+	struct file_sink *f = k->priv;
+	if (f->aborted || k->committed)
+		return;
+	unlink(f->tmp);
+	temp_unregister(f->slot);
+	f->slot = -1;
+	f->aborted = true;
+}
+
+static void file_free(struct vmie_sink *k)
+{
+	struct file_sink *f = k->priv;
+	if (f->fd >= 0)
+		close(f->fd);
+	free(f->tmp);
+	free(f->path);
+	free(f);
+}
+
+static const struct vmie_sink_ops file_sink_ops = {
+	.pwrite = file_pwrite,
+	.truncate = file_truncate,
+	.pread = file_sink_pread,
+	.commit = file_commit,
+	.abort = file_abort,
+	.free = file_free,
+};
+
+int vmie_sink_open_file(const char *path, unsigned flags,
+			struct vmie_sink **out, struct vmie_err *err)
+{
+	struct stat st;
+	if (!(flags & VMIE_SINK_OVERWRITE) && lstat(path, &st) == 0)
+		return VMIE_ERR(err, VMIE_EEXIST,
+				"%s: already exists (use --force to replace it)",
+				path);
+	char *c1 = strdup(path), *c2 = strdup(path);
+	struct vmie_sink *k = calloc(1, sizeof *k);
+	struct file_sink *f = calloc(1, sizeof *f);
+	int r = VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	if (!c1 || !c2 || !k || !f)
+		goto fail;
+	const char *dir = dirname(c1), *base = basename(c2);
+	size_t n = strlen(dir) + strlen(base) + 32;
+	f->tmp = malloc(n);
+	f->path = strdup(path);
+	k->name = strdup(path);
+	if (!f->tmp || !f->path || !k->name)
+		goto fail;
+	snprintf(f->tmp, n, "%s/.%s.vmie-XXXXXX", dir, base);
+	f->fd = mkostemp(f->tmp, O_CLOEXEC);
+	if (f->fd < 0) {
+		r = VMIE_ERR_SYS(err, "%s: cannot create a temporary file in %s",
+				 path, dir);
+		goto fail;
+	}
+	fchmod(f->fd, 0644);
+	f->slot = temp_register(f->tmp);
+	f->flags = flags;
+	k->ops = &file_sink_ops;
+	k->priv = f;
+	free(c1);
+	free(c2);
+	*out = k;
+	return 0;
+fail:
+	free(c1);
+	free(c2);
+	if (f) {
+		free(f->tmp);
+		free(f->path);
+	}
+	free(f);
+	if (k)
+		free(k->name);
+	free(k);
+	return r;
+}
+
+/* ---- memory ---- */
+
+struct mem_sink {
+	uint8_t *buf;
+	size_t len, cap;
+};
+
+static int mem_grow(struct vmie_sink *k, uint64_t need, struct vmie_err *err)
+{
+	struct mem_sink *m = k->priv;
+	if (need > (uint64_t)1 << 34)
+		return VMIE_ERR(err, VMIE_ENOMEM, "%s: memory sink over 16 GiB",
+				k->name);
+	if (need > m->cap) {
+		size_t cap = m->cap ? m->cap : 4096;
+		while (cap < need)
+			cap *= 2;
+		uint8_t *b = realloc(m->buf, cap);
+		if (!b)
+			return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+		memset(b + m->cap, 0, cap - m->cap);
+		m->buf = b;
+		m->cap = cap;
+	}
+	return 0;
+}
+
+static int mem_pwrite(struct vmie_sink *k, const void *buf, size_t len,
+		      uint64_t off, struct vmie_err *err)
+{
+	struct mem_sink *m = k->priv;
+	int r = mem_grow(k, off + len, err);
+	if (r)
+		return r;
+	memcpy(m->buf + off, buf, len);
+	if (off + len > m->len)
+		m->len = off + len;
+	return 0;
+}
+
+static int mem_truncate(struct vmie_sink *k, uint64_t len, struct vmie_err *err)
+{
+	struct mem_sink *m = k->priv;
+	int r = mem_grow(k, len, err);
+	if (r)
+		return r;
+	if (len < m->len)
+		memset(m->buf + len, 0, m->len - len);
+	m->len = len;
+	return 0;
+}
+
+static int mem_sink_pread(struct vmie_sink *k, void *buf, size_t len,
+			  uint64_t off, struct vmie_err *err)
+{
+	struct mem_sink *m = k->priv;
+	(void)err;
+	memset(buf, 0, len);
+	if (off < m->len)
+		memcpy(buf, m->buf + off, off + len <= m->len ? len : m->len - off);
+	return 0;
+}
+
+static void mem_free(struct vmie_sink *k)
+{
+	struct mem_sink *m = k->priv;
+	free(m->buf);
+	free(m);
+}
+
+static const struct vmie_sink_ops mem_sink_ops = {
+	.pwrite = mem_pwrite,
+	.truncate = mem_truncate,
+	.pread = mem_sink_pread,
+	.free = mem_free,
+};
+
+int vmie_sink_open_mem(struct vmie_sink **out, struct vmie_err *err)
+{
+	struct vmie_sink *k = calloc(1, sizeof *k);
+	struct mem_sink *m = calloc(1, sizeof *m);
+	if (!k || !m || !(k->name = strdup("memory"))) {
+		free(k);
+		free(m);
+		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	}
+	k->ops = &mem_sink_ops;
+	k->priv = m;
+	k->committed = true;  /* nothing to publish or remove */
+	*out = k;
+	return 0;
+}
+
+const uint8_t *vmie_sink_mem_data(struct vmie_sink *k, size_t *len)
+{
+	struct mem_sink *m = k->priv;
+	*len = m->len;
+	return m->buf;
+}
+
+/* ---- window ---- */
+
+struct win_sink {
+	struct vmie_sink *parent;
+	uint64_t base;
+};
+
+static int win_pwrite(struct vmie_sink *k, const void *buf, size_t len,
+		      uint64_t off, struct vmie_err *err)
+{
+	struct win_sink *w = k->priv;
+	return vmie_sink_pwrite(w->parent, buf, len, w->base + off, err);
+}
+
+static int win_truncate(struct vmie_sink *k, uint64_t len, struct vmie_err *err)
+{
+	/* Only growing is meaningful inside a parent; shrinking is ignored
+	 * because later members may follow. */
+	struct win_sink *w = k->priv;
+	if (w->base + len > w->parent->written_end)
+		return vmie_sink_truncate(w->parent, w->base + len, err);
+	return 0;
+}
+
+static int win_sink_pread(struct vmie_sink *k, void *buf, size_t len,
+			  uint64_t off, struct vmie_err *err)
+{
+	struct win_sink *w = k->priv;
+	return vmie_sink_pread(w->parent, buf, len, w->base + off, err);
+}
+
+static void win_free(struct vmie_sink *k)
+{
+	free(k->priv);
+}
+
+static const struct vmie_sink_ops win_sink_ops = {
+	.pwrite = win_pwrite,
+	.truncate = win_truncate,
+	.pread = win_sink_pread,
+	.free = win_free,
+};
+
+int vmie_sink_open_window(struct vmie_sink *parent, uint64_t base,
+			  struct vmie_sink **out, struct vmie_err *err)
+{
+	struct vmie_sink *k = calloc(1, sizeof *k);
+	struct win_sink *w = calloc(1, sizeof *w);
+	if (!k || !w || !(k->name = strdup(parent->name))) {
+		free(k);
+		free(w);
+		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	}
+	w->parent = parent;
+	w->base = base;
+	k->ops = &win_sink_ops;
+	k->priv = w;
+	k->committed = true;
+	*out = k;
+	return 0;
+}

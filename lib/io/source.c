@@ -1,0 +1,379 @@
+/* Byte sources: local file, memory buffer, window onto another source.
+ * See io.h for the contract. */
+#include "io.h"
+#include "../core/err.h"
+#include "../core/checked.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void vmie_src_ref(struct vmie_src *s)
+{
+	__atomic_add_fetch(&s->refs, 1, __ATOMIC_RELAXED);
+}
+
+void vmie_src_unref(struct vmie_src *s)
+{
+	if (!s || __atomic_sub_fetch(&s->refs, 1, __ATOMIC_ACQ_REL) > 0)
+		return;
+	if (s->ops->close)
+		s->ops->close(s);
+	free(s->name);
+	free(s);
+}
+
+int vmie_check_member_name(const char *name, const char *what,
+			   struct vmie_err *err)
+{
+	if (!name || !*name)
+		return VMIE_ERR(err, VMIE_EPERM, "%s: empty file name", what);
+	if (!strcmp(name, ".") || !strcmp(name, "..") || strchr(name, '/') ||
+	    strchr(name, '\\'))
+		return VMIE_ERR(err, VMIE_EPERM,
+				"%s: file name '%s' is a path; only names in "
+				"the same directory are followed", what, name);
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return VMIE_ERR(err, VMIE_EPERM,
+					"%s: file name contains control "
+					"characters", what);
+	return 0;
+}
+
+int vmie_src_open_sibling(struct vmie_src *s, const char *name,
+			  struct vmie_src **out, struct vmie_err *err)
+{
+	int r = vmie_check_member_name(name, s->name, err);
+	if (r)
+		return r;
+	if (!s->ops->open_sibling)
+		return VMIE_ERR(err, VMIE_EUNSUPP,
+				"%s: cannot open '%s' beside a %s source",
+				s->name, name, s->ops->kind);
+	return s->ops->open_sibling(s, name, out, err);
+}
+
+int vmie_src_extent(struct vmie_src *s, uint64_t off, uint64_t max_len,
+		    uint64_t *pnum, bool *hole, struct vmie_err *err)
+{
+	if (off >= s->size || !max_len) {
+		*pnum = 0;
+		*hole = false;
+		return 0;
+	}
+	if (max_len > s->size - off)
+		max_len = s->size - off;
+	if (!s->ops->extent) {
+		*pnum = max_len;
+		*hole = false;
+		return 0;
+	}
+	int r = s->ops->extent(s, off, max_len, pnum, hole, err);
+	if (!r && (*pnum == 0 || *pnum > max_len))
+		*pnum = max_len;
+	return r;
+}
+
+static struct vmie_src *src_alloc(const struct vmie_src_ops *ops,
+				  const char *name, uint64_t size)
+{
+	struct vmie_src *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->name = strdup(name ? name : "?");
+	if (!s->name) {
+		free(s);
+		return NULL;
+	}
+	s->ops = ops;
+	s->size = size;
+	s->refs = 1;
+	return s;
+}
+
+/* ---- file ---- */
+
+struct file_src {
+	int fd;
+	char *dir;   /* directory of the file, for siblings */
+};
+
+static int file_pread(struct vmie_src *s, void *buf, size_t len, uint64_t off,
+		      struct vmie_err *err)
+{
+	struct file_src *f = s->priv;
+	uint8_t *p = buf;
+	if (vmie_range_outside(off, len, s->size))
+		return VMIE_CORRUPT(err, "%s: read of %zu bytes at offset %llu "
+				    "is past the end of the file (%llu bytes): "
+				    "truncated", s->name, len,
+				    (unsigned long long)off,
+				    (unsigned long long)s->size);
+	while (len) {
+		ssize_t n = pread(f->fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return VMIE_ERR_SYS(err, "%s: read at offset %llu",
+					    s->name, (unsigned long long)off);
+		}
+		if (n == 0)
+			return VMIE_CORRUPT(err, "%s: unexpected end of file at "
+					    "offset %llu (file shrank?)",
+					    s->name, (unsigned long long)off);
+		p += n, len -= (size_t)n, off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int file_extent(struct vmie_src *s, uint64_t off, uint64_t max_len,
+		       uint64_t *pnum, bool *hole, struct vmie_err *err)
+{
+	struct file_src *f = s->priv;
+	(void)err;
+	off_t d = lseek(f->fd, (off_t)off, SEEK_DATA);
+	if (d < 0) {
+		/* ENXIO: no data after off; other errors: assume data */
+		*hole = errno == ENXIO;
+		*pnum = max_len;
+		return 0;
+	}
+	if ((uint64_t)d > off) {
+		*hole = true;
+		*pnum = vmie_min_u64((uint64_t)d - off, max_len);
+		return 0;
+	}
+	off_t h = lseek(f->fd, (off_t)off, SEEK_HOLE);
+	*hole = false;
+	*pnum = h < 0 || (uint64_t)h <= off ? max_len
+					    : vmie_min_u64((uint64_t)h - off, max_len);
+	return 0;
+}
+
+static void file_close(struct vmie_src *s)
+{
+	struct file_src *f = s->priv;
+	if (f) {
+		close(f->fd);
+		free(f->dir);
+		free(f);
+	}
+}
+
+static int file_open_at(const char *path, const char *dir, struct vmie_src **out,
+			struct vmie_err *err);
+
+static int file_open_sibling(struct vmie_src *s, const char *name,
+			     struct vmie_src **out, struct vmie_err *err)
+{
+	struct file_src *f = s->priv;
+	size_t n = strlen(f->dir) + strlen(name) + 2;
+	char *path = malloc(n);
+	if (!path)
+		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	snprintf(path, n, "%s/%s", f->dir, name);
+	int r = file_open_at(path, f->dir, out, err);
+	free(path);
+	return r;
+}
+
+static const struct vmie_src_ops file_ops = {
+	.kind = "file",
+	.pread = file_pread,
+	.open_sibling = file_open_sibling,
+	.extent = file_extent,
+	.close = file_close,
+};
+
+static int file_open_at(const char *path, const char *dir, struct vmie_src **out,
+			struct vmie_err *err)
+{
+	struct stat st;
+	uint64_t size;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return VMIE_ERR_SYS(err, "%s: cannot open", path);
+	if (fstat(fd, &st) < 0) {
+		int r = VMIE_ERR_SYS(err, "%s: stat", path);
+		close(fd);
+		return r;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, &size) < 0) {
+			int r = VMIE_ERR_SYS(err, "%s: block device size", path);
+			close(fd);
+			return r;
+		}
+	} else if (S_ISREG(st.st_mode)) {
+		size = (uint64_t)st.st_size;
+	} else {
+		close(fd);
+		return VMIE_ERR(err, VMIE_EINVAL,
+				"%s: not a regular file or block device", path);
+	}
+	struct file_src *f = calloc(1, sizeof *f);
+	struct vmie_src *s = src_alloc(&file_ops, path, size);
+	char *d = NULL;
+	if (dir) {
+		d = strdup(dir);
+	} else {
+		char *tmp = strdup(path);
+		if (tmp)
+			d = strdup(dirname(tmp));
+		free(tmp);
+	}
+	if (!f || !s || !d) {
+		free(f);
+		free(d);
+		if (s) {
+			free(s->name);
+			free(s);
+		}
+		close(fd);
+		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	}
+	f->fd = fd;
+	f->dir = d;
+	s->priv = f;
+	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	*out = s;
+	return 0;
+}
+
+int vmie_src_open_file(const char *path, struct vmie_src **out,
+		       struct vmie_err *err)
+{
+	return file_open_at(path, NULL, out, err);
+}
+
+/* ---- memory ---- */
+
+struct mem_src {
+	const uint8_t *buf;
+	bool owned;
+};
+
+static int mem_pread(struct vmie_src *s, void *buf, size_t len, uint64_t off,
+		     struct vmie_err *err)
+{
+	struct mem_src *m = s->priv;
+	if (vmie_range_outside(off, len, s->size))
+		return VMIE_CORRUPT(err, "%s: read of %zu bytes at offset %llu "
+				    "is past the end (%llu bytes): truncated",
+				    s->name, len, (unsigned long long)off,
+				    (unsigned long long)s->size);
+	memcpy(buf, m->buf + off, len);
+	return 0;
+}
+
+static void mem_close(struct vmie_src *s)
+{
+	struct mem_src *m = s->priv;
+	if (m && m->owned)
+		free((void *)m->buf);
+	free(m);
+}
+
+static const struct vmie_src_ops mem_ops = {
+	.kind = "memory",
+	.pread = mem_pread,
+	.close = mem_close,
+};
+
+int vmie_src_open_mem(const void *buf, size_t len, bool take, const char *name,
+		      struct vmie_src **out, struct vmie_err *err)
+{
+	struct mem_src *m = calloc(1, sizeof *m);
+	struct vmie_src *s = src_alloc(&mem_ops, name ? name : "memory", len);
+	if (!m || !s) {
+		free(m);
+		if (s) {
+			free(s->name);
+			free(s);
+		}
+		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	}
+	m->buf = buf;
+	m->owned = take;
+	s->priv = m;
+	*out = s;
+	return 0;
+}
+
+/* ---- window ---- */
+
+struct win_src {
+	struct vmie_src *parent;
+	uint64_t base;
+};
+
+static int win_pread(struct vmie_src *s, void *buf, size_t len, uint64_t off,
+		     struct vmie_err *err)
+{
+	struct win_src *w = s->priv;
+	if (vmie_range_outside(off, len, s->size))
+		return VMIE_CORRUPT(err, "%s: read of %zu bytes at offset %llu "
+				    "is past the end of the member (%llu bytes)",
+				    s->name, len, (unsigned long long)off,
+				    (unsigned long long)s->size);
+	return vmie_src_pread(w->parent, buf, len, w->base + off, err);
+}
+
+static void win_close(struct vmie_src *s)
+{
+	struct win_src *w = s->priv;
+	if (w)
+		vmie_src_unref(w->parent);
+	free(w);
+}
+
+static int win_extent(struct vmie_src *s, uint64_t off, uint64_t max_len,
+		      uint64_t *pnum, bool *hole, struct vmie_err *err)
+{
+	struct win_src *w = s->priv;
+	return vmie_src_extent(w->parent, w->base + off, max_len, pnum, hole,
+			       err);
+}
+
+static const struct vmie_src_ops win_ops = {
+	.kind = "tar-member",
+	.pread = win_pread,
+	.extent = win_extent,
+	.close = win_close,
+};
+
+int vmie_src_open_window(struct vmie_src *parent, uint64_t off, uint64_t len,
+			 const char *name, struct vmie_src **out,
+			 struct vmie_err *err)
+{
+	if (vmie_range_outside(off, len, parent->size))
+		return VMIE_CORRUPT(err, "%s: member '%s' (%llu bytes at offset "
+				    "%llu) extends past the end of the file",
+				    parent->name, name ? name : "?",
+				    (unsigned long long)len,
+				    (unsigned long long)off);
+	struct win_src *w = calloc(1, sizeof *w);
+	struct vmie_src *s = src_alloc(&win_ops, name, len);
+	if (!w || !s) {
+		free(w);
+		if (s) {
+			free(s->name);
+			free(s);
+		}
+		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	}
+	vmie_src_ref(parent);
+	w->parent = parent;
+	w->base = off;
+	s->priv = w;
+	*out = s;
+	return 0;
+}
