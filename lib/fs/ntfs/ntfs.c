@@ -1,0 +1,6 @@
+/* ntfs file system driver: placeholder until the driver lands. */
+#include "fs/fs.h"
+
+const struct vmie_fs_driver vmie_fsdrv_ntfs = {
+	.name = "ntfs",
+};
