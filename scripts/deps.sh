@@ -7,7 +7,7 @@ PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
  libxml2-dev libssl-dev libext2fs-dev ntfs-3g-dev libhivex-dev libjansson-dev
  libcmocka-dev
  qemu-utils e2fsprogs xfsprogs btrfs-progs dosfstools mtools ntfs-3g
- libhivex-bin fdisk gdisk zstd lz4 xz-utils bzip2 cpio"
+ libhivex-bin fdisk gdisk zstd lz4 xz-utils bzip2 cpio time"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -1,0 +1,55 @@
+#!/bin/bash
+# Conversion benchmark: vmie against qemu-img, measured in the same run on
+# the same disk (default 4 GiB: ~40% random, ~30% compressible, ~30% holes).
+# Prints a table of times, output sizes, peak memory and ratios.
+# usage: bench/convert.sh [VMIE] [SIZE_GIB]   (env BENCH_DIR for scratch)
+set -eu
+VMIE=${1:-build/vmie}
+GIB=${2:-4}
+SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+D=${BENCH_DIR:-/var/tmp/vmie-bench}
+mkdir -p "$D"
+SRC="$D/disk-${GIB}g.raw"
+if [ ! -f "$SRC" ]; then
+	echo "making $SRC ..." >&2
+	python3 "$SRCDIR/tests/image/roundtrip/mkdisk.py" "$SRC" $((GIB << 30)) $((1 << 20)) 7
+fi
+
+# run LABEL CMD...: prints "seconds peak_kib" of the command
+run() {
+	local label=$1; shift
+	sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+	cat "$SRC" > /dev/null   # both tools start with the source in page cache
+	/usr/bin/time -f '%e %M' -o "$D/time.$label" "$@" >/dev/null 2>"$D/err.$label" ||
+		{ cat "$D/err.$label" >&2; echo "FAILED: $*" >&2; echo "nan 0"; return; }
+	cat "$D/time.$label"
+}
+size_of() { stat -c %s "$1"; }
+printf '%-34s %9s %9s %8s %12s %12s %9s\n' job vmie_s qemu_s speedup vmie_bytes qemu_bytes vmie_MiB
+line() { # job vmie_time_mem qemu_time_mem vmie_out qemu_out
+	set -- "$1" $2 $3 "$4" "$5"
+	local vt=$2 vm=$3 qt=$4 vo=$6 qo=$7
+	local ratio=$(python3 -c "print('%.1fx' % ($qt/$vt) if $vt > 0 else 'n/a')")
+	printf '%-34s %9s %9s %8s %12s %12s %9d\n' "$1" "$vt" "$qt" "$ratio" "$vo" "$qo" $((vm / 1024))
+}
+
+conv() { # name vmie_fmt qemu_fmt qemu_opts
+	local name=$1 vf=$2 qf=$3 qo=$4
+	rm -f "$D/v.$name" "$D/q.$name"
+	local v=$(run "v-$name" "$VMIE" convert -O "$vf" "$SRC" "$D/v.$name")
+	local q=$(run "q-$name" qemu-img convert -f raw -O "$qf" $qo "$SRC" "$D/q.$name")
+	line "raw -> $name" "$v" "$q" "$(size_of "$D/v.$name")" "$(size_of "$D/q.$name")"
+	qemu-img compare -f raw -F "$qf" "$SRC" "$D/v.$name" >/dev/null || echo "  !! vmie output differs from the source" >&2
+	rm -f "$D/back.v" "$D/back.q"
+	v=$(run "vb-$name" "$VMIE" convert -O raw "$D/q.$name" "$D/back.v")
+	q=$(run "qb-$name" qemu-img convert -f "$qf" -O raw "$D/q.$name" "$D/back.q")
+	line "$name -> raw" "$v" "$q" "$(du -k "$D/back.v" | cut -f1)K" "$(du -k "$D/back.q" | cut -f1)K"
+	rm -f "$D/back.v" "$D/back.q" "$D/v.$name" "$D/q.$name"
+}
+
+conv vmdk-stream "vmdk,streamOptimized" vmdk "-o subformat=streamOptimized"
+conv vmdk-sparse "vmdk,monolithicSparse" vmdk "-o subformat=monolithicSparse"
+conv vhd-dynamic "vhd,dynamic" vpc "-o subformat=dynamic"
+conv vhdx-dynamic "vhdx,dynamic" vhdx "-o subformat=dynamic"
+conv qcow2 qcow2 qcow2 ""
+echo "(speedup = qemu-img time / vmie time; vmie_MiB = vmie peak RSS; $(nproc) cores)"
