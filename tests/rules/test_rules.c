@@ -1,0 +1,964 @@
+/* lib/rules: every rule id passes on a good guest and fails (or warns) on a
+ * guest or option set made to break it, under both policies where they
+ * differ; BOOT-006 and the license rules as full decision tables; the
+ * policy parser's error messages. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/rules.h"
+
+static struct vmie_policy *cur, *leg;
+
+#define GIB ((uint64_t)1 << 30)
+#define TIB ((uint64_t)1 << 40)
+
+struct fixture {
+	struct vmie_inspection in;
+	struct vmie_insp_disk disks[24];
+	struct vmie_partition parts[2][4];
+	struct vmie_insp_fs fs[4];
+	struct vmie_insp_os os[2];
+	struct vmie_insp_kernel kern[2];
+	struct vmie_insp_fstab fstab[3];
+	struct vmie_insp_netif nif[1];
+	struct vmie_check_opts o;
+	struct vmie_check_input inputs[24];
+};
+
+static void base_disks(struct fixture *f, unsigned n, const char *fmt, const char *sub)
+{
+	f->in.n_disks = n;
+	f->in.disks = f->disks;
+	f->o.n_inputs = n;
+	f->o.inputs = f->inputs;
+	for (unsigned i = 0; i < n; i++) {
+		struct vmie_insp_disk *d = &f->disks[i];
+		snprintf(d->path, sizeof d->path, "disk%u", i);
+		strcpy(d->format, fmt);
+		strcpy(d->subformat, sub);
+		d->virtual_size = 20 * GIB;
+		d->pt.type = VMIE_PT_MBR;
+		strcpy(f->inputs[i].format, fmt);
+		strcpy(f->inputs[i].subformat, sub);
+		f->inputs[i].virtual_size = d->virtual_size;
+	}
+	f->disks[0].has_boot_code = true;
+	f->disks[0].pt.n_parts = 1;
+	f->disks[0].pt.n_primary = 1;
+	f->disks[0].pt.parts = f->parts[0];
+	f->parts[0][0] = (struct vmie_partition){ .number = 1, .start = 1 << 20,
+		.size = 20 * GIB - (1 << 20), .mbr_type = 0x83, .bootable = true };
+	strcpy(f->parts[0][0].kind, "linux");
+}
+
+/* A Debian 11 guest on ext4/MBR that passes every rule of aws-current. */
+static struct fixture *good_linux(void)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	base_disks(f, 1, "vmdk", "streamOptimized");
+	f->in.n_fs = 1;
+	f->in.fs = f->fs;
+	strcpy(f->fs[0].device, "disk0p1");
+	f->fs[0].disk = 0;
+	f->fs[0].partition = 1;
+	strcpy(f->fs[0].probe.type, "ext4");
+	f->fs[0].probe.free = 5 * GIB;
+	f->fs[0].opened = true;
+	f->in.n_os = 1;
+	f->in.os = f->os;
+	struct vmie_insp_os *os = &f->os[0];
+	strcpy(os->root_device, "disk0p1");
+	os->root_disk = 0;
+	strcpy(os->type, "linux");
+	strcpy(os->distro, "debian");
+	strcpy(os->product_name, "Debian GNU/Linux 11 (bullseye)");
+	strcpy(os->version, "11.7");
+	os->major = 11;
+	os->minor = 7;
+	strcpy(os->arch, "x86_64");
+	os->root_free = 5 * GIB;
+	os->n_kernels = 1;
+	os->kernels = f->kern;
+	strcpy(f->kern[0].version, "5.10.0-23-amd64");
+	f->kern[0].is_default = true;
+	f->kern[0].has_modules = true;
+	strcpy(os->default_kernel, "5.10.0-23-amd64");
+	strcpy(os->bootloader, "grub2");
+	os->grub2_bios = true;
+	os->efi_fallback = -1;
+	os->can_bios = true;
+	os->n_fstab = 1;
+	os->fstab = f->fstab;
+	strcpy(f->fstab[0].spec, "UUID=0b5a1f59-0000-4000-8000-000000000001");
+	strcpy(f->fstab[0].mountpoint, "/");
+	strcpy(f->fstab[0].type, "ext4");
+	f->fstab[0].spec_kind = VMIE_SPEC_UUID;
+	strcpy(f->fstab[0].resolves_to, "disk0p1");
+	os->n_netifs = 1;
+	os->netifs = f->nif;
+	strcpy(f->nif[0].name, "eth0");
+	f->nif[0].dhcp = 1;
+	strcpy(os->initrd_drivers, "virtio_blk,virtio_net,nvme,ena,xen-blkfront,xen-netfront");
+	os->initrd_read = 1;
+	os->ssh_installed = os->ssh_enabled = 1;
+	strcpy(os->users_with_keys, "admin");
+	os->dhcp_client = 1;
+	os->realtime_is_universal = os->paging_auto = os->rdp_enabled = -1;
+	os->autologon = os->vmware_tools = os->pending_reboot = os->ems_enabled = -1;
+	return f;
+}
+
+/* Windows Server 2019 Datacenter, NTFS on MBR, VHDX, BIOS only. */
+static struct fixture *good_windows(void)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	base_disks(f, 1, "vhdx", "dynamic");
+	f->parts[0][0].mbr_type = 0x07;
+	strcpy(f->parts[0][0].kind, "ntfs");
+	f->in.n_fs = 1;
+	f->in.fs = f->fs;
+	strcpy(f->fs[0].device, "disk0p1");
+	strcpy(f->fs[0].probe.type, "ntfs");
+	f->fs[0].opened = true;
+	f->in.n_os = 1;
+	f->in.os = f->os;
+	struct vmie_insp_os *os = &f->os[0];
+	strcpy(os->root_device, "disk0p1");
+	strcpy(os->type, "windows");
+	strcpy(os->distro, "windows");
+	strcpy(os->product_name, "Windows Server 2019 Datacenter");
+	strcpy(os->version, "10.0");
+	os->major = 10;
+	os->minor = 0;
+	os->build = 17763;
+	strcpy(os->edition, "ServerDatacenter");
+	strcpy(os->installation_type, "Server");
+	strcpy(os->arch, "x86_64");
+	strcpy(os->install_language, "en-US");
+	strcpy(os->default_language, "en-US");
+	os->root_free = 30 * GIB;
+	os->realtime_is_universal = 1;
+	os->paging_auto = 0;
+	strcpy(os->paging_files, "C:\\pagefile.sys 4096 4096");
+	os->rdp_enabled = os->rdp_firewall = 1;
+	os->autologon = os->vmware_tools = os->pending_reboot = os->ems_enabled = 0;
+	strcpy(os->dotnet_version, "4.7.2");
+	os->bootmgr_bios = true;
+	os->can_bios = true;
+	os->dhcp_client = 1;
+	os->ssh_installed = os->ssh_enabled = os->initrd_read = os->efi_fallback = -1;
+	return f;
+}
+
+static struct vmie_check_report *run(struct fixture *f, struct vmie_policy *p)
+{
+	struct vmie_check_report *r = NULL;
+	struct vmie_err e = { 0 };
+	assert_int_equal(vmie_rules_check(&f->in, &f->o, p, &r, &e), 0);
+	return r;
+}
+
+static enum vmie_verdict verdict(struct fixture *f, struct vmie_policy *p, const char *id)
+{
+	struct vmie_check_report *r = run(f, p);
+	const struct vmie_rule_result *x = vmie_report_find(r, id);
+	if (!x)
+		fail_msg("rule %s not reported", id);
+	enum vmie_verdict v = x->verdict;
+	if (v == VMIE_V_FAIL && !x->status_message[0])
+		fail_msg("rule %s fails without a status message", id);
+	if ((v == VMIE_V_FAIL || v == VMIE_V_WARN) && !x->fix[0])
+		fail_msg("rule %s: %s without a fix hint", id, vmie_verdict_name(v));
+	vmie_check_report_free(r);
+	return v;
+}
+
+#define PASSES(f, p, id) do { enum vmie_verdict v_ = verdict(f, p, id); \
+	if (v_ == VMIE_V_FAIL || v_ == VMIE_V_WARN) fail_msg("%s expected to pass, got %s", id, vmie_verdict_name(v_)); } while (0)
+#define FAILS(f, p, id) do { enum vmie_verdict v_ = verdict(f, p, id); \
+	if (v_ != VMIE_V_FAIL) fail_msg("%s expected to fail, got %s", id, vmie_verdict_name(v_)); } while (0)
+#define WARNS(f, p, id) do { enum vmie_verdict v_ = verdict(f, p, id); \
+	if (v_ != VMIE_V_WARN) fail_msg("%s expected to warn, got %s", id, vmie_verdict_name(v_)); } while (0)
+#define IS(f, p, id, want) do { enum vmie_verdict v_ = verdict(f, p, id); \
+	if (v_ != (want)) fail_msg("%s expected %s, got %s", id, vmie_verdict_name(want), vmie_verdict_name(v_)); } while (0)
+
+static void test_good_guests_pass(void **s)
+{
+	(void)s;
+	struct fixture *l = good_linux(), *w = good_windows();
+	struct vmie_check_report *r = run(l, cur);
+	for (unsigned i = 0; i < r->n_results; i++)
+		if (r->results[i].verdict == VMIE_V_FAIL || r->results[i].verdict == VMIE_V_WARN)
+			fail_msg("linux: %s %s: %s", r->results[i].id,
+				 vmie_verdict_name(r->results[i].verdict), r->results[i].evidence);
+	assert_true(r->would_pass);
+	assert_string_equal(r->boot_mode, "legacy-bios");
+	assert_string_equal(r->license_type, "BYOL");
+	assert_string_equal(r->usage_operation, "RunInstances");
+	vmie_check_report_free(r);
+	r = run(w, cur);
+	for (unsigned i = 0; i < r->n_results; i++)
+		if (r->results[i].verdict == VMIE_V_FAIL || r->results[i].verdict == VMIE_V_WARN)
+			fail_msg("windows: %s %s: %s", r->results[i].id,
+				 vmie_verdict_name(r->results[i].verdict), r->results[i].evidence);
+	assert_string_equal(r->license_type, "AWS");
+	assert_string_equal(r->usage_operation, "RunInstances:0002");
+	vmie_check_report_free(r);
+	free(l);
+	free(w);
+}
+
+static void test_fmt(void **s)
+{
+	(void)s;
+	struct fixture *f = good_linux();
+	PASSES(f, cur, "FMT-001");
+	strcpy(f->inputs[0].subformat, "monolithicSparse");
+	FAILS(f, cur, "FMT-001");
+	FAILS(f, leg, "FMT-006");
+	strcpy(f->inputs[0].format, "qcow2");
+	f->inputs[0].subformat[0] = 0;
+	FAILS(f, cur, "FMT-001");
+	strcpy(f->inputs[0].format, "ova");
+	PASSES(f, cur, "FMT-001");
+	IS(f, cur, "FMT-006", VMIE_V_NA);   /* 001 only */
+	static const char *const ids[] = { "FMT-002", "FMT-003", "FMT-004", "FMT-005" };
+	for (int i = 0; i < 4; i++) {
+		struct fixture *g = good_linux();
+		PASSES(g, cur, ids[i]);
+		strcpy(g->inputs[0].open_rule, ids[i]);
+		strcpy(g->inputs[0].open_error, "refused");
+		FAILS(g, cur, ids[i]);
+		FAILS(g, leg, ids[i]);
+		free(g);
+	}
+	free(f);
+}
+
+static void test_dsk(void **s)
+{
+	(void)s;
+	struct fixture *f = good_linux();
+	PASSES(f, cur, "DSK-001");
+	f->inputs[0].virtual_size = 17 * TIB;
+	FAILS(f, cur, "DSK-001");
+	f->inputs[0].virtual_size = 6 * TIB;
+	PASSES(f, cur, "DSK-002");     /* 8 TiB threshold */
+	FAILS(f, leg, "DSK-002");      /* 4 TiB threshold */
+	f->o.manifest = true;
+	PASSES(f, leg, "DSK-002");
+	free(f);
+
+	f = calloc(1, sizeof *f);
+	struct fixture *g = good_linux();
+	*f = *g;
+	base_disks(f, 22, "vmdk", "streamOptimized");
+	f->in.fs = f->fs;
+	f->in.os = f->os;
+	f->os[0].kernels = f->kern;
+	f->os[0].fstab = f->fstab;
+	f->os[0].netifs = f->nif;
+	FAILS(f, cur, "DSK-003");      /* 21 */
+	PASSES(f, leg, "DSK-003");     /* 22 */
+	free(f);
+	free(g);
+
+	f = good_linux();
+	PASSES(f, cur, "DSK-004");
+	f->os[0].root_disk = 1;
+	WARNS(f, cur, "DSK-004");
+	free(f);
+
+	f = good_linux();
+	PASSES(f, cur, "DSK-005");
+	f->in.n_fs = 0;
+	f->in.n_os = 0;
+	f->disks[0].pt.n_parts = 0;
+	FAILS(f, cur, "DSK-005");
+	free(f);
+
+	f = good_linux();
+	PASSES(f, cur, "DSK-006");
+	f->disks[0].virtual_size = 3 * TIB;
+	FAILS(f, cur, "DSK-006");
+	free(f);
+}
+
+static void test_fs(void **s)
+{
+	(void)s;
+	struct fixture *f = good_linux();
+	PASSES(f, cur, "FS-001");
+	strcpy(f->fs[0].probe.type, "reiserfs");
+	FAILS(f, cur, "FS-001");
+	strcpy(f->fs[0].probe.type, "btrfs");
+	PASSES(f, cur, "FS-001");
+	PASSES(f, cur, "FS-002");
+	f->fs[0].n_subvolumes = 2;
+	FAILS(f, cur, "FS-002");
+	free(f);
+
+	f = good_linux();
+	f->disks[0].pt.type = VMIE_PT_GPT;
+	PASSES(f, cur, "FS-003");
+	FAILS(f, leg, "FS-003");
+	free(f);
+
+	f = good_windows();
+	PASSES(f, cur, "FS-004");
+	f->disks[0].pt.type = VMIE_PT_GPT;
+	PASSES(f, cur, "FS-004");
+	PASSES(f, leg, "FS-004");          /* VHDX */
+	strcpy(f->inputs[0].format, "vhd");
+	PASSES(f, cur, "FS-004");
+	FAILS(f, leg, "FS-004");           /* GPT only with VHDX */
+	strcpy(f->fs[0].probe.type, "vfat");
+	FAILS(f, cur, "FS-004");
+	free(f);
+
+	f = good_windows();
+	PASSES(f, cur, "FS-005");
+	f->disks[0].pt.ldm = true;
+	WARNS(f, cur, "FS-005");
+	free(f);
+}
+
+static void test_os_linux(void **s)
+{
+	(void)s;
+	struct fixture *f = good_linux();
+	struct vmie_check_report *r;
+	PASSES(f, cur, "OS-001");
+	f->in.n_os = 0;
+	FAILS(f, cur, "OS-001");
+	r = run(f, cur);
+	assert_string_equal(r->status_message, "ClientError: Unknown OS / Missing OS files.");
+	vmie_check_report_free(r);
+	f->in.n_os = 1;
+
+	/* the matrix: Debian 11 with 5.10 passes; 6.1 kernel fails; Debian 12 fails */
+	PASSES(f, cur, "OS-002");
+	strcpy(f->os[0].default_kernel, "6.1.0-13-amd64");
+	strcpy(f->kern[0].version, "6.1.0-13-amd64");
+	FAILS(f, cur, "OS-002");
+	r = run(f, cur);
+	assert_non_null(strstr(vmie_report_find(r, "OS-002")->status_message,
+			       "Unsupported kernel version 6.1.0-13-amd64"));
+	vmie_check_report_free(r);
+	strcpy(f->os[0].version, "12.2");
+	FAILS(f, cur, "OS-002");
+	/* Debian 8 is only in the older edition */
+	strcpy(f->os[0].version, "8.0.0");
+	strcpy(f->os[0].default_kernel, "3.16.0-4-amd64");
+	FAILS(f, cur, "OS-002");
+	PASSES(f, leg, "OS-002");
+	free(f);
+
+	/* RHEL 8.6 with 4.18.0 passes; 8.8 fails */
+	f = good_linux();
+	strcpy(f->os[0].distro, "rhel");
+	strcpy(f->os[0].version, "8.6");
+	strcpy(f->os[0].default_kernel, "4.18.0-372.9.1.el8.x86_64");
+	PASSES(f, cur, "OS-002");
+	strcpy(f->os[0].version, "8.8");
+	FAILS(f, cur, "OS-002");
+	free(f);
+
+	/* SLES 12 SP4 on 4.12 passes, SP4 on 4.4 fails */
+	f = good_linux();
+	strcpy(f->os[0].distro, "sles");
+	strcpy(f->os[0].version, "12.4");
+	f->os[0].major = 12;
+	f->os[0].minor = 4;
+	strcpy(f->os[0].default_kernel, "4.12.14-94.41-default");
+	PASSES(f, cur, "OS-002");
+	strcpy(f->os[0].default_kernel, "4.4.180-94.97-default");
+	FAILS(f, cur, "OS-002");
+	free(f);
+
+	/* Oracle Linux 5 needs an el5uek kernel */
+	f = good_linux();
+	strcpy(f->os[0].distro, "ol");
+	strcpy(f->os[0].version, "5.11");
+	f->os[0].major = 5;
+	f->os[0].minor = 11;
+	strcpy(f->os[0].default_kernel, "2.6.39-400.215.10.el5uek");
+	PASSES(f, cur, "OS-002");
+	strcpy(f->os[0].default_kernel, "2.6.18-398.el5");
+	FAILS(f, cur, "OS-002");
+	free(f);
+
+	f = good_linux();
+	PASSES(f, cur, "OS-003");
+	strcpy(f->os[0].arch, "i386");
+	FAILS(f, cur, "OS-003");
+	strcpy(f->os[0].arch, "x86_64");
+	f->o.architecture = "i386";
+	FAILS(f, cur, "OS-003");
+	free(f);
+
+	f = good_linux();
+	PASSES(f, cur, "OS-004");
+	f->kern[0].custom = true;
+	WARNS(f, cur, "OS-004");
+	free(f);
+
+	f = good_linux();
+	PASSES(f, cur, "OS-007");
+	f->in.n_os = 2;
+	f->os[1] = f->os[0];
+	strcpy(f->os[1].root_device, "disk0p2");
+	FAILS(f, cur, "OS-007");
+	free(f);
+
+	f = good_linux();
+	PASSES(f, cur, "OS-010");
+	f->disks[0].pt.n_parts = 2;
+	f->parts[0][1] = (struct vmie_partition){ .number = 2, .mbr_type = 0xde };
+	WARNS(f, cur, "OS-010");
+	free(f);
+}
+
+static void test_os_windows(void **s)
+{
+	(void)s;
+	struct fixture *f = good_windows();
+	PASSES(f, cur, "OS-002");
+	strcpy(f->os[0].edition, "ServerWeb");   /* 2019 has no Web edition */
+	FAILS(f, cur, "OS-002");
+	free(f);
+
+	/* Windows Server 2022 is in no matrix */
+	f = good_windows();
+	f->os[0].build = 20348;
+	strcpy(f->os[0].product_name, "Windows Server 2022 Datacenter");
+	FAILS(f, cur, "OS-002");
+	free(f);
+
+	/* 32-bit Windows 8.1 is not supported; Server 2003 needs SP1 */
+	f = good_windows();
+	strcpy(f->os[0].product_name, "Windows 8.1 Pro");
+	strcpy(f->os[0].installation_type, "Client");
+	strcpy(f->os[0].edition, "Professional");
+	f->os[0].major = 6;
+	f->os[0].minor = 3;
+	f->os[0].build = 9600;
+	PASSES(f, cur, "OS-002");
+	strcpy(f->os[0].arch, "i386");
+	FAILS(f, cur, "OS-002");
+	free(f);
+	f = good_windows();
+	strcpy(f->os[0].product_name, "Microsoft Windows Server 2003");
+	strcpy(f->os[0].edition, "ServerStandard");
+	f->os[0].major = 5;
+	f->os[0].minor = 2;
+	f->os[0].build = 3790;
+	FAILS(f, cur, "OS-002");
+	strcpy(f->os[0].service_pack, "Service Pack 2");
+	PASSES(f, cur, "OS-002");
+	/* OS-008: 32-bit 2003 is info in default regions, fails in opt-in ones */
+	strcpy(f->os[0].arch, "i386");
+	IS(f, cur, "OS-008", VMIE_V_INFO);
+	f->o.non_default_region = true;
+	FAILS(f, cur, "OS-008");
+	IS(f, leg, "OS-008", VMIE_V_NA);
+	free(f);
+
+	/* OS-005: a German Windows 7 fails; a server may be German */
+	f = good_windows();
+	strcpy(f->os[0].product_name, "Windows 7 Professional");
+	strcpy(f->os[0].installation_type, "Client");
+	strcpy(f->os[0].edition, "Professional");
+	f->os[0].major = 6;
+	f->os[0].minor = 1;
+	f->os[0].build = 7601;
+	PASSES(f, cur, "OS-005");
+	strcpy(f->os[0].install_language, "de-DE");
+	strcpy(f->os[0].default_language, "de-DE");
+	FAILS(f, cur, "OS-005");
+	free(f);
+	f = good_windows();
+	strcpy(f->os[0].install_language, "de-DE");
+	PASSES(f, cur, "OS-005");
+	strcpy(f->os[0].language_packs, "en-US,\xe4\xb8\xad\xe6\x96\x87");
+	FAILS(f, cur, "OS-005");
+	free(f);
+
+	f = good_windows();
+	PASSES(f, cur, "OS-006");
+	strcpy(f->os[0].installation_type, "Nano Server");
+	FAILS(f, cur, "OS-006");
+	free(f);
+
+	/* OS-009: Windows 11 needs UEFI */
+	f = good_windows();
+	strcpy(f->os[0].product_name, "Windows 11 Pro");
+	strcpy(f->os[0].installation_type, "Client");
+	strcpy(f->os[0].edition, "Professional");
+	f->os[0].build = 22621;
+	FAILS(f, cur, "OS-009");          /* BIOS only guest */
+	f->os[0].can_uefi = true;
+	f->os[0].bootmgr_efi = true;
+	f->o.boot_mode = "uefi";
+	PASSES(f, cur, "OS-009");
+	f->o.boot_mode = "legacy-bios";
+	FAILS(f, cur, "OS-009");
+	IS(f, leg, "OS-009", VMIE_V_NA);
+	free(f);
+}
+
+static void test_boot(void **s)
+{
+	(void)s;
+	struct fixture *f = good_linux();
+	IS(f, cur, "BOOT-001", VMIE_V_INFO);
+	f->os[0].can_bios = false;
+	FAILS(f, cur, "BOOT-001");
+	free(f);
+
+	f = good_linux();
+	IS(f, cur, "BOOT-002", VMIE_V_NA);
+	f->o.boot_mode = "legacy-bios";
+	PASSES(f, cur, "BOOT-002");
+	f->o.boot_mode = "uefi";
+	FAILS(f, cur, "BOOT-002");
+	free(f);
+
+	/* Linux UEFI needs the fallback loader */
+	f = good_linux();
+	f->os[0].can_bios = false;
+	f->os[0].grub2_bios = false;
+	f->os[0].can_uefi = true;
+	f->os[0].grub2_efi = true;
+	f->disks[0].pt.type = VMIE_PT_GPT;
+	f->os[0].efi_fallback = 1;
+	PASSES(f, cur, "BOOT-003");
+	f->os[0].efi_fallback = 0;
+	FAILS(f, cur, "BOOT-003");
+	IS(f, leg, "BOOT-003", VMIE_V_NA);
+	FAILS(f, leg, "BOOT-008");        /* legacy: UEFI only for Windows VHDX */
+	free(f);
+
+	f = good_linux();
+	PASSES(f, cur, "BOOT-004");
+	PASSES(f, cur, "EXP-003");
+	f->os[0].grub2_efi = true;
+	f->os[0].can_uefi = true;
+	WARNS(f, cur, "BOOT-004");
+	WARNS(f, cur, "EXP-003");
+	free(f);
+
+	f = good_linux();
+	PASSES(f, cur, "BOOT-005");
+	strcpy(f->os[0].bootloader, "syslinux");
+	FAILS(f, cur, "BOOT-005");
+	f->os[0].bootloader[0] = 0;
+	FAILS(f, leg, "BOOT-005");
+	free(f);
+
+	/* BOOT-007 */
+	f = good_windows();
+	f->os[0].can_uefi = true;
+	f->o.boot_mode = "uefi";
+	PASSES(f, cur, "BOOT-007");
+	f->o.encrypted = true;
+	FAILS(f, cur, "BOOT-007");
+	f->o.encrypted = false;
+	f->o.license_configuration = true;
+	FAILS(f, cur, "BOOT-007");
+	f->o.license_configuration = false;
+	f->o.snapshot = true;
+	FAILS(f, cur, "BOOT-007");
+	f->o.platform = "Windows";
+	PASSES(f, cur, "BOOT-007");
+	IS(f, leg, "BOOT-007", VMIE_V_NA);
+	free(f);
+
+	/* BOOT-008: Windows UEFI in VHDX passes the older rule, in VHD fails */
+	f = good_windows();
+	f->os[0].can_bios = false;
+	f->os[0].can_uefi = true;
+	f->disks[0].pt.type = VMIE_PT_GPT;
+	PASSES(f, leg, "BOOT-008");
+	strcpy(f->inputs[0].format, "vhd");
+	FAILS(f, leg, "BOOT-008");
+	IS(f, cur, "BOOT-008", VMIE_V_NA);
+	free(f);
+}
+
+/* BOOT-006 as a full table: every combination of the inputs. */
+static void test_boot006_table(void **s)
+{
+	(void)s;
+	const char *reqs[] = { NULL, "legacy-bios", "uefi" };
+	for (int bios = 0; bios < 2; bios++)
+	for (int uefi = 0; uefi < 2; uefi++)
+	for (int ri = 0; ri < 3; ri++)
+	for (int big = 0; big < 2; big++)
+	for (unsigned prim = 1; prim <= 5; prim++)
+	for (int dyn = 0; dyn < 2; dyn++)
+	for (int vhdx = 0; vhdx < 2; vhdx++)
+	for (int gpt = 0; gpt < 2; gpt++) {
+		struct vmie_boot006_in in = {
+			.can_bios = bios, .can_uefi = uefi, .requested = reqs[ri],
+			.disk_size = big ? 3 * TIB : 100 * GIB, .primary_partitions = prim,
+			.dynamic_disk = dyn, .vhdx = vhdx, .gpt = gpt,
+		};
+		struct vmie_boot006_out out;
+		vmie_boot006_decide(&in, &out);
+		const char *want;
+		if (reqs[ri]) {
+			bool ok = !strcmp(reqs[ri], "uefi") ? uefi : bios;
+			want = ok ? reqs[ri] : NULL;
+		} else if (bios && uefi) {
+			want = !big && prim <= 4 && !dyn && vhdx ? "legacy-bios" : "uefi";
+		} else {
+			want = uefi ? "uefi" : bios ? "legacy-bios" : NULL;
+		}
+		if (!want)
+			assert_null(out.mode);
+		else
+			assert_string_equal(out.mode, want);
+		bool conv = want && gpt && uefi && !strcmp(want, "legacy-bios") && vhdx &&
+			    !big && prim <= 3 && !dyn;
+		assert_int_equal(out.gpt_to_mbr, conv);
+		assert_non_null(out.reason);
+	}
+}
+
+/* License rules as a table: OS kind x requested type. */
+static void test_license_table(void **s)
+{
+	(void)s;
+	static const struct { bool win, server; const char *req, *want, *rule; } t[] = {
+		{ false, false, NULL, "BYOL", "LIC-002" },
+		{ false, false, "Auto", "BYOL", "LIC-002" },
+		{ false, false, "BYOL", "BYOL", "LIC-002" },
+		{ false, false, "AWS", NULL, "LIC-002" },
+		{ true, false, NULL, "BYOL", "LIC-003" },
+		{ true, false, "BYOL", "BYOL", "LIC-003" },
+		{ true, false, "AWS", NULL, "LIC-003" },
+		{ true, true, NULL, "AWS", "LIC-004" },
+		{ true, true, "auto", "AWS", "LIC-004" },
+		{ true, true, "AWS", "AWS", "LIC-004" },
+		{ true, true, "BYOL", "BYOL", "LIC-004" },
+		{ true, true, "Free", NULL, "LIC-001" },
+		{ false, false, "GPL", NULL, "LIC-001" },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+		const char *rule = "";
+		const char *got = vmie_license_decide(t[i].win, t[i].server, t[i].req, &rule);
+		if (t[i].want)
+			assert_string_equal(got, t[i].want);
+		else
+			assert_null(got);
+		assert_string_equal(rule, t[i].rule);
+	}
+	/* through the engine: Linux + AWS fails LIC-005, Windows 10 + AWS too */
+	struct fixture *f = good_linux();
+	PASSES(f, cur, "LIC-005");
+	IS(f, cur, "LIC-002", VMIE_V_PASS);
+	f->o.license_type = "AWS";
+	FAILS(f, cur, "LIC-005");
+	FAILS(f, cur, "LIC-002");
+	f->o.license_type = "Cheap";
+	FAILS(f, cur, "LIC-001");
+	f->o.license_type = NULL;
+	strcpy(f->os[0].distro, "rhel");
+	strcpy(f->os[0].version, "7.9");
+	strcpy(f->os[0].default_kernel, "3.10.0-1160.el7.x86_64");
+	IS(f, cur, "LIC-002", VMIE_V_INFO);
+	struct vmie_check_report *r = run(f, cur);
+	assert_string_equal(r->usage_operation, "RunInstances:00g0");
+	vmie_check_report_free(r);
+	free(f);
+	f = good_windows();
+	f->o.license_type = "BYOL";
+	r = run(f, cur);
+	assert_string_equal(r->license_type, "BYOL");
+	assert_string_equal(r->usage_operation, "RunInstances:0800");
+	vmie_check_report_free(r);
+	PASSES(f, cur, "LIC-004");
+	f->o.usage_operation = "RunInstances:0002";
+	FAILS(f, cur, "LIC-005");
+	f->o.usage_operation = NULL;
+	strcpy(f->os[0].installation_type, "Client");
+	strcpy(f->os[0].product_name, "Windows 10 Pro");
+	strcpy(f->os[0].edition, "Professional");
+	PASSES(f, cur, "LIC-003");
+	f->o.license_type = "AWS";
+	FAILS(f, cur, "LIC-003");
+	FAILS(f, cur, "LIC-005");
+	free(f);
+}
+
+static void test_prep(void **s)
+{
+	(void)s;
+	struct fixture *f = good_linux();
+	PASSES(f, cur, "PREP-001");
+	f->os[0].root_free = 100u << 20;
+	WARNS(f, cur, "PREP-001");
+	PASSES(f, cur, "PREP-003");
+	f->os[0].dhcp_client = 0;
+	WARNS(f, cur, "PREP-003");
+	f->os[0].dhcp_client = 1;
+	f->nif[0].dhcp = 0;
+	strcpy(f->nif[0].address, "192.168.1.10/24");
+	IS(f, cur, "PREP-003", VMIE_V_INFO);
+	PASSES(f, cur, "PREP-004");
+	f->os[0].ssh_installed = 0;
+	WARNS(f, cur, "PREP-004");
+	PASSES(f, cur, "PREP-013");
+	f->os[0].n_fstab = 3;
+	strcpy(f->fstab[1].spec, "/dev/sdb1");
+	strcpy(f->fstab[1].type, "xfs");
+	f->fstab[1].spec_kind = VMIE_SPEC_DEVICE;
+	WARNS(f, cur, "PREP-013");       /* matches no file system: nofail */
+	strcpy(f->fstab[1].resolves_to, "disk1p1");
+	strcpy(f->fstab[2].type, "cifs");
+	f->fstab[2].spec_kind = VMIE_SPEC_OTHER;
+	IS(f, cur, "PREP-013", VMIE_V_INFO);
+	PASSES(f, cur, "PREP-014");
+	f->os[0].default_kernel[0] = 0;
+	IS(f, cur, "PREP-014", VMIE_V_INFO);
+	PASSES(f, cur, "PREP-015");
+	strcpy(f->os[0].initrd_drivers, "virtio_blk");
+	IS(f, cur, "PREP-015", VMIE_V_INFO);
+	f->os[0].initrd_read = 0;
+	WARNS(f, cur, "PREP-015");
+	PASSES(f, cur, "PREP-017");
+	f->os[0].users_with_keys[0] = 0;
+	WARNS(f, cur, "PREP-017");
+	IS(f, cur, "PREP-018", VMIE_V_INFO);
+	IS(f, cur, "PREP-011", VMIE_V_NA);
+	f->in.vm.present = true;
+	f->in.vm.n_nics = 1;
+	PASSES(f, cur, "PREP-011");
+	PASSES(f, cur, "PREP-012");
+	f->in.vm.n_nics = 2;
+	f->in.vm.n_cdroms = 1;
+	WARNS(f, cur, "PREP-011");
+	WARNS(f, cur, "PREP-012");
+	free(f);
+
+	f = good_windows();
+	PASSES(f, cur, "PREP-002");
+	f->os[0].paging_auto = 1;
+	WARNS(f, cur, "PREP-002");
+	f->os[0].paging_auto = 0;
+	f->os[0].root_free = 2 * GIB;
+	WARNS(f, cur, "PREP-002");
+	PASSES(f, cur, "PREP-004");
+	f->os[0].rdp_enabled = 0;
+	WARNS(f, cur, "PREP-004");
+	PASSES(f, cur, "PREP-005");
+	f->os[0].vmware_tools = 1;
+	WARNS(f, cur, "PREP-005");
+	PASSES(f, cur, "PREP-006");
+	f->os[0].autologon = 1;
+	WARNS(f, cur, "PREP-006");
+	PASSES(f, cur, "PREP-007");
+	f->os[0].pending_reboot = 1;
+	WARNS(f, cur, "PREP-007");
+	IS(f, cur, "PREP-008", VMIE_V_NA);       /* current edition has no table */
+	PASSES(f, leg, "PREP-008");
+	strcpy(f->os[0].dotnet_version, "3.5");
+	WARNS(f, leg, "PREP-008");
+	PASSES(f, cur, "PREP-009");
+	f->os[0].realtime_is_universal = 0;
+	IS(f, cur, "PREP-009", VMIE_V_INFO);
+	PASSES(f, cur, "PREP-010");
+	f->os[0].ems_enabled = 1;
+	IS(f, cur, "PREP-010", VMIE_V_INFO);
+	IS(f, cur, "PREP-016", VMIE_V_NA);
+	f->os[0].major = 6;
+	f->os[0].minor = 3;
+	f->os[0].build = 9600;
+	strcpy(f->os[0].product_name, "Windows Server 2012 R2 Standard");
+	IS(f, cur, "PREP-016", VMIE_V_INFO);
+	free(f);
+}
+
+static void test_windows_product_names(void **s)
+{
+	(void)s;
+	static const struct { const char *name, *inst, *ed; int maj, min; unsigned build;
+			      const char *product, *edition; } t[] = {
+		{ "Microsoft Windows Server 2003 R2", "", "ServerEnterprise", 5, 2, 3790, "server-2003-r2", "enterprise" },
+		{ "Windows Server 2008 R2 Standard", "Server", "ServerStandard", 6, 1, 7601, "server-2008-r2", "standard" },
+		{ "Windows Server 2012 R2 Datacenter", "Server Core", "ServerDatacenter", 6, 3, 9600, "server-2012-r2", "datacenter" },
+		{ "Windows Server 2016 Standard", "Server", "ServerStandard", 10, 0, 14393, "server-2016", "standard" },
+		{ "Windows Server Datacenter", "Server Core", "ServerDatacenter", 10, 0, 17134, "server-1803", "datacenter" },
+		{ "Windows 7 Ultimate", "Client", "Ultimate", 6, 1, 7601, "7", "ultimate" },
+		{ "Windows 7 Home Premium", "Client", "HomePremium", 6, 1, 7601, "7", "home" },
+		{ "Windows 10 Education", "Client", "Education", 10, 0, 19045, "10", "education" },
+		{ "Windows 10 Pro N", "Client", "ProfessionalN", 10, 0, 19045, "10", "professional" },
+		{ "Windows 10 Pro", "Client", "Professional", 10, 0, 22631, "11", "professional" },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+		struct vmie_insp_os os = { 0 };
+		char p[24], e[24];
+		strcpy(os.product_name, t[i].name);
+		strcpy(os.installation_type, t[i].inst);
+		strcpy(os.edition, t[i].ed);
+		os.major = t[i].maj;
+		os.minor = t[i].min;
+		os.build = t[i].build;
+		vmie_windows_product(&os, p, sizeof p);
+		vmie_windows_edition(&os, e, sizeof e);
+		assert_string_equal(p, t[i].product);
+		assert_string_equal(e, t[i].edition);
+	}
+}
+
+static void test_versions(void **s)
+{
+	(void)s;
+	assert_true(vmie_version_cmp("5.11", "5.2") > 0);
+	assert_true(vmie_version_cmp("7.8", "7.8.0") == 0);
+	assert_true(vmie_version_cmp("6.0.8", "6.0.10") < 0);
+	assert_true(vmie_kernel_matches("4.18.0", "4.18.0-372.el8.x86_64"));
+	assert_true(vmie_kernel_matches("3.2", "3.2.0-4-amd64"));
+	assert_true(vmie_kernel_matches("5.4", "5.4.0-150-generic"));
+	assert_false(vmie_kernel_matches("4.1", "4.14.35-1902.el7uek"));
+	assert_false(vmie_kernel_matches("5.1", "5.10.0-1"));
+	assert_true(vmie_kernel_matches("3.0.101-63", "3.0.101-63-default"));
+	struct vmie_policy_linux row = { .ver_prefix = true };
+	strcpy(row.ver_lo, "10");
+	strcpy(row.ver_hi, "10");
+	assert_true(vmie_policy_linux_version_ok(&row, "10.13"));
+	assert_true(vmie_policy_linux_version_ok(&row, "10"));
+	assert_false(vmie_policy_linux_version_ok(&row, "100"));
+	assert_false(vmie_policy_linux_version_ok(&row, "11"));
+}
+
+static void test_policy_errors(void **s)
+{
+	(void)s;
+	static const struct { const char *text, *want; } t[] = {
+		{ "name x\nlinx debian 11 kernel 5.10\n", "x.pol:2: unknown statement 'linx'" },
+		{ "name x\nlinux debian eleven kernel 5.10\n", "x.pol:2: field 3 ('eleven')" },
+		{ "name x\nlinux debian 11 kernal 5.10\n", "x.pol:2: field 4 ('kernal')" },
+		{ "name x\nlimit max_volumes many\nlinux debian 11 kernel 5\n", "x.pol:2: field 3 ('many')" },
+		{ "name x\nrule BOOT-3 on\nlinux debian 11 kernel 5\n", "x.pol:2: field 2 ('BOOT-3')" },
+		{ "name x\nwindows server-2099 editions standard bits 64\n", "x.pol:2: field 2 ('server-2099')" },
+		{ "name x\nwindows 10 editions gold bits 64\n", "x.pol:2: field 4 ('gold')" },
+		{ "name x\nwindows 10 editions home\n", "x.pol:2: no bits listed" },
+		{ "linux debian 11 kernel 5\n", "no 'name' statement" },
+		{ "name x\n", "lists no operating systems" },
+		{ "name \"x\nlinux debian 11 kernel 5\n", "x.pol:1: unterminated" },
+		{ "name x\nlinux debian 11-10 kernel 5\n", "range is backwards" },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+		struct vmie_policy *p = NULL;
+		struct vmie_err e = { 0 };
+		assert_int_equal(vmie_policy_parse(t[i].text, "x.pol", &p, &e), VMIE_EINVAL);
+		if (!strstr(e.msg, t[i].want))
+			fail_msg("case %zu: '%s' does not contain '%s'", i, e.msg, t[i].want);
+		assert_null(p);
+	}
+	/* a user's own policy: one distribution, own limits */
+	struct vmie_policy *p = NULL;
+	struct vmie_err e = { 0 };
+	assert_int_equal(vmie_policy_parse("name mycloud\nlimit max_volumes 4\n"
+		"linux debian 12 kernel 6.1\n", "mine", &p, &e), 0);
+	struct fixture *f = good_linux();
+	strcpy(f->os[0].version, "12.1");
+	strcpy(f->os[0].default_kernel, "6.1.0-13-amd64");
+	PASSES(f, p, "OS-002");
+	FAILS(f, cur, "OS-002");
+	free(f);
+	vmie_policy_free(p);
+	/* unknown policy name */
+	assert_int_equal(vmie_policy_load("no-such-policy", &p, &e), VMIE_ENOENT);
+	assert_non_null(strstr(e.msg, "aws-current"));
+}
+
+static void test_every_rule_reported(void **s)
+{
+	(void)s;
+	static const char *const ids[] = {
+		"FMT-001", "FMT-002", "FMT-003", "FMT-004", "FMT-005", "FMT-006",
+		"DSK-001", "DSK-002", "DSK-003", "DSK-004", "DSK-005", "DSK-006",
+		"FS-001", "FS-002", "FS-003", "FS-004", "FS-005",
+		"OS-001", "OS-002", "OS-003", "OS-004", "OS-005", "OS-006", "OS-007",
+		"OS-008", "OS-009", "OS-010",
+		"BOOT-001", "BOOT-002", "BOOT-003", "BOOT-004", "BOOT-005", "BOOT-006",
+		"BOOT-007", "BOOT-008",
+		"LIC-001", "LIC-002", "LIC-003", "LIC-004", "LIC-005",
+		"PREP-001", "PREP-002", "PREP-003", "PREP-004", "PREP-005", "PREP-006",
+		"PREP-007", "PREP-008", "PREP-009", "PREP-010", "PREP-011", "PREP-012",
+		"PREP-013", "PREP-014", "PREP-015", "PREP-016", "PREP-017", "PREP-018",
+		"EXP-001", "EXP-002", "EXP-003",
+	};
+	struct fixture *fx[3] = { good_linux(), good_windows(), good_linux() };
+	fx[2]->in.n_os = 0;
+	for (int k = 0; k < 3; k++)
+		for (int pi = 0; pi < 2; pi++) {
+			struct vmie_check_report *r = run(fx[k], pi ? leg : cur);
+			for (size_t i = 0; i < sizeof ids / sizeof *ids; i++) {
+				unsigned n = 0;
+				for (unsigned j = 0; j < r->n_results; j++)
+					n += !strcmp(r->results[j].id, ids[i]);
+				if (n != 1)
+					fail_msg("guest %d policy %d: %s reported %u times", k, pi, ids[i], n);
+			}
+			vmie_check_report_free(r);
+		}
+	for (int k = 0; k < 3; k++)
+		free(fx[k]);
+}
+
+static int setup(void **s)
+{
+	(void)s;
+	struct vmie_err e = { 0 };
+	char path[600];
+	snprintf(path, sizeof path, "%s/policies/aws-current", getenv("SRCDIR"));
+	if (vmie_policy_load(path, &cur, &e)) {
+		fprintf(stderr, "%s\n", e.msg);
+		return -1;
+	}
+	snprintf(path, sizeof path, "%s/policies/aws-legacy", getenv("SRCDIR"));
+	if (vmie_policy_load(path, &leg, &e)) {
+		fprintf(stderr, "%s\n", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int teardown(void **s)
+{
+	(void)s;
+	vmie_policy_free(cur);
+	vmie_policy_free(leg);
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_good_guests_pass),
+		cmocka_unit_test(test_fmt),
+		cmocka_unit_test(test_dsk),
+		cmocka_unit_test(test_fs),
+		cmocka_unit_test(test_os_linux),
+		cmocka_unit_test(test_os_windows),
+		cmocka_unit_test(test_boot),
+		cmocka_unit_test(test_boot006_table),
+		cmocka_unit_test(test_license_table),
+		cmocka_unit_test(test_prep),
+		cmocka_unit_test(test_windows_product_names),
+		cmocka_unit_test(test_versions),
+		cmocka_unit_test(test_policy_errors),
+		cmocka_unit_test(test_every_rule_reported),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
