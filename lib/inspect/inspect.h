@@ -38,6 +38,9 @@ struct vmie_insp_disk {
 	uint64_t virtual_size;
 	struct vmie_ptable pt;  /* partition table (owned) */
 	bool has_boot_code;     /* MBR boot code or a BIOS boot partition */
+	char error[200];        /* why the partition table could not be
+				   read, or "" (the disk is then scanned as a
+				   whole-disk file system) */
 };
 
 /* A file system found on a partition, a whole disk or an LVM volume. */
@@ -73,6 +76,10 @@ struct vmie_insp_fstab {
 	enum vmie_fstab_spec spec_kind;
 	char resolves_to[160];  /* device name of the matching file system,
 				   "" when it matches none */
+	bool stable_name;       /* survives a disk rename: UUID=, LABEL=,
+				   PARTUUID=, PARTLABEL=, /dev/disk/by-*,
+				   LVM names (/dev/mapper/vg-lv, /dev/vg/lv) */
+	bool nofail;            /* options contain nofail or noauto */
 };
 
 struct vmie_insp_netif {
@@ -104,6 +111,9 @@ struct vmie_insp_os {
 	unsigned n_kernels;
 	struct vmie_insp_kernel *kernels;
 	char default_kernel[96];  /* version of the default kernel, or "" */
+	char grub_default[96];  /* GRUB "set default" / saved_entry /
+				   default=N as written, "" if none */
+	int grub_timeout;       /* GRUB timeout in seconds, -1 unknown */
 	char bootloader[24];    /* "grub2", "grub-legacy", "syslinux",
 				   "systemd-boot", "extlinux", "" */
 	bool grub2_bios;        /* GRUB 2 for BIOS: boot code + i386-pc dir */
@@ -120,6 +130,9 @@ struct vmie_insp_os {
 				     virtio_net, nvme, xen-blkfront,
 				     xen-netfront, ena */
 	int initrd_read;        /* the initramfs could be read (tri) */
+	char initrd_compression[32]; /* "gzip", "zstd", "xz", "lz4",
+					"none"; "+"-joined for several */
+	char initrd_error[160]; /* why it could not be read, or "" */
 	int ssh_installed, ssh_enabled;     /* tri */
 	char users_with_keys[256];  /* non-root users with authorized_keys */
 	int dhcp_client;        /* a DHCP client is installed (tri) */
@@ -129,7 +142,8 @@ struct vmie_insp_os {
 	char installation_type[32]; /* "Server", "Client", "Server Core",
 				       "Nano Server" */
 	unsigned build;         /* CurrentBuildNumber */
-	char service_pack[48];  /* CSDVersion, "" for none */
+	char service_pack[48];  /* CSDVersion ("Service Pack 1"), SLES "SP4";
+				   "" for none */
 	char install_language[16]; /* "en-US" (from InstallLanguage LCID) */
 	char default_language[16];
 	char language_packs[256];  /* comma list of installed UI languages */
@@ -171,6 +185,8 @@ struct vmie_inspection {
 	struct vmie_insp_os *os;
 	struct vmie_insp_vm vm;
 	bool dual_boot;         /* more than one OS root (OS-007) */
+	unsigned n_warnings;    /* VM-wide oddities (LVM, unreadable disks) */
+	char warnings[16][200];
 	unsigned n_lvs;         /* LVM logical volumes found */
 	double seconds;         /* time the inspection took */
 };

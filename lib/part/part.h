@@ -42,7 +42,7 @@ struct vmie_partition {
 	/* What the type says: "linux", "linux-swap", "linux-lvm", "linux-raid",
 	 * "esp", "bios-boot", "ms-basic-data", "ms-reserved", "ms-recovery",
 	 * "ldm-metadata", "ldm-data", "ntfs", "fat12", "fat16", "fat32",
-	 * "extended", "gpt-protective", "unknown" */
+	 * "extended", "gpt-protective", "unknown"; also "ldm" (MBR 0x42) */
 	char kind[24];
 };
 
@@ -66,6 +66,8 @@ struct vmie_ptable {
 	struct vmie_partition *parts;
 	unsigned n_warnings;    /* non-fatal oddities, e.g. backup GPT bad */
 	char warnings[VMIE_PT_MAX_WARN][160];
+	uint32_t sector_size;   /* logical sector size of the table: 512, or
+				   4096 for a GPT found at byte 4096 */
 };
 
 /* Read the partition table of a disk.  A disk with no recognisable table
@@ -97,6 +99,9 @@ struct vmie_lvm {
 	struct vmie_lvm_lv *lvs;
 	unsigned n_vgs;
 	char (*vgs)[128];
+	/* Non-fatal problems: a bad metadata copy, a duplicate PV... */
+	unsigned n_warnings;
+	char warnings[VMIE_PT_MAX_WARN][160];
 };
 
 /* True if dev carries an LVM2 PV label (in its first 4 sectors). */

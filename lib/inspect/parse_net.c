@@ -1,0 +1,358 @@
+/*
+ * Network configuration of a Linux guest, per interface: static address or
+ * DHCP.  Formats: initscripts ifcfg files (/etc/sysconfig/network-scripts/
+ * ifcfg-NAME, BOOTPROTO and IPADDR; SUSE wicked's /etc/sysconfig/network/
+ * ifcfg-NAME uses the same keys, quoted), Debian interfaces(5) ("iface NAME
+ * inet dhcp|static", "address"), netplan YAML (ethernets/bonds/bridges/
+ * vlans: NAME: dhcp4, addresses; read line by line with indentation, which
+ * is enough for what netplan and cloud images write), NetworkManager
+ * keyfiles ([connection] id, interface-name; [ipv4] method, address1).
+ * Also passwd(5), for the accounts that may hold SSH keys.
+ */
+#include "inspect/insp_int.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "core/util.h"
+
+int vmie_insp_add_netif(struct vmie_insp_os *os, const char *name, int dhcp,
+			const char *address, const char *source)
+{
+	struct vmie_insp_netif *n;
+
+	if (os->n_netifs >= INSP_MAX_NETIFS)
+		return 0;
+	if (!(os->n_netifs & (os->n_netifs - 1)) || !os->netifs) {
+		unsigned cap = os->n_netifs ? os->n_netifs * 2 : 4;
+		n = realloc(os->netifs, cap * sizeof *n);
+		if (!n)
+			return VMIE_ENOMEM;
+		os->netifs = n;
+	}
+	n = &os->netifs[os->n_netifs++];
+	memset(n, 0, sizeof *n);
+	vmie_strlcpy(n->name, name, sizeof n->name);
+	n->dhcp = dhcp;
+	vmie_strlcpy(n->address, address ? address : "", sizeof n->address);
+	vmie_strlcpy(n->source, source, sizeof n->source);
+	return 0;
+}
+
+int vmie_insp_parse_ifcfg(struct vmie_insp_os *os, const char *fname,
+			  const char *text, const char *source)
+{
+	char name[64], proto[32], addr[64];
+	int dhcp;
+
+	if (!vmie_insp_shvar(text, "DEVICE", name, sizeof name) || !name[0]) {
+		const char *b = strrchr(fname, '/');
+		b = b ? b + 1 : fname;
+		if (!strncmp(b, "ifcfg-", 6))
+			b += 6;
+		vmie_strlcpy(name, b, sizeof name);
+	}
+	if (!strcmp(name, "lo") || !name[0])
+		return 0;
+	if (!vmie_insp_shvar(text, "IPADDR", addr, sizeof addr) || !addr[0])
+		if (!vmie_insp_shvar(text, "IPADDR0", addr, sizeof addr) ||
+		    !addr[0])
+			vmie_insp_shvar(text, "IPADDR_0", addr, sizeof addr);
+	vmie_insp_shvar(text, "BOOTPROTO", proto, sizeof proto);
+	if (!strncasecmp(proto, "dhcp", 4) || !strcasecmp(proto, "bootp"))
+		dhcp = 1;
+	else if (proto[0] || addr[0])
+		dhcp = 0;       /* static, none (RHEL), or an address */
+	else
+		dhcp = -1;
+	return vmie_insp_add_netif(os, name, dhcp, dhcp == 1 ? "" : addr,
+				   source);
+}
+
+int vmie_insp_parse_interfaces(struct vmie_insp_os *os, const char *text,
+			       const char *source)
+{
+	const char *p = text;
+	int cur = -1, rc;
+
+	while (p && *p) {
+		char line[256], w1[64], w2[64], w3[64], w4[64];
+		const char *e = strchr(p, '\n');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l >= sizeof line)
+			l = sizeof line - 1;
+		memcpy(line, p, l);
+		line[l] = '\0';
+		p = e ? e + 1 : NULL;
+		char *hash = strchr(line, '#');
+		if (hash)
+			*hash = '\0';
+		w1[0] = w2[0] = w3[0] = w4[0] = '\0';
+		char *save = NULL, *t = strtok_r(line, " \t\r", &save);
+		if (!t)
+			continue;
+		vmie_strlcpy(w1, t, sizeof w1);
+		if ((t = strtok_r(NULL, " \t\r", &save)))
+			vmie_strlcpy(w2, t, sizeof w2);
+		if ((t = strtok_r(NULL, " \t\r", &save)))
+			vmie_strlcpy(w3, t, sizeof w3);
+		if ((t = strtok_r(NULL, " \t\r", &save)))
+			vmie_strlcpy(w4, t, sizeof w4);
+		if (!strcmp(w1, "iface")) {
+			cur = -1;
+			if (strcmp(w3, "inet") || !strcmp(w2, "lo") ||
+			    !strcmp(w4, "loopback"))
+				continue;
+			int dhcp = !strcmp(w4, "dhcp") ? 1 :
+				   !strcmp(w4, "static") ? 0 : -1;
+			if (!strcmp(w4, "manual"))
+				continue;
+			rc = vmie_insp_add_netif(os, w2, dhcp, "", source);
+			if (rc)
+				return rc;
+			cur = (int)os->n_netifs - 1;
+		} else if (!strcmp(w1, "address") && cur >= 0 &&
+			   (unsigned)cur < os->n_netifs) {
+			vmie_strlcpy(os->netifs[cur].address, w2,
+				     sizeof os->netifs[cur].address);
+		} else if (!strcmp(w1, "auto") || !strcmp(w1, "allow-hotplug") ||
+			   !strcmp(w1, "mapping") || !strcmp(w1, "source") ||
+			   !strcmp(w1, "source-directory")) {
+			cur = -1;
+		}
+	}
+	return 0;
+}
+
+static bool net_yaml_true(const char *v)
+{
+	return !strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
+	       !strcasecmp(v, "on") || !strcmp(v, "y");
+}
+
+/* Strip a YAML scalar: quotes, trailing comment. */
+static void net_yaml_scalar(char *v)
+{
+	char *h = strstr(v, " #");
+	size_t n;
+
+	if (h)
+		*h = '\0';
+	vmie_insp_trim(v);
+	n = strlen(v);
+	if (n >= 2 && (v[0] == '"' || v[0] == '\'') && v[n - 1] == v[0]) {
+		memmove(v, v + 1, n - 2);
+		v[n - 2] = '\0';
+	}
+}
+
+int vmie_insp_parse_netplan(struct vmie_insp_os *os, const char *text,
+			    const char *source)
+{
+	const char *p = text;
+	int sect = -1, ifind = -1, cur = -1, addr_list = -1, rc;
+
+	while (p && *p) {
+		char line[256];
+		const char *e = strchr(p, '\n');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l >= sizeof line)
+			l = sizeof line - 1;
+		memcpy(line, p, l);
+		line[l] = '\0';
+		p = e ? e + 1 : NULL;
+		int ind = 0;
+		while (line[ind] == ' ')
+			ind++;
+		char *s = line + ind;
+		vmie_insp_trim(s);
+		if (!s[0] || s[0] == '#')
+			continue;
+		if (sect >= 0 && ind <= sect) {
+			sect = ifind = cur = addr_list = -1;
+		}
+		if (sect < 0) {
+			if (!strcmp(s, "ethernets:") || !strcmp(s, "bonds:") ||
+			    !strcmp(s, "bridges:") || !strcmp(s, "vlans:") ||
+			    !strcmp(s, "wifis:"))
+				sect = ind;
+			continue;
+		}
+		if (ifind < 0 || ind <= ifind) {
+			/* an interface name at the first level inside */
+			size_t sl = strlen(s);
+			addr_list = -1;
+			cur = -1;
+			if (sl < 2 || s[sl - 1] != ':')
+				continue;
+			s[sl - 1] = '\0';
+			net_yaml_scalar(s);
+			ifind = ind;
+			rc = vmie_insp_add_netif(os, s, 0, "", source);
+			if (rc)
+				return rc;
+			cur = (int)os->n_netifs - 1;
+			continue;
+		}
+		if (cur < 0 || (unsigned)cur >= os->n_netifs)
+			continue;
+		struct vmie_insp_netif *n = &os->netifs[cur];
+		if (addr_list >= 0 && ind >= addr_list && s[0] == '-') {
+			char v[96];
+			vmie_strlcpy(v, s + 1, sizeof v);
+			net_yaml_scalar(v);
+			if (!n->address[0])
+				vmie_strlcpy(n->address, v, sizeof n->address);
+			continue;
+		}
+		addr_list = -1;
+		char *colon = strchr(s, ':');
+		if (!colon)
+			continue;
+		*colon = '\0';
+		char *v = colon + 1;
+		net_yaml_scalar(v);
+		if (!strcmp(s, "dhcp4")) {
+			n->dhcp = net_yaml_true(v) ? 1 : 0;
+		} else if (!strcmp(s, "addresses")) {
+			if (!v[0]) {
+				addr_list = ind;
+			} else if (v[0] == '[') {
+				char *a = v + 1, *end = strpbrk(a, ",]");
+				if (end)
+					*end = '\0';
+				net_yaml_scalar(a);
+				if (a[0] && !strchr(a, ':'))
+					vmie_strlcpy(n->address, a,
+						     sizeof n->address);
+				else if (a[0] && !n->address[0])
+					vmie_strlcpy(n->address, a,
+						     sizeof n->address);
+			}
+		}
+	}
+	return 0;
+}
+
+int vmie_insp_parse_nmconnection(struct vmie_insp_os *os, const char *text,
+				 const char *source)
+{
+	char id[64] = "", ifname[64] = "", method[32] = "", addr[64] = "";
+	char sect[32] = "";
+	const char *p = text;
+
+	while (p && *p) {
+		char line[256];
+		const char *e = strchr(p, '\n');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l >= sizeof line)
+			l = sizeof line - 1;
+		memcpy(line, p, l);
+		line[l] = '\0';
+		p = e ? e + 1 : NULL;
+		char *s = vmie_insp_trim(line);
+		if (!s[0] || s[0] == '#' || s[0] == ';')
+			continue;
+		if (s[0] == '[') {
+			char *r = strchr(s, ']');
+			if (r)
+				*r = '\0';
+			vmie_strlcpy(sect, s + 1, sizeof sect);
+			continue;
+		}
+		char *eq = strchr(s, '=');
+		if (!eq)
+			continue;
+		*eq = '\0';
+		char *k = vmie_insp_trim(s), *v = vmie_insp_trim(eq + 1);
+		if (!strcmp(sect, "connection")) {
+			if (!strcmp(k, "id"))
+				vmie_strlcpy(id, v, sizeof id);
+			else if (!strcmp(k, "interface-name"))
+				vmie_strlcpy(ifname, v, sizeof ifname);
+		} else if (!strcmp(sect, "ipv4")) {
+			if (!strcmp(k, "method"))
+				vmie_strlcpy(method, v, sizeof method);
+			else if ((!strcmp(k, "address1") ||
+				  !strcmp(k, "addresses1")) && !addr[0]) {
+				char *c = strchr(v, ',');
+				if (c)
+					*c = '\0';
+				vmie_strlcpy(addr, v, sizeof addr);
+			}
+		}
+	}
+	if (!id[0] && !ifname[0])
+		return 0;
+	if (!strcmp(method, "disabled") || !strcmp(method, "ignore"))
+		return 0;
+	/* NetworkManager's default IPv4 method is "auto". */
+	int dhcp = !method[0] || !strcmp(method, "auto") ? 1 :
+		   !strcmp(method, "manual") ? 0 : -1;
+	return vmie_insp_add_netif(os, ifname[0] ? ifname : id, dhcp,
+				   dhcp == 1 ? "" : addr, source);
+}
+
+int vmie_insp_parse_passwd(const char *text, unsigned min_uid,
+			   struct vmie_insp_user **out, unsigned *n)
+{
+	static const char *const no_login[] = {
+		"nologin", "false", "sync", "halt", "shutdown",
+	};
+	struct vmie_insp_user *v = NULL;
+	unsigned cnt = 0, cap = 0;
+	const char *p = text;
+
+	*out = NULL;
+	*n = 0;
+	while (p && *p && cnt < 4096) {
+		char line[512], *f[7];
+		const char *e = strchr(p, '\n');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l >= sizeof line)
+			l = sizeof line - 1;
+		memcpy(line, p, l);
+		line[l] = '\0';
+		p = e ? e + 1 : NULL;
+		vmie_insp_trim(line);
+		int nf = 0;
+		char *s = line;
+		f[nf++] = s;
+		while (nf < 7 && (s = strchr(s, ':'))) {
+			*s++ = '\0';
+			f[nf++] = s;
+		}
+		if (nf < 7 || !f[0][0] || !isdigit((unsigned char)f[2][0]))
+			continue;
+		unsigned long uid = strtoul(f[2], NULL, 10);
+		if (uid < min_uid || uid >= 65534 || !f[5][0])
+			continue;
+		const char *sh = strrchr(f[6], '/');
+		sh = sh ? sh + 1 : f[6];
+		bool skip = false;
+		for (size_t i = 0; i < sizeof no_login / sizeof *no_login; i++)
+			if (!strcmp(sh, no_login[i]))
+				skip = true;
+		if (skip)
+			continue;
+		if (cnt == cap) {
+			unsigned nc = cap ? cap * 2 : 8;
+			struct vmie_insp_user *t = realloc(v, nc * sizeof *v);
+			if (!t) {
+				free(v);
+				return VMIE_ENOMEM;
+			}
+			v = t;
+			cap = nc;
+		}
+		vmie_strlcpy(v[cnt].name, f[0], sizeof v[cnt].name);
+		vmie_strlcpy(v[cnt].home, f[5], sizeof v[cnt].home);
+		v[cnt].uid = (unsigned)uid;
+		cnt++;
+	}
+	*out = v;
+	*n = cnt;
+	return 0;
+}
