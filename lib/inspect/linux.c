@@ -446,7 +446,16 @@ static void linux_saved_entry(struct linux_guest *g, char *saved,
 	for (size_t i = 0; i < sizeof envs / sizeof *envs; i++) {
 		if (lg_read(g, envs[i], 65536, &t, &l))
 			continue;
-		vmie_insp_shvar(t, "saved_entry", saved, size);
+		/* grubenv lines are "name=value" up to the end of the line,
+		 * no shell quoting (titles have spaces) */
+		for (char *ln = t; ln && *ln;) {
+			char *nl = strchr(ln, '\n');
+			if (nl)
+				*nl = '\0';
+			if (!strncmp(ln, "saved_entry=", 12))
+				vmie_strlcpy(saved, ln + 12, size);
+			ln = nl ? nl + 1 : NULL;
+		}
 		free(t);
 		if (saved[0])
 			return;

@@ -266,7 +266,8 @@ int vmie_insp_parse_grub_cfg(const char *text, const char *saved_entry,
 			cur = &c->ents[c->n++];
 			memset(cur, 0, sizeof *cur);
 			vmie_strlcpy(cur->title, w, sizeof cur->title);
-			if (depth >= 2 && frames[depth - 2] == 's') {
+			if (depth >= 2 && depth - 2 < (int)sizeof frames &&
+			    frames[depth - 2] == 's') {
 				cur->top = top;
 				cur->sub = ++sub;
 				vmie_strlcpy(cur->ptitle, ptitle,

@@ -367,6 +367,12 @@ static int ntfsd_open(struct vmie_fs *fs, struct vmie_err *err)
 	struct ntfs_device *dev;
 
 	pthread_once(&ntfsd_log_once, ntfsd_silence);
+	if (fs->info.size > fs->dev->size)
+		return VMIE_CORRUPT(err, "ntfs: %s: the volume is %llu bytes "
+				    "but the device only %llu: truncated",
+				    fs->dev->name,
+				    (unsigned long long)fs->info.size,
+				    (unsigned long long)fs->dev->size);
 	n = calloc(1, sizeof *n);
 	if (!n)
 		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
@@ -391,9 +397,7 @@ static int ntfsd_open(struct vmie_fs *fs, struct vmie_err *err)
 		return VMIE_CORRUPT(err, "ntfs: %s: cannot mount: %s",
 				    fs->dev->name, strerror(e));
 	}
-	/* Windows semantics: names compare through $UpCase (this is also
-	 * what makes ntfs_inode_lookup_by_mbsname work without the lookup
-	 * cache that only ntfs_mount() creates) */
+	/* Windows semantics: names compare through $UpCase */
 	NVolClearCaseSensitive(n->vol);
 	fs->priv = n;
 	fs->root = FILE_root;
@@ -447,8 +451,18 @@ static int ntfsd_lookup(struct vmie_fs *fs, vmie_ino_t dir, const char *name,
 			     "directory", (unsigned long long)dir);
 		goto out;
 	}
+	/* not ntfs_inode_lookup_by_mbsname: without ntfs_mount()'s lookup
+	 * cache it leaks the converted name on every call */
+	ntfschar *uname = NULL;
+	int ulen = ntfs_mbstoucs(name, &uname);
+	if (ulen < 0) {
+		r = VMIE_ERR(err, VMIE_ENOENT, "ntfs: '%s': not a valid name",
+			     name);
+		goto out;
+	}
 	errno = 0;
-	u64 m = ntfs_inode_lookup_by_mbsname(ni, name);
+	u64 m = ntfs_inode_lookup_by_name(ni, uname, ulen);
+	free(uname);
 	if (m != (u64)-1) {
 		*out = MREF(m);
 		goto out;

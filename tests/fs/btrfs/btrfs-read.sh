@@ -41,10 +41,18 @@ for opts in "-m dup -d single" "-m single -d single" "-m dup -d single -n 4096";
 	expect_fail "no entry 'nope'" "$FSWALK" btrfs "$img" cat /etc/nope
 done
 
+# through the lib/fs framework (probing, symlinks, ".."), when fsread exists
+FSREAD="$BUILDDIR/tests/fs/common/fsread"
+if [ -x "$FSREAD" ]; then
+	assert_eq "$("$FSREAD" "$T/b1.img" cat /link-abs | sha256sum)" \
+		"$(sha256sum < "$T/tree/etc/os-release")" "fsread link-abs"
+	assert_eq "$("$FSREAD" "$T/b2.img" cat /link-dir/../../file-b)" "b level" "fsread .."
+fi
+
 # a subvolume: btrfs-convert keeps the ext4 image in subvolume ext2_saved
 if command -v btrfs-convert >/dev/null && command -v mkfs.ext4 >/dev/null; then
 	img="$T/conv.img"
-	truncate -s 256M "$img"
+	truncate -s 128M "$img"
 	mkfs.ext4 -q -F -b 4096 -d "$T/tree" -L conv "$img"
 	btrfs-convert "$img" >/dev/null 2>&1 || fail "btrfs-convert"
 	check_ids "$img"
@@ -59,6 +67,9 @@ if command -v btrfs-convert >/dev/null && command -v mkfs.ext4 >/dev/null; then
 			"$(sha256sum < "$T/restore/ext2_saved/image")" "ext2_saved/image vs btrfs restore"
 		assert_eq "$("$FSWALK" btrfs "$img" cat /random1m.bin | sha256sum)" \
 			"$(sha256sum < "$T/restore/random1m.bin")" "random1m.bin vs btrfs restore"
+	fi
+	if [ -x "$FSREAD" ]; then
+		"$FSREAD" "$img" ls /ext2_saved | grep -qx 'f image' || fail "fsread: no ext2_saved/image"
 	fi
 fi
 echo OK

@@ -76,8 +76,13 @@ static int fsread_list_dir(struct vmie_fs *fs, const char *path,
 	int r = vmie_fs_readdir(fs, path, fsread_collect, l, err);
 	if (r > 0)
 		r = VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
-	if (!r)
+	if (r) {
+		free(l->v);
+		l->v = NULL;
+		l->n = 0;
+	} else if (l->n) {
 		qsort(l->v, l->n, sizeof *l->v, fsread_cmp);
+	}
 	return r;
 }
 

@@ -30,10 +30,15 @@ extern const struct vmie_fs_driver vmie_fsdrv_btrfs;
 extern const struct vmie_fs_driver vmie_fsdrv_jfs;
 
 static struct vmie_err e;
+static struct vmie_image *img;
+static struct vmie_fs gfs;
 
 static int die(int r)
 {
 	fprintf(stderr, "fswalk: %s (%s)\n", e.msg, vmie_strerror(r));
+	if (gfs.priv)
+		gfs.drv->close(&gfs);
+	vmie_image_close(img);
 	exit(1);
 }
 
@@ -86,8 +91,10 @@ static int sha_file(struct vmie_fs *fs, vmie_ino_t ino, uint64_t size,
 	while (off < size) {
 		size_t got;
 		int r = fs->drv->read(fs, ino, buf, sizeof buf, off, &got, &e);
-		if (r)
+		if (r) {
+			EVP_MD_CTX_free(c);
 			return r;
+		}
 		if (got == 0)
 			break;
 		if (out)
@@ -161,8 +168,6 @@ static int walk(struct vmie_fs *fs, vmie_ino_t dir, const char *prefix,
 int main(int argc, char **argv)
 {
 	const struct vmie_fs_driver *drv = NULL;
-	struct vmie_image *img;
-	struct vmie_fs fs = { 0 };
 	vmie_ino_t ino;
 	int r;
 
@@ -182,21 +187,22 @@ int main(int argc, char **argv)
 			    &img, &e);
 	if (r)
 		die(r);
-	fs.drv = drv;
-	fs.dev = img;
-	fs.info.free = UINT64_MAX;
-	int score = drv->probe(img, &fs.info);
+	gfs.drv = drv;
+	gfs.dev = img;
+	gfs.info.free = UINT64_MAX;
+	int score = drv->probe(img, &gfs.info);
 	if (!strcmp(argv[3], "probe")) {
 		printf("score=%d type=%s version=%s uuid=%s label=%s size=%llu "
-		       "free=%llu readable=%d\n", score, fs.info.type,
-		       fs.info.version, fs.info.uuid, fs.info.label,
-		       (unsigned long long)fs.info.size,
-		       (unsigned long long)fs.info.free, fs.info.readable);
+		       "free=%llu readable=%d\n", score, gfs.info.type,
+		       gfs.info.version, gfs.info.uuid, gfs.info.label,
+		       (unsigned long long)gfs.info.size,
+		       (unsigned long long)gfs.info.free, gfs.info.readable);
 		vmie_image_close(img);
 		return score > 0 ? 0 : 1;
 	}
 	if (!drv->open) {
 		fprintf(stderr, "fswalk: %s has no reader\n", drv->name);
+		vmie_image_close(img);
 		return 1;
 	}
 	if (!strcmp(argv[3], "bench")) {
@@ -204,17 +210,16 @@ int main(int argc, char **argv)
 		char hex[65];
 		clock_gettime(CLOCK_MONOTONIC, &t0);
 		for (int k = 0; k < 100; k++) {
-			struct vmie_fs f2 = fs;
-			if ((r = drv->open(&f2, &e)))
+			if ((r = drv->open(&gfs, &e)))
 				die(r);
 			for (int i = 4; i < argc; i++) {
 				struct vmie_stat st;
-				if ((r = resolve(&f2, argv[i], &ino)) ||
-				    (r = drv->stat(&f2, ino, &st, &e)) ||
-				    (r = sha_file(&f2, ino, st.size, hex, NULL)))
+				if ((r = resolve(&gfs, argv[i], &ino)) ||
+				    (r = drv->stat(&gfs, ino, &st, &e)) ||
+				    (r = sha_file(&gfs, ino, st.size, hex, NULL)))
 					die(r);
 			}
-			drv->close(&f2);
+			drv->close(&gfs);
 		}
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		printf("open + %d files: %.3f ms\n", argc - 4,
@@ -223,32 +228,32 @@ int main(int argc, char **argv)
 		vmie_image_close(img);
 		return 0;
 	}
-	if ((r = drv->open(&fs, &e)))
+	if ((r = drv->open(&gfs, &e)))
 		die(r);
 	const char *path = argc > 4 ? argv[4] : "/";
 	if (!strcmp(argv[3], "walk")) {
-		r = walk(&fs, fs.root, "", 0);
+		r = walk(&gfs, gfs.root, "", 0);
 	} else if (!strcmp(argv[3], "subvols")) {
 		char (*names)[256] = calloc(64, 256);
 		unsigned cnt = 0;
-		r = vmie_btrfs_subvolumes(&fs, &cnt, names, 64);
+		r = vmie_btrfs_subvolumes(&gfs, &cnt, names, 64);
 		if (!r) {
 			printf("%u\n", cnt);
 			for (unsigned i = 0; i < cnt && i < 64; i++)
 				printf("%s\n", names[i]);
 		}
 		free(names);
-	} else if ((r = resolve(&fs, path, &ino))) {
+	} else if ((r = resolve(&gfs, path, &ino))) {
 		/* error below */
 	} else if (!strcmp(argv[3], "cat")) {
 		struct vmie_stat st;
 		char hex[65];
-		r = drv->stat(&fs, ino, &st, &e);
+		r = drv->stat(&gfs, ino, &st, &e);
 		if (!r)
-			r = sha_file(&fs, ino, st.size, hex, stdout);
+			r = sha_file(&gfs, ino, st.size, hex, stdout);
 	} else if (!strcmp(argv[3], "ls")) {
 		struct names n = { 0 };
-		r = drv->readdir(&fs, ino, collect, &n, &e);
+		r = drv->readdir(&gfs, ino, collect, &n, &e);
 		for (size_t i = 0; !r && i < n.n; i++)
 			printf("%s\n", n.v[i]);
 		free(n.v);
@@ -256,12 +261,12 @@ int main(int argc, char **argv)
 		free(n.ino);
 	} else if (!strcmp(argv[3], "readlink")) {
 		char t[4096];
-		r = drv->readlink(&fs, ino, t, sizeof t, &e);
+		r = drv->readlink(&gfs, ino, t, sizeof t, &e);
 		if (!r)
 			printf("%s\n", t);
 	} else if (!strcmp(argv[3], "stat")) {
 		struct vmie_stat st;
-		r = drv->stat(&fs, ino, &st, &e);
+		r = drv->stat(&gfs, ino, &st, &e);
 		if (!r)
 			printf("type=%d size=%llu mode=%o uid=%u gid=%u "
 			       "nlink=%u mtime=%lld\n", st.type,
@@ -273,7 +278,8 @@ int main(int argc, char **argv)
 	}
 	if (r)
 		die(r);
-	drv->close(&fs);
+	drv->close(&gfs);
+	gfs.priv = NULL;
 	vmie_image_close(img);
 	return 0;
 }

@@ -1,0 +1,822 @@
+#!/usr/bin/env python3
+"""Phony guests for the lib/inspect tests, and what vmie inspect must say
+about each.
+
+usage: mkguest.py build CACHE NAME [ntfs_fixture]  -> prints the image path
+       mkguest.py check NAME JSON                  -> exit 1 on a mismatch
+       mkguest.py list [PREFIX]
+
+An image is built once per build directory (CACHE), under a lock, into a
+temporary name renamed when complete.  Each guest is a function writing
+marker files (see guestlib.py) plus a dict of expected facts, checked
+against `vmie inspect --json` by check: dotted paths into the first OS
+("os.distro"), the inspection ("top.dual_boot") or the list of file
+systems ("fs.N.type").
+"""
+import fcntl
+import json
+import os
+import shutil
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import guestlib as g  # noqa: E402
+
+GUESTS = {}
+
+
+def guest(name, **expect):
+    def deco(fn):
+        GUESTS[name] = (fn, expect)
+        return fn
+    return deco
+
+
+# ---------------------------------------------------------------- Linux
+
+def linux_base(r, arch='x86_64', sshd=True, ssh_unit='ssh.service',
+               user=('admin', 1000), dhcp='/sbin/dhclient'):
+    for p in ('bin', 'sbin', 'usr/bin', 'usr/sbin', 'lib/modules', 'boot',
+              'home', 'root', 'tmp', 'var/log', 'proc', 'dev'):
+        g.d(r, p)
+    g.elf(r, '/bin/bash', arch)
+    g.ln(r, '/bin/sh', 'bash')
+    if sshd:
+        g.elf(r, '/usr/sbin/sshd', arch)
+    if ssh_unit:
+        g.ln(r, '/etc/systemd/system/multi-user.target.wants/' + ssh_unit,
+             '/lib/systemd/system/' + ssh_unit)
+    if dhcp:
+        g.elf(r, dhcp, arch)
+    name, uid = user
+    g.w(r, '/etc/passwd',
+        'root:x:0:0:root:/root:/bin/bash\n'
+        'daemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n'
+        'nokey:x:%d:%d::/home/nokey:/bin/bash\n'
+        '%s:x:%d:%d:Admin:/home/%s:/bin/bash\n'
+        % (uid + 1, uid + 1, name, uid, uid, name))
+    g.w(r, '/home/%s/.ssh/authorized_keys' % name,
+        'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJx test@example\n', 0o600)
+    g.w(r, '/root/.ssh/authorized_keys', 'ssh-rsa AAAA root\n', 0o600)
+    g.d(r, '/home/nokey')
+
+
+def kernel(r, ver, initrd_name=None, drivers=(), comp='gzip', **kw):
+    g.w(r, '/boot/vmlinuz-' + ver, b'\x00' * 512 + b'HdrS' + ver.encode())
+    g.w(r, '/lib/modules/%s/modules.dep' % ver, '')
+    if initrd_name:
+        g.initramfs(r, '/boot/' + (initrd_name % ver), ver, drivers, comp,
+                    **kw)
+
+
+def part_linux(work, name, root, size=48, fs='ext4', uuid=None, label=None):
+    img = os.path.join(work, name + '.fs')
+    {'ext4': g.mkext4, 'btrfs': g.mkbtrfs, 'xfs': g.mkxfs}[fs](
+        root, img, size, uuid=uuid, label=label)
+    return img
+
+
+def esp(work, files, volid='ABCD1234'):
+    r = os.path.join(work, 'esp.d')
+    os.makedirs(r, exist_ok=True)
+    for p, c in files.items():
+        g.w(r, p, c)
+    img = os.path.join(work, 'esp.fs')
+    g.mkfat(r, img, 40, volid=volid)
+    return img
+
+
+U_DEB = '0f3b9a52-7c1e-4e4a-9d7a-2a6a1d3c5e01'
+
+
+@guest('debian12', **{
+    'os.type': 'linux', 'os.distro': 'debian', 'os.version': '12.5',
+    'os.major': 12, 'os.minor': 5, 'os.arch': 'x86_64',
+    'os.hostname': 'deb12', 'os.root_device': 'disk0p1',
+    'os.product_name': 'Debian GNU/Linux 12 (bookworm)',
+    'os.linux.default_kernel': '6.1.0-13-amd64',
+    'os.linux.kernels.len': 2, 'os.boot.bootloader': 'grub2',
+    'os.boot.grub2_bios': True, 'os.boot.grub2_efi': False,
+    'os.boot.can_bios': True, 'os.boot.can_uefi': False,
+    'os.boot.grub_timeout': 5, 'os.boot.efi_fallback': None,
+    'os.linux.initrd.read': True, 'os.linux.initrd.compression': 'none+zstd',
+    'os.linux.initrd.drivers': ['virtio_blk', 'virtio_scsi', 'nvme',
+                                'virtio_net'],
+    'os.linux.fstab.0.spec_kind': 'uuid', 'os.linux.fstab.0.resolves_to':
+    'disk0p1', 'os.linux.fstab.1.spec_kind': 'device',
+    'os.linux.fstab.1.resolves_to': 'disk0p2',
+    'os.linux.netifs.0.name': 'ens3', 'os.linux.netifs.0.dhcp': True,
+    'os.linux.ssh.installed': True, 'os.linux.ssh.enabled': True,
+    'os.linux.users_with_keys': ['admin'], 'os.linux.dhcp_client': True,
+    'os.linux.kernels.custom': False, 'top.dual_boot': False,
+    'disk.0.partition_table.type': 'mbr',
+    'disk.0.partition_table.boot_code': 'grub2',
+    'fs.0.uuid': U_DEB, 'fs.0.type': 'ext4', 'fs.0.mountpoint': '/'})
+def debian12(work, big=False):
+    r = os.path.join(work, 'root')
+    linux_base(r)
+    g.w(r, '/etc/os-release', 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\n'
+        'NAME="Debian GNU/Linux"\nVERSION_ID="12"\nVERSION="12 (bookworm)"\n'
+        'VERSION_CODENAME=bookworm\nID=debian\n')
+    g.w(r, '/etc/debian_version', '12.5\n')
+    g.w(r, '/etc/hostname', 'deb12\n')
+    g.w(r, '/etc/fstab', '# /etc/fstab\nUUID=%s / ext4 errors=remount-ro 0 1\n'
+        '/dev/sda2 /srv ext4 defaults 0 2\nproc /proc proc defaults 0 0\n'
+        % U_DEB)
+    g.w(r, '/etc/network/interfaces', 'source /etc/network/interfaces.d/*\n'
+        'auto lo\niface lo inet loopback\n')
+    g.w(r, '/etc/network/interfaces.d/ens3', 'allow-hotplug ens3\n'
+        'iface ens3 inet dhcp\n')
+    kernel(r, '6.1.0-10-amd64', 'initrd.img-%s', ('virtio_blk',), 'gzip')
+    kernel(r, '6.1.0-13-amd64', 'initrd.img-%s',
+           ('virtio_blk', 'virtio_scsi', 'nvme'), 'zstd', microcode=True,
+           builtin=('virtio_net',))
+    g.d(r, '/boot/grub/i386-pc')
+    g.w(r, '/boot/grub/i386-pc/normal.mod', 'mod')
+    g.w(r, '/boot/grub/grub.cfg', g.grub_cfg(['6.1.0-13-amd64', '6.1.0-10-amd64'],
+                                               title='Debian GNU/Linux',
+                                               root_uuid=U_DEB))
+    g.w(r, '/boot/grub/grubenv', '# GRUB Environment Block\n' + '#' * 900)
+    if big:     # a few hundred MB of files, for the benchmark
+        for i in range(300):
+            g.w(r, '/usr/share/bench/f%03d.bin' % i, os.urandom(1 << 20))
+    srv = os.path.join(work, 'srv')
+    g.w(srv, '/data.txt', 'data\n')
+    disk_mb = 4096 if big else 128
+    root_mb = 1024 if big else 64
+    g.mkdisk(os.path.join(work, 'disk.img'), disk_mb, 'dos', [
+        dict(fs=part_linux(work, 'root', r, root_mb, uuid=U_DEB),
+             size_mb=root_mb, type='83', bootable=True),
+        dict(fs=part_linux(work, 'srv', srv, 16), size_mb=16, type='83')],
+        boot_code='grub2')
+
+
+@guest('debian10-custom', **{
+    'os.distro': 'debian', 'os.version': '10.13', 'os.major': 10,
+    'os.linux.default_kernel': '5.4.99-custom',
+    'os.linux.kernels.custom': True, 'os.boot.can_bios': True,
+    'os.linux.initrd.read': False})
+def debian10_custom(work):
+    r = os.path.join(work, 'root')
+    linux_base(r)
+    g.w(r, '/etc/os-release', 'NAME="Debian GNU/Linux"\nVERSION_ID="10"\n'
+        'ID=debian\n')
+    g.w(r, '/etc/debian_version', '10.13\n')
+    g.w(r, '/etc/fstab', '/dev/vda1 / ext4 defaults 0 1\n')
+    kernel(r, '5.4.99-custom')        # no initramfs at all
+    g.d(r, '/boot/grub/i386-pc')
+    g.w(r, '/boot/grub/grub.cfg', g.grub_cfg(['5.4.99-custom']))
+    g.mkdisk(os.path.join(work, 'disk.img'), 64, 'dos', [
+        dict(fs=part_linux(work, 'root', r, 48), size_mb=48, type='83',
+             bootable=True)], boot_code='grub2')
+
+
+U_UB = '5c8e2b7a-1111-4222-8333-944455556666'
+
+
+@guest('ubuntu2204-hybrid', **{
+    'os.distro': 'ubuntu', 'os.version': '22.04', 'os.minor': 4,
+    'os.linux.default_kernel': '5.15.0-91-generic',
+    'os.linux.kernels.custom': False,
+    'os.boot.grub2_bios': True, 'os.boot.grub2_efi': True,
+    'os.boot.efi_fallback': True, 'os.boot.can_bios': True,
+    'os.boot.can_uefi': True, 'os.boot.esp_device': 'disk0p2',
+    'os.linux.netifs.0.name': 'ens5', 'os.linux.netifs.0.dhcp': False,
+    'os.linux.netifs.0.address': '10.0.0.15/24',
+    'os.linux.initrd.compression': 'gzip',
+    'os.linux.initrd.drivers': ['virtio_blk', 'virtio_net'],
+    'os.linux.fstab.1.mountpoint': '/boot/efi',
+    'os.linux.fstab.1.resolves_to': 'disk0p2',
+    'disk.0.partition_table.type': 'gpt', 'fs.1.type': 'vfat'})
+def ubuntu2204(work):
+    r = os.path.join(work, 'root')
+    linux_base(r, dhcp='/usr/lib/systemd/systemd-networkd')
+    g.w(r, '/etc/os-release', 'PRETTY_NAME="Ubuntu 22.04.3 LTS"\nNAME="Ubuntu"\n'
+        'VERSION_ID="22.04"\nID=ubuntu\nID_LIKE=debian\n')
+    g.w(r, '/etc/lsb-release', 'DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=22.04\n')
+    g.w(r, '/etc/debian_version', 'bookworm/sid\n')
+    g.w(r, '/etc/hostname', 'ubuntu\n')
+    g.w(r, '/etc/fstab', 'UUID=%s / ext4 defaults 0 1\nUUID=ABCD-1234 '
+        '/boot/efi vfat umask=0077 0 1\n/swap.img none swap sw 0 0\n' % U_UB)
+    g.w(r, '/etc/netplan/50-cloud-init.yaml', 'network:\n  version: 2\n'
+        '  ethernets:\n    ens5:\n      dhcp4: false\n      addresses:\n'
+        '        - 10.0.0.15/24\n      routes:\n        - to: default\n'
+        '          via: 10.0.0.1\n')
+    kernel(r, '5.15.0-91-generic', 'initrd.img-%s',
+           ('virtio_blk', 'virtio_net'), 'gzip')
+    g.d(r, '/boot/grub/i386-pc')
+    g.d(r, '/boot/grub/x86_64-efi')
+    g.w(r, '/boot/grub/grub.cfg', g.grub_cfg(['5.15.0-91-generic'],
+                                               title='Ubuntu', root_uuid=U_UB))
+    e = esp(work, {'/EFI/ubuntu/shimx64.efi': 'MZ', '/EFI/ubuntu/grubx64.efi':
+                   'MZ', '/EFI/ubuntu/grub.cfg': 'configfile\n',
+                   '/EFI/BOOT/BOOTX64.EFI': 'MZ'}, volid='ABCD1234')
+    g.mkdisk(os.path.join(work, 'disk.img'), 128, 'gpt', [
+        dict(size_mb=1, type='21686148-6449-6E6F-744E-656564454649',
+             name='bios'),
+        dict(fs=e, size_mb=40, type='C12A7328-F81F-11D2-BA4B-00A0C93EC3B8',
+             name='EFI System'),
+        dict(fs=part_linux(work, 'root', r, 64, uuid=U_UB), size_mb=64,
+             type='0FC63DAF-8483-4772-8E79-3D69D8477DE4')])
+
+
+@guest('ubuntu1204', **{
+    'os.distro': 'ubuntu', 'os.version': '12.04', 'os.major': 12,
+    'os.linux.default_kernel': '3.2.0-23-virtual',
+    'os.linux.ssh.enabled': True, 'os.linux.netifs.0.dhcp': False,
+    'os.linux.netifs.0.address': '192.168.7.7',
+    'os.boot.can_bios': True, 'os.linux.initrd.drivers': []})
+def ubuntu1204(work):
+    r = os.path.join(work, 'root')
+    linux_base(r, ssh_unit=None)
+    g.ln(r, '/etc/rc2.d/S20ssh', '../init.d/ssh')
+    g.w(r, '/etc/lsb-release', 'DISTRIB_ID=Ubuntu\nDISTRIB_RELEASE=12.04\n'
+        'DISTRIB_CODENAME=precise\nDISTRIB_DESCRIPTION="Ubuntu 12.04.5 LTS"\n')
+    g.w(r, '/etc/os-release', 'NAME="Ubuntu"\nVERSION="12.04.5 LTS, Precise '
+        'Pangolin"\nID=ubuntu\nVERSION_ID="12.04"\n')
+    g.w(r, '/etc/fstab', 'UUID=3c3c3c3c-0000-4000-8000-000000000001 / ext4 '
+        'errors=remount-ro 0 1\n')
+    g.w(r, '/etc/network/interfaces', 'auto lo\niface lo inet loopback\n'
+        'auto eth0\niface eth0 inet static\n    address 192.168.7.7\n'
+        '    netmask 255.255.255.0\n')
+    kernel(r, '3.2.0-23-virtual', 'initrd.img-%s', (), 'gzip')
+    g.d(r, '/boot/grub/i386-pc')
+    g.w(r, '/boot/grub/grub.cfg', g.grub_cfg(['3.2.0-23-virtual'],
+                                               title='Ubuntu'))
+    g.mkdisk(os.path.join(work, 'disk.img'), 64, 'dos', [
+        dict(fs=part_linux(work, 'root', r, 48,
+                           uuid='3c3c3c3c-0000-4000-8000-000000000001'),
+             size_mb=48, type='83', bootable=True)], boot_code='grub2')
+
+
+@guest('rhel8-uefi', **{
+    'os.distro': 'rhel', 'os.version': '8.6', 'os.minor': 6,
+    'os.linux.default_kernel': '4.18.0-372.el8.x86_64',
+    'os.boot.grub2_efi': True, 'os.boot.grub2_bios': False,
+    'os.boot.efi_fallback': False, 'os.boot.can_uefi': True,
+    'os.boot.can_bios': False, 'os.linux.netifs.0.name': 'enp1s0',
+    'os.linux.netifs.0.dhcp': True, 'os.linux.ssh.enabled': True,
+    'os.linux.initrd.compression': 'xz',
+    'os.linux.initrd.drivers': ['virtio_blk', 'virtio_scsi', 'virtio_net',
+                                'nvme'],
+    'os.hostname': 'rhel8.example.com'})
+def rhel8(work):
+    r = os.path.join(work, 'root')
+    linux_base(r, ssh_unit='sshd.service',
+               dhcp='/usr/sbin/NetworkManager')
+    g.w(r, '/etc/os-release', 'NAME="Red Hat Enterprise Linux"\n'
+        'VERSION="8.6 (Ootpa)"\nID="rhel"\nVERSION_ID="8.6"\n'
+        'PRETTY_NAME="Red Hat Enterprise Linux 8.6 (Ootpa)"\n')
+    g.w(r, '/etc/redhat-release', 'Red Hat Enterprise Linux release 8.6 (Ootpa)\n')
+    g.w(r, '/etc/hostname', 'rhel8.example.com\n')
+    g.w(r, '/etc/fstab', 'UUID=8e8e8e8e-0000-4000-8000-000000000008 / ext4 '
+        'defaults 0 0\nUUID=ABCD-1234 /boot/efi vfat umask=0077 0 2\n')
+    g.w(r, '/etc/NetworkManager/system-connections/enp1s0.nmconnection',
+        '[connection]\nid=enp1s0\ntype=ethernet\ninterface-name=enp1s0\n'
+        '[ipv4]\nmethod=auto\n')
+    for v in ('4.18.0-305.el8.x86_64', '4.18.0-372.el8.x86_64'):
+        kernel(r, v, 'initramfs-%s.img', ('virtio_blk', 'virtio_scsi',
+                                          'virtio_net', 'nvme'), 'xz')
+        g.w(r, '/boot/loader/entries/ffff-%s.conf' % v,
+            'title Red Hat Enterprise Linux (%s) 8.6\nversion %s\n'
+            'linux /vmlinuz-%s\ninitrd /initramfs-%s.img\n' % (v, v, v, v))
+    g.w(r, '/boot/grub2/grubenv', 'saved_entry=ffff-4.18.0-372.el8.x86_64\n')
+    g.d(r, '/boot/grub2/x86_64-efi')
+    cfg = ('set default="${saved_entry}"\nload_env -f $prefix/grubenv\n'
+           'set timeout=5\nblscfg\n')
+    e = esp(work, {'/EFI/redhat/shimx64.efi': 'MZ',
+                   '/EFI/redhat/grubx64.efi': 'MZ',
+                   '/EFI/redhat/grub.cfg': cfg})
+    g.mkdisk(os.path.join(work, 'disk.img'), 128, 'gpt', [
+        dict(fs=e, size_mb=40, type='C12A7328-F81F-11D2-BA4B-00A0C93EC3B8'),
+        dict(fs=part_linux(work, 'root', r, 64,
+                           uuid='8e8e8e8e-0000-4000-8000-000000000008'),
+             size_mb=64, type='0FC63DAF-8483-4772-8E79-3D69D8477DE4')])
+
+
+@guest('rhel5-i386', **{
+    'os.distro': 'rhel', 'os.version': '5.11', 'os.major': 5,
+    'os.arch': 'i386', 'os.boot.bootloader': 'grub-legacy',
+    'os.boot.grub_legacy': True, 'os.boot.can_bios': True,
+    'os.linux.default_kernel': '2.6.18-398.el5',
+    'os.linux.netifs.0.dhcp': False, 'os.linux.netifs.0.address': '10.1.2.3',
+    'os.linux.users_with_keys': ['olduser'], 'os.linux.ssh.enabled': True,
+    'os.hostname': 'oldbox', 'os.boot.grub_default': '0',
+    'disk.0.partition_table.boot_code': 'grub-legacy'})
+def rhel5(work):
+    r = os.path.join(work, 'root')
+    linux_base(r, arch='i386', ssh_unit=None, user=('olduser', 500))
+    g.ln(r, '/etc/rc.d/rc3.d/S55sshd', '../init.d/sshd')
+    g.w(r, '/etc/redhat-release',
+        'Red Hat Enterprise Linux Server release 5.11 (Tikanga)\n')
+    g.w(r, '/etc/sysconfig/network', 'NETWORKING=yes\nHOSTNAME=oldbox\n')
+    g.w(r, '/etc/sysconfig/network-scripts/ifcfg-eth0', 'DEVICE=eth0\n'
+        'BOOTPROTO=static\nIPADDR=10.1.2.3\nNETMASK=255.0.0.0\nONBOOT=yes\n')
+    g.w(r, '/etc/sysconfig/network-scripts/ifcfg-lo', 'DEVICE=lo\n')
+    g.w(r, '/etc/fstab', 'LABEL=/ / ext3 defaults 1 1\n'
+        'tmpfs /dev/shm tmpfs defaults 0 0\n')
+    kernel(r, '2.6.18-398.el5', 'initrd-%s.img', ('xen-blkfront',
+                                                  'xen-netfront'), 'gzip')
+    kernel(r, '2.6.18-371.el5', 'initrd-%s.img', (), 'gzip')
+    g.w(r, '/boot/grub/stage2', 'stage2')
+    g.w(r, '/boot/grub/grub.conf', 'default=0\ntimeout=5\n'
+        'title Red Hat Enterprise Linux Server (2.6.18-398.el5)\n'
+        '\troot (hd0,0)\n\tkernel /boot/vmlinuz-2.6.18-398.el5 ro root=LABEL=/\n'
+        '\tinitrd /boot/initrd-2.6.18-398.el5.img\n'
+        'title Red Hat Enterprise Linux Server (2.6.18-371.el5)\n'
+        '\tkernel /boot/vmlinuz-2.6.18-371.el5 ro\n')
+    g.ln(r, '/boot/grub/menu.lst', './grub.conf')
+    g.mkdisk(os.path.join(work, 'disk.img'), 64, 'dos', [
+        dict(fs=part_linux(work, 'root', r, 48, label='/'), size_mb=48,
+             type='83', bootable=True)], boot_code='grub-legacy')
+
+
+@guest('sles11sp4', **{
+    'os.distro': 'sles', 'os.version': '11.4', 'os.service_pack': 'SP4',
+    'os.linux.default_kernel': '3.0.101-63-default',
+    'os.linux.kernels.custom': False, 'os.boot.bootloader': 'grub-legacy',
+    'os.linux.netifs.0.name': 'eth0', 'os.linux.netifs.0.dhcp': True,
+    'os.hostname': 'sles11.site'})
+def sles11(work):
+    r = os.path.join(work, 'root')
+    linux_base(r, ssh_unit=None, dhcp='/sbin/dhcpcd')
+    g.ln(r, '/etc/init.d/rc3.d/S12sshd', '../sshd')
+    g.w(r, '/etc/SuSE-release', 'SUSE Linux Enterprise Server 11 (x86_64)\n'
+        'VERSION = 11\nPATCHLEVEL = 4\n')
+    g.w(r, '/etc/HOSTNAME', 'sles11.site\n')
+    g.w(r, '/etc/sysconfig/network/ifcfg-eth0', "BOOTPROTO='dhcp'\n"
+        "STARTMODE='auto'\n")
+    g.w(r, '/etc/sysconfig/network/ifcfg-lo', "IPADDR=127.0.0.1\n")
+    g.w(r, '/etc/fstab', '/dev/disk/by-id/ata-VBOX_HARDDISK-part1 / ext3 '
+        'acl,user_xattr 1 1\n')
+    kernel(r, '3.0.101-63-default', 'initrd-%s', ('virtio_blk',), 'gzip')
+    g.w(r, '/boot/grub/stage2', 's2')
+    g.w(r, '/boot/grub/menu.lst', 'default 0\ntimeout 8\ntitle SLES 11 SP4\n'
+        '    root (hd0,0)\n    kernel /boot/vmlinuz-3.0.101-63-default root=/dev/sda1\n')
+    g.mkdisk(os.path.join(work, 'disk.img'), 64, 'dos', [
+        dict(fs=part_linux(work, 'root', r, 48), size_mb=48, type='83',
+             bootable=True)], boot_code='grub-legacy')
+
+
+@guest('amzn2', **{
+    'os.distro': 'amzn', 'os.version': '2', 'os.major': 2,
+    'os.linux.default_kernel': '4.14.336-257.562.amzn2.x86_64',
+    'os.linux.kernels.custom': False,
+    'os.linux.initrd.drivers': ['nvme', 'ena', 'xen-blkfront'],
+    'os.linux.initrd.compression': 'lz4', 'os.linux.netifs.0.dhcp': True})
+def amzn2(work):
+    r = os.path.join(work, 'root')
+    linux_base(r, ssh_unit='sshd.service', user=('ec2-user', 1000))
+    g.w(r, '/etc/os-release', 'NAME="Amazon Linux"\nVERSION="2"\nID="amzn"\n'
+        'VERSION_ID="2"\nPRETTY_NAME="Amazon Linux 2"\n')
+    g.w(r, '/etc/system-release', 'Amazon Linux release 2 (Karoo)\n')
+    g.w(r, '/etc/fstab', 'UUID=a2a2a2a2-0000-4000-8000-0000000000a2 / ext4 '
+        'defaults,noatime 1 1\n')
+    g.w(r, '/etc/sysconfig/network-scripts/ifcfg-eth0', 'DEVICE=eth0\n'
+        'BOOTPROTO=dhcp\n')
+    v = '4.14.336-257.562.amzn2.x86_64'
+    kernel(r, v, 'initramfs-%s.img', ('nvme', 'ena', 'xen-blkfront'), 'lz4')
+    g.d(r, '/boot/grub2/i386-pc')
+    g.w(r, '/boot/grub2/grub.cfg', g.grub_cfg([v], title='Amazon Linux 2',
+                                                submenu=False))
+    g.mkdisk(os.path.join(work, 'disk.img'), 64, 'dos', [
+        dict(fs=part_linux(work, 'root', r, 48,
+                           uuid='a2a2a2a2-0000-4000-8000-0000000000a2'),
+             size_mb=48, type='83', bootable=True)], boot_code='grub2')
+
+
+@guest('oracle7-uek', **{
+    'os.distro': 'ol', 'os.version': '7.9',
+    'os.linux.default_kernel': '4.14.35-1902.el7uek.x86_64',
+    'os.linux.kernels.custom': False})
+def oracle7(work):
+    r = os.path.join(work, 'root')
+    linux_base(r, ssh_unit='sshd.service')
+    g.w(r, '/etc/os-release', 'NAME="Oracle Linux Server"\nVERSION="7.9"\n'
+        'ID="ol"\nVERSION_ID="7.9"\n')
+    g.w(r, '/etc/oracle-release', 'Oracle Linux Server release 7.9\n')
+    g.w(r, '/etc/redhat-release', 'Red Hat Enterprise Linux Server release 7.9 (Maipo)\n')
+    g.w(r, '/etc/fstab', '/dev/sda1 / ext4 defaults 0 0\n')
+    v = '4.14.35-1902.el7uek.x86_64'
+    kernel(r, v, 'initramfs-%s.img', ('virtio_blk',), 'gzip')
+    kernel(r, '3.10.0-1160.el7.x86_64', 'initramfs-%s.img', (), 'gzip')
+    g.d(r, '/boot/grub2/i386-pc')
+    g.w(r, '/boot/grub2/grub.cfg', g.grub_cfg([v, '3.10.0-1160.el7.x86_64'],
+                                                title='Oracle Linux Server'))
+    g.mkdisk(os.path.join(work, 'disk.img'), 64, 'dos', [
+        dict(fs=part_linux(work, 'root', r, 48), size_mb=48, type='83',
+             bootable=True)], boot_code='grub2')
+
+
+@guest('centos7', **{
+    'os.distro': 'centos', 'os.version': '7.9', 'os.minor': 9,
+    'os.linux.default_kernel': '3.10.0-1160.el7.x86_64',
+    'os.boot.grub_default': 'CentOS Linux (3.10.0-1160.el7.x86_64) 7 (Core)',
+    'os.root_device': 'disk0p2', 'fs.0.mountpoint': '/boot',
+    'os.linux.fstab.1.resolves_to': 'disk0p1'})
+def centos7(work):
+    """/boot on its own partition; saved_entry names a title."""
+    r = os.path.join(work, 'root')
+    b = os.path.join(work, 'boot')
+    linux_base(r, ssh_unit='sshd.service')
+    shutil.rmtree(os.path.join(r, 'boot'))
+    g.d(r, '/boot')
+    g.w(r, '/etc/os-release', 'NAME="CentOS Linux"\nVERSION="7 (Core)"\n'
+        'ID="centos"\nVERSION_ID="7"\n')
+    g.w(r, '/etc/centos-release', 'CentOS Linux release 7.9.2009 (Core)\n')
+    g.w(r, '/etc/fstab', '/dev/sda2 / ext4 defaults 0 0\n'
+        'UUID=b0b0b0b0-0000-4000-8000-0000000000b0 /boot ext4 defaults 0 0\n')
+    for v in ('3.10.0-1160.el7.x86_64', '3.10.0-1127.el7.x86_64'):
+        kernel(b, v, 'initramfs-%s.img', ('virtio_blk',), 'gzip')
+        g.d(r, '/lib/modules/' + v)
+        os.rename(os.path.join(b, 'boot', 'vmlinuz-' + v),
+                  os.path.join(b, 'vmlinuz-' + v))
+        os.rename(os.path.join(b, 'boot', 'initramfs-%s.img' % v),
+                  os.path.join(b, 'initramfs-%s.img' % v))
+    shutil.rmtree(os.path.join(b, 'lib'))
+    os.rmdir(os.path.join(b, 'boot'))
+    g.d(b, '/grub2/i386-pc')
+    g.w(b, '/grub2/grubenv', 'saved_entry=CentOS Linux '
+        '(3.10.0-1160.el7.x86_64) 7 (Core)\n')
+    g.w(b, '/grub2/grub.cfg', 'set default="${saved_entry}"\nset timeout=5\n'
+        "menuentry 'CentOS Linux (3.10.0-1127.el7.x86_64) 7 (Core)' {\n"
+        '\tlinux16 /vmlinuz-3.10.0-1127.el7.x86_64 root=/dev/sda2\n}\n'
+        "menuentry 'CentOS Linux (3.10.0-1160.el7.x86_64) 7 (Core)' {\n"
+        '\tlinux16 /vmlinuz-3.10.0-1160.el7.x86_64 root=/dev/sda2\n}\n')
+    g.mkdisk(os.path.join(work, 'disk.img'), 128, 'dos', [
+        dict(fs=part_linux(work, 'boot', b, 32,
+                           uuid='b0b0b0b0-0000-4000-8000-0000000000b0'),
+             size_mb=32, type='83', bootable=True),
+        dict(fs=part_linux(work, 'root', r, 64), size_mb=64, type='83')],
+        boot_code='grub2')
+
+
+@guest('fedora20', **{'os.distro': 'fedora', 'os.version': '20',
+                      'os.linux.default_kernel': '3.11.10-301.fc20.x86_64',
+                      'os.linux.kernels.custom': False})
+def fedora20(work):
+    r = os.path.join(work, 'root')
+    linux_base(r, ssh_unit='sshd.service')
+    g.w(r, '/etc/fedora-release', 'Fedora release 20 (Heisenbug)\n')
+    g.ln(r, '/etc/redhat-release', 'fedora-release')
+    g.ln(r, '/etc/system-release', 'fedora-release')
+    g.w(r, '/etc/fstab', 'UUID=f2f2f2f2-0000-4000-8000-0000000000f2 / ext4 '
+        'defaults 1 1\n')
+    v = '3.11.10-301.fc20.x86_64'
+    kernel(r, v, 'initramfs-%s.img', ('virtio_blk',), 'xz')
+    g.d(r, '/boot/grub2/i386-pc')
+    g.w(r, '/boot/grub2/grub.cfg', g.grub_cfg([v], title='Fedora'))
+    g.mkdisk(os.path.join(work, 'disk.img'), 64, 'dos', [
+        dict(fs=part_linux(work, 'root', r, 48,
+                           uuid='f2f2f2f2-0000-4000-8000-0000000000f2'),
+             size_mb=48, type='83', bootable=True)], boot_code='grub2')
+
+
+@guest('dualboot', **{'top.dual_boot': True, 'oses.len': 2,
+                      'oses.0.distro': 'debian', 'oses.1.distro': 'centos'})
+def dualboot(work):
+    a = os.path.join(work, 'a')
+    linux_base(a)
+    g.w(a, '/etc/os-release', 'ID=debian\nVERSION_ID="11"\n')
+    g.w(a, '/etc/fstab', '/dev/sda1 / ext4 defaults 0 1\n')
+    kernel(a, '5.10.0-28-amd64')
+    b = os.path.join(work, 'b')
+    linux_base(b)
+    g.w(b, '/etc/centos-release', 'CentOS release 6.10 (Final)\n')
+    g.w(b, '/etc/fstab', '/dev/sda2 / ext4 defaults 0 1\n')
+    kernel(b, '2.6.32-754.el6.x86_64')
+    g.mkdisk(os.path.join(work, 'disk.img'), 128, 'dos', [
+        dict(fs=part_linux(work, 'a', a, 48), size_mb=48, type='83',
+             bootable=True),
+        dict(fs=part_linux(work, 'b', b, 48), size_mb=48, type='83')],
+        boot_code='grub2')
+
+
+@guest('hostile', **{'os.distro': 'unknown', 'os.linux.fstab.len': 256,
+                     'os.linux.initrd.read': False,
+                     'os.linux.default_kernel': '5.10.0-28-amd64'})
+def hostile(work):
+    """A symlink loop for os-release, a 3 MB fstab, a corrupt initramfs,
+    a self-referencing /etc/network/interfaces.d."""
+    r = os.path.join(work, 'root')
+    linux_base(r)
+    g.ln(r, '/etc/os-release', 'os-release2')
+    g.ln(r, '/etc/os-release2', 'os-release')
+    g.ln(r, '/usr/lib/os-release', '/usr/lib/os-release')
+    g.ln(r, '/etc/network/interfaces.d/loop', '.')
+    line = '/dev/sdb1 /mnt/x ext4 defaults 0 0\n'
+    g.w(r, '/etc/fstab', line * (3 * 1024 * 1024 // len(line)))
+    kernel(r, '5.10.0-28-amd64', 'initrd.img-%s', ('virtio_blk',) * 50,
+           'gzip', corrupt=True)
+    g.w(r, '/boot/grub/grub.cfg', '{\n' * 5000 + 'menuentry x {\n' * 3000)
+    g.mkdisk(os.path.join(work, 'disk.img'), 64, 'dos', [
+        dict(fs=part_linux(work, 'root', r, 48), size_mb=48, type='83',
+             bootable=True)])
+
+
+# -------------------------------------------------------------- Windows
+
+def win_tree(r, sysroot='Windows'):
+    for p in ('System32/config', 'System32/drivers'):
+        g.d(r, '%s/%s' % (sysroot, p))
+    g.d(r, 'Program Files')
+    g.d(r, 'Users')
+
+
+def win_hives(r, sysroot='Windows', product='Windows Server 2019 Datacenter',
+              edition='ServerDatacenter', itype='Server', version='6.3',
+              major=10, minor=0, build='17763', csd=None, arch='AMD64',
+              lang='0409', packs=('en-US',), paging=None, rdp=0,
+              rdp_rule=True, autologon=False, vmware=False, pending=False,
+              dotnet=528040, rtu=False, hostname='WIN-TEST', old_fw=False):
+    cv = {'ProductName': product, 'CurrentVersion': version,
+          'CurrentBuildNumber': build, 'CurrentBuild': build,
+          'SystemRoot': 'C:\\' + sysroot}
+    if edition:
+        cv['EditionID'] = edition
+    if itype:
+        cv['InstallationType'] = itype
+    if major is not None:
+        cv['CurrentMajorVersionNumber'] = major
+        cv['CurrentMinorVersionNumber'] = minor
+    if csd:
+        cv['CSDVersion'] = csd
+    sw = {'Microsoft\\Windows NT\\CurrentVersion': cv,
+          'Microsoft\\Windows NT\\CurrentVersion\\Winlogon':
+          {'AutoAdminLogon': '1' if autologon else '0', 'Shell': 'explorer.exe'}}
+    if vmware:
+        sw['VMware, Inc.\\VMware Tools'] = {'InstallPath': 'C:\\Program Files\\VMware'}
+    if pending:
+        sw['Microsoft\\Windows\\CurrentVersion\\Component Based Servicing\\'
+           'RebootPending'] = {}
+    if dotnet:
+        sw['Microsoft\\NET Framework Setup\\NDP\\v4\\Full'] = {
+            'Release': dotnet, 'Install': 1}
+    else:
+        sw['Microsoft\\NET Framework Setup\\NDP\\v2.0.50727'] = {'Install': 1}
+    cfg = os.path.join(r, sysroot, 'System32', 'config')
+    g.hive(os.path.join(cfg, 'SOFTWARE'), 'HKEY_LOCAL_MACHINE\\SOFTWARE', sw)
+    cs = 'ControlSet001'
+    sy = {'Select': {'Current': 1, 'Default': 1, 'LastKnownGood': 2},
+          cs + '\\Control\\Session Manager\\Environment':
+          {'PROCESSOR_ARCHITECTURE': arch},
+          cs + '\\Control\\Session Manager\\Memory Management':
+          {'PagingFiles': paging if paging is not None else ['?:\\pagefile.sys']},
+          cs + '\\Control\\Nls\\Language': {'InstallLanguage': lang,
+                                           'Default': lang},
+          cs + '\\Control\\TimeZoneInformation': {'Bias': 0},
+          cs + '\\Control\\Terminal Server': {'fDenyTSConnections': rdp},
+          cs + '\\Control\\ComputerName\\ComputerName':
+          {'ComputerName': hostname}}
+    if rtu:
+        sy[cs + '\\Control\\TimeZoneInformation']['RealTimeIsUniversal'] = 1
+    for p in packs:
+        sy[cs + '\\Control\\MUI\\UILanguages\\' + p] = {'LCID': 1033}
+    if rdp_rule and not old_fw:
+        sy[cs + '\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\'
+           'FirewallRules'] = {
+            'RemoteDesktop-UserMode-In-TCP': 'v2.28|Action=Allow|Active=TRUE|'
+            'Dir=In|Protocol=6|LPort=3389|App=%SystemRoot%\\system32\\'
+            'svchost.exe|Name=@FirewallAPI.dll,-28775|',
+            'Other': 'v2.28|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=80|'}
+    if old_fw:
+        sy[cs + '\\Services\\SharedAccess\\Parameters\\FirewallPolicy\\'
+           'StandardProfile\\GloballyOpenPorts\\List'] = {
+            '3389:TCP': '3389:TCP:*:Enabled:@xpsp2res.dll,-22009'}
+    if pending:
+        sy[cs + '\\Control\\Session Manager'] = {
+            'PendingFileRenameOperations': ['\\??\\C:\\x.tmp', '']}
+    g.hive(os.path.join(cfg, 'SYSTEM'), 'HKEY_LOCAL_MACHINE\\SYSTEM', sy)
+
+
+def bcd(path, ems=False):
+    el = {'Objects\\{9dea862c-5cdd-4e70-acc1-f32b344d4795}\\Description':
+          {'Type': 0x10100002},
+          'Objects\\{9dea862c-5cdd-4e70-acc1-f32b344d4795}\\Elements\\'
+          '12000004': {'Element': 'Windows Boot Manager'}}
+    if ems:
+        el['Objects\\{a1b2c3d4-0000-0000-0000-000000000001}\\Elements\\'
+           '260000b0'] = {'Element': b'\x01'}
+    g.hive(path, 'HKEY_LOCAL_MACHINE\\BCD00000000', el)
+
+
+def win_guest(work, fixture, uefi=True, ems=False, sysroot='Windows',
+              ntldr=False, **hv):
+    r = os.path.join(work, 'c')
+    win_tree(r, sysroot)
+    win_hives(r, sysroot, **hv)
+    g.w(r, sysroot + '/System32/ntoskrnl.exe', 'MZ')
+    c = os.path.join(work, 'c.fs')
+    if uefi:
+        e = os.path.join(work, 'esp.d')
+        g.w(e, '/EFI/Microsoft/Boot/bootmgfw.efi', 'MZ')
+        g.w(e, '/EFI/Boot/bootx64.efi', 'MZ')
+        bcd(g.w(e, '/EFI/Microsoft/Boot/BCD', ''), ems)
+        ef = os.path.join(work, 'esp.fs')
+        g.mkfat(e, ef, 40, volid='5A5A1234', label='SYSTEM')
+        g.mkntfs(r, c, 64, fixture)
+        g.mkdisk(os.path.join(work, 'disk.img'), 128, 'gpt', [
+            dict(fs=ef, size_mb=40, type='C12A7328-F81F-11D2-BA4B-00A0C93EC3B8',
+                 name='EFI system partition'),
+            dict(size_mb=16, type='E3C9E316-0B5C-4DB8-817D-F92DF00215AE',
+                 name='Microsoft reserved partition'),
+            dict(fs=c, size_mb=64, type='EBD0A0A2-B9E5-4433-87C0-68B6B72699C7',
+                 name='Basic data partition')])
+    else:
+        s = os.path.join(work, 'sr')
+        if ntldr:
+            g.w(r, '/ntldr', 'NTLDR')
+            g.w(r, '/boot.ini', '[boot loader]\ndefault=multi(0)disk(0)'
+                'rdisk(0)partition(1)\\WINDOWS\n')
+            g.mkntfs(r, c, 64, fixture)
+            g.mkdisk(os.path.join(work, 'disk.img'), 96, 'dos', [
+                dict(fs=c, size_mb=64, type='7', bootable=True)],
+                boot_code='windows')
+            return
+        g.w(s, '/bootmgr', 'bootmgr')
+        bcd(g.w(s, '/Boot/BCD', ''), ems)
+        sf = os.path.join(work, 'sr.fs')
+        g.mkntfs(s, sf, 16, fixture, label='System Reserved')
+        g.mkntfs(r, c, 64, fixture)
+        g.mkdisk(os.path.join(work, 'disk.img'), 96, 'dos', [
+            dict(fs=sf, size_mb=16, type='7', bootable=True),
+            dict(fs=c, size_mb=64, type='7')], boot_code='windows')
+
+
+WIN = {
+    'win2019': (dict(uefi=True), {
+        'os.type': 'windows', 'os.product_name': 'Windows Server 2019 Datacenter',
+        'os.windows.edition': 'ServerDatacenter',
+        'os.windows.installation_type': 'Server', 'os.version': '10.0',
+        'os.windows.build': 17763, 'os.arch': 'x86_64',
+        'os.windows.install_language': 'en-US',
+        'os.windows.language_packs': ['en-US'],
+        'os.windows.rdp_enabled': True, 'os.windows.rdp_firewall': True,
+        'os.windows.paging_auto': True, 'os.windows.dotnet_version': '4.8',
+        'os.windows.ems_enabled': False, 'os.windows.vmware_tools': False,
+        'os.windows.current_control_set': 1, 'os.hostname': 'WIN-TEST',
+        'os.boot.bootmgr_efi': True, 'os.boot.bootmgr_bios': False,
+        'os.boot.can_uefi': True, 'os.boot.can_bios': False,
+        'os.boot.efi_fallback': True, 'os.windows.systemroot': 'C:\\Windows',
+        'fs.2.type': 'ntfs'}),
+    'win2008r2': (dict(uefi=False, ems=True, product='Windows Server 2008 R2 '
+                       'Standard', edition='ServerStandard', version='6.1',
+                       major=None, build='7601', csd='Service Pack 1',
+                       pending=True, dotnet=379893, vmware=True,
+                       paging=['C:\\pagefile.sys 4096 4096'], rtu=True), {
+        'os.version': '6.1', 'os.windows.build': 7601,
+        'os.service_pack': 'Service Pack 1',
+        'os.windows.ems_enabled': True, 'os.windows.pending_reboot': True,
+        'os.windows.vmware_tools': True, 'os.windows.dotnet_version': '4.5.2',
+        'os.windows.paging_auto': False,
+        'os.windows.realtime_is_universal': True,
+        'os.boot.bootmgr_bios': True, 'os.boot.can_bios': True,
+        'os.boot.can_uefi': False, 'os.root_device': 'disk0p2',
+        'disk.0.partition_table.boot_code': 'windows'}),
+    'win2012r2': (dict(product='Windows Server 2012 R2 Standard',
+                       edition='ServerStandard', version='6.3', major=None,
+                       build='9600', dotnet=461808, itype='Server Core'), {
+        'os.version': '6.3', 'os.windows.build': 9600,
+        'os.windows.installation_type': 'Server Core',
+        'os.windows.dotnet_version': '4.7.2'}),
+    'win2016': (dict(product='Windows Server 2016 Standard',
+                     edition='ServerStandard', build='14393', autologon=True),
+                {'os.windows.build': 14393, 'os.windows.autologon': True}),
+    'win2003r2-x86': (dict(uefi=False, ntldr=True, sysroot='WINDOWS',
+                           product='Microsoft Windows Server 2003 R2',
+                           edition=None, itype=None, version='5.2', major=None,
+                           build='3790', csd='Service Pack 2', arch='x86',
+                           packs=(), dotnet=None, old_fw=True), {
+        'os.version': '5.2', 'os.arch': 'i386',
+        'os.windows.installation_type': 'Server',
+        'os.service_pack': 'Service Pack 2', 'os.windows.dotnet_version': '2.0',
+        'os.windows.rdp_firewall': True, 'os.boot.bootmgr_bios': True,
+        'os.windows.systemroot': 'C:\\WINDOWS'}),
+    'win7-de': (dict(uefi=False, product='Windows 7 Professional',
+                     edition='Professional', itype='Client', version='6.1',
+                     major=None, build='7601', csd='Service Pack 1',
+                     arch='x86', lang='0407', packs=('de-DE',), rdp=1,
+                     rdp_rule=False), {
+        'os.windows.install_language': 'de-DE',
+        'os.windows.language_packs': ['de-DE'], 'os.arch': 'i386',
+        'os.windows.installation_type': 'Client',
+        'os.windows.rdp_enabled': False, 'os.windows.rdp_firewall': None}),
+    'win81': (dict(product='Windows 8.1 Pro', edition='Professional',
+                   itype='Client', version='6.3', major=None, build='9600'),
+              {'os.version': '6.3', 'os.windows.edition': 'Professional'}),
+    'win10': (dict(product='Windows 10 Enterprise', edition='Enterprise',
+                   itype='Client', build='19045'),
+              {'os.product_name': 'Windows 10 Enterprise',
+               'os.windows.build': 19045}),
+    'win11': (dict(product='Windows 10 Pro', edition='Professional',
+                   itype='Client', build='22631'),
+              {'os.product_name': 'Windows 11 Pro', 'os.windows.build': 22631,
+               'os.boot.can_uefi': True}),
+    'nano2016': (dict(product='Windows Server 2016 Datacenter',
+                      edition='ServerDatacenterNano', itype='Nano Server',
+                      build='14393'),
+                 {'os.windows.installation_type': 'Nano Server'}),
+}
+
+
+def make_win(name, kw):
+    def fn(work, fixture=None):
+        win_guest(work, fixture, **kw)
+    return fn
+
+
+for _n, (_kw, _exp) in WIN.items():
+    GUESTS[_n] = (make_win(_n, _kw), dict(_exp, **{'os.type': 'windows'}))
+
+
+# ----------------------------------------------------------------- main
+
+def build(cache, name, fixture=None):
+    fn, _ = GUESTS[name]
+    os.makedirs(cache, exist_ok=True)
+    out = os.path.join(cache, name + '.img')
+    with open(os.path.join(cache, '.lock-' + name), 'w') as lk:
+        fcntl.flock(lk, fcntl.LOCK_EX)
+        if os.path.exists(out):
+            return out
+        work = g.tmpdir(cache)
+        try:
+            if name.startswith('win') or name.startswith('nano'):
+                if not fixture:
+                    raise RuntimeError('Windows guests need ntfs_fixture')
+                fn(work, fixture)
+            else:
+                fn(work)
+            os.rename(os.path.join(work, 'disk.img'), out)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+def lookup(doc, path):
+    cur = doc
+    for p in path.split('.'):
+        if p == 'len':
+            return len(cur)
+        if isinstance(cur, list):
+            if p.isdigit():
+                cur = cur[int(p)]
+            else:       # a field of every element: all must agree
+                vals = [e.get(p) for e in cur]
+                if len(set(map(json.dumps, vals))) != 1:
+                    return vals
+                cur = vals[0]
+        else:
+            cur = cur[p]
+    return cur
+
+
+def check(name, doc):
+    _, expect = GUESTS[name]
+    bad = 0
+    for k, want in expect.items():
+        head, _, rest = k.partition('.')
+        base = {'os': lambda: doc['operating_systems'][0],
+                'oses': lambda: doc['operating_systems'],
+                'top': lambda: doc, 'fs': lambda: doc['filesystems'],
+                'disk': lambda: doc['disks']}[head]
+        try:
+            got = lookup(base(), rest) if rest else base()
+        except (KeyError, IndexError, TypeError) as e:
+            got = '<missing: %s>' % e
+        if isinstance(want, list) and isinstance(got, list) and \
+                k.endswith(('drivers', 'language_packs', 'users_with_keys')):
+            ok = sorted(want) == sorted(got)
+        else:
+            ok = got == want
+        if not ok:
+            print('%s: %s = %r, want %r' % (name, k, got, want))
+            bad += 1
+    return bad
+
+
+def main():
+    cmd = sys.argv[1]
+    if cmd == 'build':
+        print(build(sys.argv[2], sys.argv[3],
+                    sys.argv[4] if len(sys.argv) > 4 else None))
+    elif cmd == 'check':
+        with open(sys.argv[3]) as f:
+            doc = json.load(f)
+        if not doc['operating_systems'] and any(
+                k.startswith('os.') for k in GUESTS[sys.argv[2]][1]):
+            print('%s: no operating system found' % sys.argv[2])
+            sys.exit(1)
+        sys.exit(1 if check(sys.argv[2], doc) else 0)
+    elif cmd == 'list':
+        pre = sys.argv[2] if len(sys.argv) > 2 else ''
+        print('\n'.join(n for n in GUESTS if n.startswith(pre)))
+    elif cmd == 'big':      # the benchmark's 4 GiB Debian-like disk
+        work = g.tmpdir(sys.argv[2])
+        debian12(work, big=True)
+        os.rename(os.path.join(work, 'disk.img'), sys.argv[3])
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()
