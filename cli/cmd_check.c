@@ -1,11 +1,19 @@
-/* vmie check: the import preflight.  Opens the disks of one VM (or an OVA),
- * inspects them, and evaluates every rule of a policy.
+/* vmie check: the import preflight.  Opens the disks of one VM (several
+ * images, boot disk first, or one OVA with all its disks), inspects them,
+ * and evaluates every rule of a policy (lib/rules, docs/cmd-check.md).
+ *
+ * A disk that the image layer refuses by rule (SEsparse FMT-002, RDM
+ * FMT-003, differencing FMT-004, corrupt FMT-005, not an import format
+ * FMT-001) is a verdict, not an error: the report says which rule fails.
  * Exit status: 0 the import would pass, 1 it would fail, 2 the check could
- * not run (unreadable file, bad options, bad policy). */
+ * not run (missing or unreadable file, bad options, bad policy). */
 #include "cli.h"
+#include "core/endian.h"
 #include "core/util.h"
 #include "image/image.h"
 #include "inspect/inspect.h"
+#include "io/io.h"
+#include "ova/ova.h"
 #include "rules/rules.h"
 
 #include <getopt.h>
@@ -19,7 +27,7 @@ static void check_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vmie check [OPTIONS] IMAGE...\n"
-		"  IMAGE...                 the disks of one VM (boot disk first), or an OVA\n"
+		"  IMAGE...                 the disks of one VM (boot disk first), or one OVA\n"
 		"  --policy NAME|FILE       aws-current (default), aws-legacy, or a policy file\n"
 		"  --boot-mode MODE         legacy-bios | uefi\n"
 		"  --license-type TYPE      AWS | BYOL (default: Auto)\n"
@@ -31,15 +39,261 @@ static void check_usage(FILE *f)
 		"  --usage-operation OP     e.g. RunInstances:0002\n"
 		"  --manifest               an import manifest is given (disks > threshold)\n"
 		"  --non-default-region     the target region is an opt-in region\n"
+		"  --verify-manifest        OVA: check every digest of its manifest (reads\n"
+		"                           the whole OVA; a mismatch fails FMT-005)\n"
 		"  --json                   machine-readable report (docs/check-json.md)\n"
 		"  --all                    also list rules that pass or do not apply\n"
 		"exit: 0 the import would pass, 1 it would fail, 2 the check could not run\n");
 }
 
-struct opened {
-	struct vmie_image *img;
-	char name[512];
+/* The disks of the VM being checked: one vmie_check_input per disk (the
+ * rules see refused disks too), and the images that opened (inspected). */
+struct check_vm {
+	unsigned n, cap;                 /* inputs */
+	struct vmie_check_input *inputs;
+	unsigned n_img;                  /* opened images, in input order */
+	struct vmie_image **imgs;
+	char **names;
+	struct vmie_ova *ova;            /* when the VM is an OVA */
 };
+
+static struct vmie_check_input *vm_add(struct check_vm *vm)
+{
+	if (vm->n == vm->cap) {
+		unsigned ncap = vm->cap ? vm->cap * 2 : 8;
+		void *a = realloc(vm->inputs, ncap * sizeof *vm->inputs);
+		if (!a)
+			return NULL;
+		vm->inputs = a;
+		a = realloc(vm->imgs, ncap * sizeof *vm->imgs);
+		if (!a)
+			return NULL;
+		vm->imgs = a;
+		a = realloc(vm->names, ncap * sizeof *vm->names);
+		if (!a)
+			return NULL;
+		vm->names = a;
+		vm->cap = ncap;
+	}
+	struct vmie_check_input *ci = &vm->inputs[vm->n++];
+	memset(ci, 0, sizeof *ci);
+	return ci;
+}
+
+static void vm_free(struct check_vm *vm)
+{
+	for (unsigned i = 0; i < vm->n_img; i++) {
+		vmie_image_close(vm->imgs[i]);
+		free(vm->names[i]);
+	}
+	free(vm->imgs);
+	free(vm->names);
+	free(vm->inputs);
+	vmie_ova_close(vm->ova);
+}
+
+/* Record a refusal by rule as the input's verdict material. */
+static void input_refused(struct vmie_check_input *ci, const char *format,
+			  const struct vmie_err *err)
+{
+	if (format && !ci->format[0])
+		vmie_strlcpy(ci->format, format, sizeof ci->format);
+	vmie_strlcpy(ci->open_error, err->msg, sizeof ci->open_error);
+	vmie_strlcpy(ci->open_rule, err->rule, sizeof ci->open_rule);
+}
+
+/* Formats that the image layer has no driver for and that the raw driver
+ * would otherwise take as a raw disk: recognised here by their magic to be
+ * refused by FMT-001 (VirtualBox VDI: "<<< Oracle VM VirtualBox Disk
+ * Image >>>" text, signature 0xbeda107f at 0x40; the others by the first
+ * bytes of their header). */
+static const char *check_foreign_format(struct vmie_image *img, char *fmt,
+					size_t fmt_size)
+{
+	static const struct {
+		const char *magic;
+		size_t len;
+		const char *name, *what;
+	} magics[] = {
+		{ "QFI\xfb", 4, "qcow", "qcow (QEMU copy-on-write)" },
+		{ "QED\0", 4, "qed", "QED (QEMU enhanced disk)" },
+		{ "COWD", 4, "vmdk", "VMware ESX vmfsSparse (COWD)" },
+		{ "WithoutFreeSpace", 16, "parallels", "Parallels" },
+		{ "WithouFreSpacExt", 16, "parallels", "Parallels" },
+	};
+	uint8_t h[512];
+	if (img->size < sizeof h ||
+	    vmie_src_pread(img->src, h, sizeof h, 0, NULL))
+		return NULL;
+	if (!memcmp(h, "<<< ", 4) && vmie_le32(h + 0x40) == 0xbeda107fu) {
+		vmie_strlcpy(fmt, "vdi", fmt_size);
+		return "VirtualBox VDI";
+	}
+	for (size_t i = 0; i < sizeof magics / sizeof *magics; i++)
+		if (!memcmp(h, magics[i].magic, magics[i].len)) {
+			vmie_strlcpy(fmt, magics[i].name, fmt_size);
+			return magics[i].what;
+		}
+	return NULL;
+}
+
+/* Open one image file as one disk.  Returns 0 (the disk is an input, opened
+ * or refused by rule) or -1 (the check cannot run: message printed). */
+static int open_disk(struct check_vm *vm, const char *path,
+		     struct vmie_src *src)
+{
+	struct vmie_err err = { 0 };
+	struct vmie_image *img = NULL;
+	struct vmie_check_input *ci = vm_add(vm);
+	char fmt[16] = "";
+	const char *what;
+
+	if (!ci) {
+		cli_errorf("out of memory");
+		return -1;
+	}
+	if (vmie_image_open_src(src, NULL, &img, &err)) {
+		if (!err.rule[0]) {
+			cli_error(&err);
+			return -1;
+		}
+		/* name the refused format in FMT-001's list */
+		if (!strcmp(err.rule, "FMT-001")) {
+			input_refused(ci, strstr(err.msg, "VDI") ? "vdi" :
+				      "unrecognised", &err);
+		} else {
+			const struct vmie_image_driver *d = vmie_image_probe(src, NULL);
+			input_refused(ci, d ? d->name : NULL, &err);
+		}
+		return 0;
+	}
+	if (!strcmp(img->drv->name, "raw") &&
+	    (what = check_foreign_format(img, fmt, sizeof fmt))) {
+		snprintf(err.msg, sizeof err.msg, "%s: looks like %s, which is "
+			 "not an import format", path, what);
+		vmie_strlcpy(err.rule, "FMT-001", sizeof err.rule);
+		input_refused(ci, fmt, &err);
+		vmie_image_close(img);
+		return 0;
+	}
+	vmie_strlcpy(ci->format, img->drv->name, sizeof ci->format);
+	vmie_strlcpy(ci->subformat, img->subformat, sizeof ci->subformat);
+	ci->virtual_size = img->size;
+	vm->imgs[vm->n_img] = img;
+	vm->names[vm->n_img] = strdup(path);
+	if (!vm->names[vm->n_img]) {
+		vmie_image_close(img);
+		cli_errorf("out of memory");
+		return -1;
+	}
+	vm->n_img++;
+	return 0;
+}
+
+/* Open an OVA as the whole VM: every disk of its OVF.  Returns 0 or -1
+ * (message printed). */
+static int open_ova(struct check_vm *vm, const char *path,
+		    struct vmie_src *src, bool verify)
+{
+	struct vmie_err err = { 0 };
+	struct vmie_check_input *ci;
+
+	if (vmie_ova_open_src(src, &vm->ova, &err)) {
+		if (!err.rule[0]) {
+			cli_error(&err);
+			return -1;
+		}
+		/* a broken or unsupported OVA: one input refused by rule */
+		if (!(ci = vm_add(vm))) {
+			cli_errorf("out of memory");
+			return -1;
+		}
+		input_refused(ci, "ova", &err);
+		return 0;
+	}
+	if (verify) {
+		struct vmie_ova_verify v;
+		vmie_err_clear(&err);
+		if (vmie_ova_verify_manifest(vm->ova, &v, &cli_interrupted,
+					     &err)) {
+			if (!err.rule[0]) {
+				cli_error(&err);
+				return -1;
+			}
+			if (!(ci = vm_add(vm))) {
+				cli_errorf("out of memory");
+				return -1;
+			}
+			input_refused(ci, "ova", &err);
+			return 0;
+		}
+	}
+	const struct vmie_ovf *ovf = vm->ova->ovf;
+	if (!ovf->n_disks) {
+		if (!(ci = vm_add(vm))) {
+			cli_errorf("out of memory");
+			return -1;
+		}
+		snprintf(err.msg, sizeof err.msg, "%s: the OVF describes no "
+			 "disks", path);
+		vmie_strlcpy(err.rule, "FMT-001", sizeof err.rule);
+		input_refused(ci, "ova", &err);
+		return 0;
+	}
+	for (size_t i = 0; i < ovf->n_disks; i++) {
+		const struct vmie_ovf_disk *dk = &ovf->disks[i];
+		const char *member = dk->file_index >= 0 ?
+			ovf->files[dk->file_index].href : dk->disk_id;
+		struct vmie_image *img = NULL;
+		char name[512];
+
+		snprintf(name, sizeof name, "%s:%s", path, member ? member : "?");
+		if (!(ci = vm_add(vm))) {
+			cli_errorf("out of memory");
+			return -1;
+		}
+		vmie_err_clear(&err);
+		if (vmie_ova_open_disk(vm->ova, i, NULL, &img, &err)) {
+			if (!err.rule[0]) {
+				cli_error(&err);
+				return -1;
+			}
+			input_refused(ci, !strcmp(err.rule, "FMT-001") ?
+				      "unrecognised" : NULL, &err);
+			continue;
+		}
+		vmie_strlcpy(ci->format, img->drv->name, sizeof ci->format);
+		vmie_strlcpy(ci->subformat, img->subformat,
+			     sizeof ci->subformat);
+		ci->virtual_size = img->size;
+		vm->imgs[vm->n_img] = img;
+		vm->names[vm->n_img] = strdup(name);
+		if (!vm->names[vm->n_img]) {
+			vmie_image_close(img);
+			cli_errorf("out of memory");
+			return -1;
+		}
+		vm->n_img++;
+	}
+	return 0;
+}
+
+/* The VM definition facts of an OVA (PREP-011, PREP-012). */
+static void ova_vm_facts(const struct vmie_ova *ova, struct vmie_insp_vm *v)
+{
+	const struct vmie_ovf *ovf = ova->ovf;
+	v->present = true;
+	vmie_strlcpy(v->name, ovf->name ? ovf->name : "", sizeof v->name);
+	vmie_strlcpy(v->os_id, ovf->os_type ? ovf->os_type :
+		     ovf->os_description ? ovf->os_description :
+		     ovf->os_id ? ovf->os_id : "", sizeof v->os_id);
+	v->n_nics = (unsigned)ovf->n_nics;
+	v->n_cdroms = 0;
+	for (size_t i = 0; i < ovf->n_removables; i++)
+		if (ovf->removables[i].kind == VMIE_OVF_CDROM)
+			v->n_cdroms++;
+	v->n_disks = (unsigned)ovf->n_disks;
+}
 
 static const char *color(enum vmie_verdict v, bool tty)
 {
@@ -54,13 +308,31 @@ static const char *color(enum vmie_verdict v, bool tty)
 	}
 }
 
-static void print_report(const struct vmie_check_report *r, bool all)
+static void print_report(const struct vmie_check_report *r,
+			 const struct check_vm *vm,
+			 const struct vmie_inspection *in, bool all)
 {
 	bool tty = isatty(1);
 	const char *reset = tty ? "\033[0m" : "";
 	static const enum vmie_verdict order[] = { VMIE_V_FAIL, VMIE_V_WARN, VMIE_V_INFO,
 						   VMIE_V_PASS, VMIE_V_NA };
+	char h[32];
 	printf("policy: %s\n", r->policy);
+	if (in->vm.present)
+		printf("VM: %s (%u disk(s), %u NIC(s), %u CD-ROM(s)%s%s)\n",
+		       in->vm.name[0] ? in->vm.name : "unnamed", in->vm.n_disks,
+		       in->vm.n_nics, in->vm.n_cdroms, in->vm.os_id[0] ? ", " : "",
+		       in->vm.os_id);
+	for (unsigned i = 0; i < vm->n; i++) {
+		const struct vmie_check_input *ci = &vm->inputs[i];
+		if (ci->open_rule[0])
+			printf("disk%u: refused [%s]: %s\n", i, ci->open_rule,
+			       ci->open_error);
+		else
+			printf("disk%u: %s%s%s, %s\n", i, ci->format,
+			       ci->subformat[0] ? " " : "", ci->subformat,
+			       vmie_human_size(h, sizeof h, ci->virtual_size));
+	}
 	if (r->os_summary[0])
 		printf("guest: %s\n", r->os_summary);
 	printf("decisions:\n");
@@ -99,10 +371,47 @@ static void print_report(const struct vmie_check_report *r, bool all)
 		printf("the task would end with: %s\n", r->status_message);
 }
 
+/* The report's JSON (docs/check-json.md) plus what was checked: "inputs"
+ * (one per disk) and "vm" (the OVF facts, or null). */
+static json_t *report_json(const struct vmie_check_report *r,
+			   const struct check_vm *vm,
+			   const struct vmie_inspection *in)
+{
+	json_t *o = vmie_check_report_to_json(r);
+	json_t *a = json_array();
+	for (unsigned i = 0; i < vm->n; i++) {
+		const struct vmie_check_input *ci = &vm->inputs[i];
+		json_t *d = json_object();
+		json_object_set_new(d, "index", json_integer(i));
+		json_object_set_new(d, "format", json_string(ci->format));
+		json_object_set_new(d, "subformat", json_string(ci->subformat));
+		json_object_set_new(d, "virtual_size",
+				    json_integer((json_int_t)ci->virtual_size));
+		json_object_set_new(d, "refused_by", ci->open_rule[0] ?
+				    json_string(ci->open_rule) : json_null());
+		json_object_set_new(d, "error", ci->open_rule[0] ?
+				    json_string(ci->open_error) : json_null());
+		json_array_append_new(a, d);
+	}
+	json_object_set_new(o, "inputs", a);
+	if (in->vm.present) {
+		json_t *v = json_object();
+		json_object_set_new(v, "name", json_string(in->vm.name));
+		json_object_set_new(v, "os_id", json_string(in->vm.os_id));
+		json_object_set_new(v, "nics", json_integer(in->vm.n_nics));
+		json_object_set_new(v, "cdroms", json_integer(in->vm.n_cdroms));
+		json_object_set_new(v, "disks", json_integer(in->vm.n_disks));
+		json_object_set_new(o, "vm", v);
+	} else {
+		json_object_set_new(o, "vm", json_null());
+	}
+	return o;
+}
+
 int cmd_check(int argc, char **argv)
 {
 	enum { O_POLICY = 256, O_BOOT, O_LIC, O_PLAT, O_ARCH, O_ENC, O_LICCONF, O_SNAP,
-	       O_USAGE, O_MANIFEST, O_REGION, O_JSON, O_ALL };
+	       O_USAGE, O_MANIFEST, O_REGION, O_JSON, O_ALL, O_VERIFY };
 	static const struct option lo[] = {
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "boot-mode", required_argument, NULL, O_BOOT },
@@ -116,6 +425,7 @@ int cmd_check(int argc, char **argv)
 		{ "usage-operation", required_argument, NULL, O_USAGE },
 		{ "manifest", no_argument, NULL, O_MANIFEST },
 		{ "non-default-region", no_argument, NULL, O_REGION },
+		{ "verify-manifest", no_argument, NULL, O_VERIFY },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "all", no_argument, NULL, O_ALL },
 		{ "help", no_argument, NULL, 'h' },
@@ -123,12 +433,11 @@ int cmd_check(int argc, char **argv)
 	};
 	struct vmie_check_opts co = { 0 };
 	const char *policy = "aws-current";
-	bool json = false, all = false;
+	bool json = false, all = false, verify = false;
 	int c, status = 2;
 	struct vmie_err err = { 0 };
 	struct vmie_policy *pol = NULL;
-	struct opened *disks = NULL;
-	unsigned n = 0;
+	struct check_vm vm = { 0 };
 	struct vmie_inspection *in = NULL;
 	struct vmie_check_report *rep = NULL;
 
@@ -145,6 +454,7 @@ int cmd_check(int argc, char **argv)
 		case O_USAGE: co.usage_operation = optarg; break;
 		case O_MANIFEST: co.manifest = true; break;
 		case O_REGION: co.non_default_region = true; break;
+		case O_VERIFY: verify = true; break;
 		case O_JSON: json = true; break;
 		case O_ALL: all = true; break;
 		case 'h': check_usage(stdout); return 0;
@@ -159,80 +469,78 @@ int cmd_check(int argc, char **argv)
 		cli_errorf("check: --boot-mode must be legacy-bios or uefi, not '%s'", co.boot_mode);
 		return 2;
 	}
+	if (co.platform && strcasecmp(co.platform, "Windows") && strcasecmp(co.platform, "Linux")) {
+		cli_errorf("check: --platform must be Windows or Linux, not '%s'", co.platform);
+		return 2;
+	}
+	if (co.architecture && strcmp(co.architecture, "x86_64") &&
+	    strcmp(co.architecture, "i386") && strcmp(co.architecture, "arm64")) {
+		cli_errorf("check: --architecture must be x86_64, i386 or arm64, not '%s'",
+			   co.architecture);
+		return 2;
+	}
 	if (vmie_policy_load(policy, &pol, &err)) {
 		cli_error(&err);
 		return 2;
 	}
 	unsigned nargs = (unsigned)(argc - optind);
-	disks = calloc(nargs, sizeof *disks);
-	co.inputs = calloc(nargs, sizeof *co.inputs);
-	if (!disks || !co.inputs) {
+	for (unsigned i = 0; i < nargs; i++) {
+		const char *path = argv[optind + i];
+		struct vmie_src *src = NULL;
+		bool first_ovf = false;
+		int r;
+		vmie_err_clear(&err);
+		if (vmie_src_open_file(path, &src, &err)) {
+			cli_error(&err);
+			goto out;
+		}
+		if (vmie_ova_probe(src, &first_ovf)) {
+			if (nargs > 1) {
+				vmie_src_unref(src);
+				cli_errorf("check: %s is an OVA, a whole VM: check it "
+					   "on its own, not with other disks", path);
+				goto out;
+			}
+			r = open_ova(&vm, path, src, verify);
+		} else {
+			r = open_disk(&vm, path, src);
+		}
+		vmie_src_unref(src);
+		if (r)
+			goto out;
+	}
+	co.inputs = vm.inputs;
+	co.n_inputs = vm.n;
+	if (vm.n_img) {
+		if (vmie_inspect(vm.imgs, (const char *const *)vm.names, vm.n_img,
+				 NULL, &in, &err)) {
+			cli_error(&err);
+			goto out;
+		}
+	} else if (!(in = calloc(1, sizeof *in))) {
+		/* every disk was refused: the rules still report why */
 		cli_errorf("out of memory");
 		goto out;
 	}
-	co.n_inputs = nargs;
-	struct vmie_image *imgs[64];
-	const char *names[64];
-	unsigned nimg = 0;
-	for (unsigned i = 0; i < nargs; i++) {
-		const char *path = argv[optind + i];
-		struct vmie_check_input *ci = &co.inputs[i];
-		struct vmie_image *img;
-		vmie_err_clear(&err);
-		if (vmie_image_open(path, NULL, &img, &err)) {
-			/* refusals by a rule are verdicts; anything else stops */
-			if (!err.rule[0]) {
-				cli_error(&err);
-				goto out;
-			}
-			if (!strcmp(err.rule, "FMT-001")) {
-				vmie_strlcpy(ci->format, "unrecognised", sizeof ci->format);
-				if (strstr(err.msg, "VDI"))
-					vmie_strlcpy(ci->format, "vdi", sizeof ci->format);
-				continue;
-			}
-			vmie_strlcpy(ci->open_error, err.msg, sizeof ci->open_error);
-			vmie_strlcpy(ci->open_rule, err.rule, sizeof ci->open_rule);
-			continue;
-		}
-		vmie_strlcpy(ci->format, img->drv->name, sizeof ci->format);
-		vmie_strlcpy(ci->subformat, img->subformat, sizeof ci->subformat);
-		ci->virtual_size = img->size;
-		if (nimg < 64) {
-			disks[n].img = img;
-			vmie_strlcpy(disks[n].name, path, sizeof disks[n].name);
-			imgs[nimg] = img;
-			names[nimg++] = disks[n].name;
-			n++;
-		} else {
-			vmie_image_close(img);
-		}
-	}
-	if (vmie_inspect(imgs, names, nimg, NULL, &in, &err)) {
-		cli_error(&err);
-		goto out;
-	}
+	if (vm.ova)
+		ova_vm_facts(vm.ova, &in->vm);
 	if (vmie_rules_check(in, &co, pol, &rep, &err)) {
 		cli_error(&err);
 		goto out;
 	}
 	if (json) {
-		json_t *j = vmie_check_report_to_json(rep);
+		json_t *j = report_json(rep, &vm, in);
 		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		putchar('\n');
 		json_decref(j);
 	} else {
-		print_report(rep, all);
+		print_report(rep, &vm, in, all);
 	}
 	status = rep->would_pass ? 0 : 1;
 out:
 	vmie_check_report_free(rep);
-	if (in)
-		vmie_inspection_free(in);
-	for (unsigned i = 0; i < n; i++)
-		vmie_image_close(disks[i].img);
-	free(disks);
-	free(co.inputs);
+	vmie_inspection_free(in);
+	vm_free(&vm);
 	vmie_policy_free(pol);
 	return status;
 }

@@ -31,6 +31,7 @@ static void convert_usage(FILE *f)
 	}
 	fprintf(f, "  -p        show progress    -t N   worker threads\n"
 		   "  --force   replace DST if it exists\n"
+		   "  --disk N  the Nth disk of an OVA source (0 = first)\n"
 		   "The output is written under a temporary name and renamed when "
 		   "complete.\n");
 }
@@ -69,6 +70,8 @@ int cmd_convert(int argc, char **argv)
 		{ "force", no_argument, NULL, 'F' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "disk", required_argument, NULL, 'D' },
+		{ "ova-disk", required_argument, NULL, 'D' },
 		{ 0 },
 	};
 	struct vmie_open_opts oo = { 0 };
@@ -106,6 +109,7 @@ int cmd_convert(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case 't': co.threads = (unsigned)atoi(optarg); break;
 		case 'F': co.sink_flags |= VMIE_SINK_OVERWRITE; break;
+		case 'D': oo.ova_disk = (unsigned)atoi(optarg); break;
 		case 'h': convert_usage(stdout); status = 0; goto out;
 		default: goto bad;
 		}
@@ -164,8 +168,10 @@ int cmd_compare(int argc, char **argv)
 	struct vmie_err err = { 0 };
 	bool strict = false, quiet = false;
 	int c;
-	while ((c = getopt(argc, argv, "f:F:sqh")) != -1) {
+	while ((c = getopt(argc, argv, "f:F:sqhd:e:")) != -1) {
 		switch (c) {
+		case 'd': oa.ova_disk = (unsigned)atoi(optarg); break;
+		case 'e': ob.ova_disk = (unsigned)atoi(optarg); break;
 		case 'f': oa.format = optarg; break;
 		case 'F': ob.format = optarg; break;
 		case 's': strict = true; break;
@@ -173,8 +179,9 @@ int cmd_compare(int argc, char **argv)
 		case 'h':
 		default:
 			fprintf(c == 'h' ? stdout : stderr,
-				"usage: vmie compare [-f FMT] [-F FMT] [-s] [-q] A B\n"
+				"usage: vmie compare [-f FMT] [-F FMT] [-d N] [-e N] [-s] [-q] A B\n"
 				"  -s  sizes must match too\n"
+				"  -d N / -e N  the Nth disk of an OVA A / B\n"
 				"exit: 0 identical, 1 different, 2 error\n");
 			return c == 'h' ? 0 : 2;
 		}

@@ -40,7 +40,9 @@ if ! command -v virt-inspector >/dev/null 2>&1; then
 fi
 if command -v virt-inspector >/dev/null 2>&1; then
 	/usr/bin/time -v env LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg \
-		virt-inspector -a "$IMG" --format=raw > /dev/null 2> /tmp/vmie-bench-vi.$$ || true
+		virt-inspector --format=raw -a "$IMG" > /tmp/vmie-bench-vi.xml.$$ 2> /tmp/vmie-bench-vi.$$ || true
+	grep -q "<operatingsystem>" /tmp/vmie-bench-vi.xml.$$ || { echo "virt-inspector found no OS:"; tail -3 /tmp/vmie-bench-vi.$$; }
+	rm -f /tmp/vmie-bench-vi.xml.$$
 	vt=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, a, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + a[i]; print s }' /tmp/vmie-bench-vi.$$)
 	vm=$(awk -F': ' '/Maximum resident set size/ { print $2 }' /tmp/vmie-bench-vi.$$)
 	rm -f /tmp/vmie-bench-vi.$$

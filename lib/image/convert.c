@@ -112,6 +112,7 @@ int vmie_convert_to_sink(struct vmie_image *img, struct vmie_sink *sink,
 	co.threads = threads;
 	co.kv = o->kv;
 	co.n_kv = o->n_kv;
+	co.cancel = o->cancel;
 	r = w.ops->create(&w, &co, err);
 	if (r)
 		goto out;

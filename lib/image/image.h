@@ -171,6 +171,9 @@ struct vmie_create_opts {
 	 * hwversion=13, block_size=2M, azure=on (1 MiB-aligned VHD), compat. */
 	const char *const *kv;
 	size_t n_kv;
+	/* Set non-zero to stop (e.g. from SIGINT); writers that do long work
+	 * in finish() (hashing, table writes) should poll it. May be NULL. */
+	volatile int *cancel;
 };
 /* Value of key in o->kv, or NULL. */
 const char *vmie_create_opt(const struct vmie_create_opts *o, const char *key);

@@ -364,6 +364,7 @@ struct ova_wstate {
 	struct vmie_writer inner;
 	bool inner_created;
 	const char **kv;          /* options forwarded to the VMDK writer */
+	volatile int *cancel;     /* the convert engine's cancel flag */
 };
 
 static void ova_w_free(struct vmie_writer *w)
@@ -406,6 +407,7 @@ static int ova_w_create(struct vmie_writer *w, const struct vmie_create_opts *o,
 		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
 	}
 	w->priv = s;
+	s->cancel = o->cancel;
 	/* our own -o keys; the rest go to the VMDK writer */
 	for (size_t i = 0; i < o->n_kv; i++) {
 		const char *kv = o->kv[i];
@@ -480,7 +482,7 @@ static int ova_w_finish(struct vmie_writer *w, struct vmie_err *err)
 	if (!r)
 		r = ovaw_end_disk(&s->a, s->d, s->win->written_end, err);
 	if (!r)
-		r = ovaw_finish(&s->a, NULL, err);
+		r = ovaw_finish(&s->a, s->cancel, err);
 	return r;
 }
 

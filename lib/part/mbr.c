@@ -229,7 +229,7 @@ static void mbr_fill(struct vmie_partition *p, unsigned number,
 {
 	memset(p, 0, sizeof *p);
 	p->number = number;
-	p->start = lba * ss;              /* lba < 2^33, ss <= 4096: no overflow */
+	p->start = lba * ss;              /* lba < 2^34, ss 512: no overflow */
 	p->size = (uint64_t)e->nsect * ss;
 	p->mbr_type = e->type;
 	p->bootable = e->status == 0x80;
@@ -356,6 +356,12 @@ static int mbr_read_table(struct vmie_image *disk, struct vmie_ptable *pt,
 		if (r)
 			return r;
 	}
+	/* Linux's PARTUUID for MBR partitions: "<disk id>-<number>" (none
+	 * when the disk id is 0, as blkid does) */
+	for (unsigned i = 0; pt->mbr_disk_id && i < pt->n_parts; i++)
+		snprintf(pt->parts[i].part_guid, sizeof pt->parts[i].part_guid,
+			 "%08x-%02x", pt->mbr_disk_id,
+			 pt->parts[i].number & 0xff);
 	part_check_layout(pt);
 	return 0;
 }

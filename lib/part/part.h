@@ -37,7 +37,8 @@ struct vmie_partition {
 	bool logical;           /* inside an MBR extended partition */
 	bool extended;          /* the MBR extended container itself */
 	char type_guid[37];     /* GPT partition type GUID, lower case */
-	char part_guid[37];     /* GPT unique partition GUID (PARTUUID) */
+	char part_guid[37];     /* PARTUUID: GPT unique partition GUID;
+				   MBR "<disk id>-<number>" ("384c9ec7-05") */
 	char name[72];          /* GPT partition name, UTF-8 */
 	/* What the type says: "linux", "linux-swap", "linux-lvm", "linux-raid",
 	 * "esp", "bios-boot", "ms-basic-data", "ms-reserved", "ms-recovery",

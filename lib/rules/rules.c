@@ -142,13 +142,25 @@ static void rules_fmt(struct ctx *c)
 	for (unsigned i = 0; i < o->n_inputs; i++) {
 		const struct vmie_check_input *d = &o->inputs[i];
 		char key[80];
+		size_t n;
+		if (d->open_error[0] && !strcmp(d->open_rule, "FMT-001")) {
+			/* refused as not an import format (VDI, unknown) */
+			fail = true;
+			n = strlen(ev);
+			snprintf(ev + n, sizeof ev - n, "%sdisk%u: %s", n ? "; " : "",
+				 i, d->open_error);
+			n = strlen(bad);
+			snprintf(bad + n, sizeof bad - n, "%s%s", n ? ", " : "",
+				 d->format[0] ? d->format : "unrecognised");
+			continue;
+		}
 		if (d->open_error[0])
 			continue;
 		snprintf(key, sizeof key, "%s:%s", d->format, d->subformat);
 		bool ok = vmie_policy_allows(c->p, "input_formats", key) ||
 			  (!d->subformat[0] &&
 			   vmie_policy_allows(c->p, "input_formats", d->format));
-		size_t n = strlen(ev);
+		n = strlen(ev);
 		snprintf(ev + n, sizeof ev - n, "%sdisk%u: %s%s%s", n ? "; " : "",
 			 i, d->format, d->subformat[0] ? " " : "", d->subformat);
 		if (!ok) {

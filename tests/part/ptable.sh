@@ -3,7 +3,7 @@
 # lib/part (through tests/part/part-tool) and compared with what sfdisk
 # --json and blkid -p report: offsets, sizes, types, GUIDs, names, flags.
 source "$SRCDIR/tests/functions.sh"
-need sfdisk sgdisk jq blkid
+need sfdisk sgdisk jq blkid partx
 set -o pipefail     # a crash of part-tool inside a pipe fails the test
 PT="$BUILDDIR/tests/part/part-tool"
 
@@ -14,10 +14,21 @@ sfdisk_parts() {
 		"\(.type | ascii_downcase) \((.uuid // "-") | ascii_downcase) " +
 		"\(if (.bootable // false) or ((.attrs // "") | test("LegacyBIOSBootable")) then 1 else 0 end)"'
 }
+# sfdisk --json has no PARTUUID for MBR partitions: take it from partx
+sfdisk_parts_uuid() {
+	if [ "$(sfdisk --json "$1" | jq -r .partitiontable.label)" = dos ]; then
+		sfdisk_parts "$1" | while read -r w n s z t _ b; do
+			u=$(partx -g -o UUID -n "$n" "$1" | tr -d ' ')
+			echo "$w $n $s $z $t ${u:--} $b"
+		done
+	else
+		sfdisk_parts "$1"
+	fi
+}
 ours() { "$PT" pt "$1" | grep '^part ' | cut -d' ' -f1-7; }
 compare() {
 	local img=$1 what=$2
-	sfdisk_parts "$img" > "$T/theirs"
+	sfdisk_parts_uuid "$img" > "$T/theirs"
 	ours "$img" > "$T/ours"
 	diff -u "$T/theirs" "$T/ours" || fail "$what: partitions differ from sfdisk"
 	# table id and type against blkid
@@ -56,6 +67,11 @@ dd if="$T/data" of="$T/ext.img" bs=512 seek="$start" conv=notrunc status=none
 assert_eq "$(stat -c %s "$T/p6")" $((4 * 1024 * 1024)) "logical 6 size"
 head -c 100000 "$T/p6" > "$T/back"
 assert_eq "$(sha "$T/back")" "$(sha "$T/data")" "logical 6 contents"
+
+# an MBR with disk id 0 has no PARTUUIDs (like blkid)
+truncate -s 16M "$T/id0.img"
+printf 'label: dos\nlabel-id: 0x0\n,,83\n' | sfdisk -q "$T/id0.img"
+assert_eq "$(sfdisk_parts_uuid "$T/id0.img")" "$(ours "$T/id0.img")" "disk id 0"
 
 # 3. Windows dynamic disk (0x42)
 truncate -s 32M "$T/ldm.img"

@@ -882,12 +882,14 @@ static int fat_read_file(struct vmie_fs *fs, vmie_ino_t ino, void *buf,
 	struct fat_walk w = { .saved = 0, .power = 1 };
 	uint32_t cl = start;
 	uint64_t idx = 0;
+	bool stepped = false;   /* cl already went through fat_walk_step */
 	if (v->pos.start == start && v->pos.idx <= want && v->pos.clus) {
 		cl = v->pos.clus;
 		idx = v->pos.idx;
 		w.saved = v->pos.saved;
 		w.power = v->pos.power;
 		w.lam = v->pos.lam;
+		stepped = true;
 	}
 	size_t done = 0;
 	while (done < len) {
@@ -896,7 +898,9 @@ static int fat_read_file(struct vmie_fs *fs, vmie_ino_t ino, void *buf,
 					    "the file at cluster %u ends before "
 					    "its size (%llu bytes)", v->name,
 					    start, (unsigned long long)size);
-		r = fat_walk_step(v, &w, cl, err);
+		if (!stepped)
+			r = fat_walk_step(v, &w, cl, err);
+		stepped = false;
 		if (r)
 			return r;
 		if (idx < want) {

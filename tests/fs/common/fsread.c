@@ -15,6 +15,9 @@
  *   fsread [-f FORMAT] IMAGE find [PATH]     recursive "<t> <size> <path>"
  *                                            sorted, links not followed
  *   fsread [-f FORMAT] IMAGE exists PATH     exit 0 if it exists, else 1
+ *   fsread [-f FORMAT] IMAGE chunks PATH N   file contents to stdout, read
+ *                                            with vmie_fs_pread N bytes at
+ *                                            a time (exercises offsets)
  *
  * FORMAT is an image driver name ("raw" by default, "auto" to probe).
  * Errors: "fsread: <message>" on stderr and exit status 1.
@@ -124,7 +127,7 @@ static void fsread_print_stat(const struct vmie_stat *st)
 static int fsread_usage(void)
 {
 	fprintf(stderr, "usage: fsread [-f FORMAT] IMAGE "
-		"probe|ls|cat|stat|lstat|readlink|find|exists [PATH]\n");
+		"probe|ls|cat|stat|lstat|readlink|find|exists|chunks [PATH [N]]\n");
 	return 2;
 }
 
@@ -207,6 +210,23 @@ int main(int argc, char **argv)
 		printf("%s\n", buf);
 	} else if (!strcmp(cmd, "find")) {
 		r = fsread_find(fs, path, 0, &err);
+		if (r)
+			goto out;
+	} else if (!strcmp(cmd, "chunks")) {
+		size_t n = argc > 4 ? strtoul(argv[4], NULL, 0) : 0, got;
+		char *buf = n ? malloc(n) : NULL;
+		uint64_t off = 0;
+		if (!buf) {
+			r = VMIE_ERR(&err, VMIE_EINVAL, "chunks: bad size");
+			goto out;
+		}
+		do {
+			r = vmie_fs_pread(fs, path, buf, n, off, &got, &err);
+			if (!r)
+				fwrite(buf, 1, got, stdout);
+			off += got;
+		} while (!r && got);
+		free(buf);
 		if (r)
 			goto out;
 	} else if (!strcmp(cmd, "exists")) {

@@ -3,6 +3,7 @@
 source "$SRCDIR/tests/functions.sh"
 FSREAD=$1
 need mkfs.ext2 mkfs.ext4 python3
+PY=$(command -v /usr/bin/python3 || command -v python3)
 
 src=$T/src
 mkdir -p "$src/etc"
@@ -11,7 +12,7 @@ head -c 300000 /dev/urandom > "$src/big"
 
 # poke IMG OFFSET HEXBYTES
 poke() {
-	python3 - "$@" <<'EOF'
+	"$PY" - "$@" <<'EOF'
 import sys
 path, off, data = sys.argv[1], int(sys.argv[2], 0), bytes.fromhex(sys.argv[3])
 with open(path, 'r+b') as f:

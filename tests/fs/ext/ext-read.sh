@@ -72,6 +72,11 @@ check_fs() { # type mkfs-options...
 	"$FSREAD" "$img" cat /usr/lib/big.bin | cmp -s - "$T/dbg" \
 		|| fail "$type: differs from debugfs"
 
+	"$FSREAD" "$img" chunks /usr/lib/big.bin 5000 | cmp -s - "$src/usr/lib/big.bin" \
+		|| fail "$type chunks"
+	"$FSREAD" "$img" chunks /sparse.img 65536 | cmp -s - "$src/sparse.img" \
+		|| fail "$type chunks sparse"
+
 	# links are followed inside the guest
 	assert_eq "$("$FSREAD" "$img" cat /etc/os-release | sed -n 2p)" "ID=debian"
 	assert_eq "$("$FSREAD" "$img" cat /boot/abs-link)" "debian-guest"

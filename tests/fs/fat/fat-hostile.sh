@@ -4,14 +4,16 @@
 source "$SRCDIR/tests/functions.sh"
 FSREAD=$1
 need mkfs.fat mmd mcopy python3
+PY=$(command -v /usr/bin/python3 || command -v python3)
 export MTOOLS_SKIP_CHECK=1
-P="python3 $SRCDIR/tests/fs/fat/fatpatch.py"
+P="$PY $SRCDIR/tests/fs/fat/fatpatch.py"
 
 head -c 20000 /dev/urandom > "$T/data"
-for i in $(seq 1 40); do echo "$i" > "$T/f$i"; done
+mkdir "$T/D"
+for i in $(seq 1 40); do echo "$i" > "$T/D/F$i.TXT"; done
 
 poke() { # IMG OFFSET HEXBYTES
-	python3 -c 'import sys
+	"$PY" -c 'import sys
 f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2], 0))
 f.write(bytes.fromhex(sys.argv[3]))' "$@"
 }
@@ -21,9 +23,9 @@ for bits in 12 16 32; do
 	img=$T/base$bits.img
 	truncate -s $size "$img"
 	mkfs.fat -F $bits -s 1 "$img" >/dev/null
-	mmd -i "$img" ::/A ::/A/B ::/D
+	mmd -i "$img" ::/A ::/A/B
 	mcopy -i "$img" "$T/data" ::/A/B/F.BIN
-	for i in $(seq 1 40); do mcopy -i "$img" "$T/f$i" "::/D/F$i.TXT"; done
+	mcopy -s -i "$img" "$T/D" ::/
 	"$FSREAD" "$img" cat /A/B/F.BIN | cmp -s - "$T/data" || fail "base$bits"
 
 	# B's entry points to A's cluster: a directory that is its own parent

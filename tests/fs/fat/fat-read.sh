@@ -21,7 +21,7 @@ long=$(printf 'L%.0s' $(seq 1 200))
 echo "long" > "$src/$long.txt"
 # a directory with enough entries to span several clusters
 mkdir -p "$src/many"
-for i in $(seq 1 150); do echo "$i" > "$src/many/file number $i.txt"; done
+for i in $(seq 1 60); do echo "$i" > "$src/many/file number $i.txt"; done
 
 check_fat() { # bits size
 	local bits=$1 size=$2 img=$T/fat$1.img
@@ -29,10 +29,7 @@ check_fat() { # bits size
 	truncate -s "$size" "$img"
 	mkfs.fat -F "$bits" -n "VOL$bits" -i 1234ABCD "$img" >/dev/null \
 		|| fail "mkfs.fat -F $bits"
-	(cd "$src" && find . -mindepth 1 -type d | sort | while read -r d; do
-		mmd -i "$img" "::/${d#./}" || exit 1; done) || fail "mmd"
-	(cd "$src" && find . -type f | while read -r f; do
-		mcopy -i "$img" "$f" "::/${f#./}" || exit 1; done) || fail "mcopy"
+	mcopy -s -i "$img" "$src"/* ::/ || fail "mcopy"
 
 	local b p key
 	b=$(blkid -p -o export "$img")
@@ -43,14 +40,15 @@ check_fat() { # bits size
 	done
 	assert_eq "$(echo "$p" | grep '^UUID=')" "UUID=1234-ABCD"
 
+	# contents (the "many" directory: a sample, its listing is checked)
 	local n=0 f rel
 	while IFS= read -r f; do
 		rel=${f#"$src"}
 		"$FSREAD" "$img" cat "$rel" > "$T/out" || fail "fat$bits cat $rel"
 		cmp -s "$T/out" "$f" || fail "fat$bits: $rel differs"
 		n=$((n + 1))
-	done < <(find "$src" -type f)
-	[ "$n" -ge 150 ] || fail "only $n files"
+	done < <(find "$src" -type f \( ! -path '*/many/*' -o -name '*5?.txt' \))
+	[ "$n" -ge 15 ] || fail "only $n files"
 
 	(cd "$src" && find . -mindepth 1 \( -type f -printf 'f %s /%P\n' \) -o \
 		\( -type d -printf 'd 0 /%P\n' \)) | sort > "$T/want"
@@ -69,6 +67,11 @@ check_fat() { # bits size
 	expect_fail "no symbolic links|not a symbolic link" "$FSREAD" "$img" readlink /README.MD
 	"$FSREAD" "$img" stat /EFI/BOOT/BOOTX64.EFI | grep -qx 'size=300000' \
 		|| fail "stat"
+	# partial reads at many offsets (the chain position is cached)
+	for c in 1000 4096 65537; do
+		"$FSREAD" "$img" chunks /EFI/BOOT/BOOTX64.EFI $c \
+			| cmp -s - "$src/EFI/BOOT/BOOTX64.EFI" || fail "fat$bits chunks $c"
+	done
 	echo "fat$bits ok"
 }
 

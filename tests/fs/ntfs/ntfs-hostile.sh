@@ -5,9 +5,10 @@ source "$SRCDIR/tests/functions.sh"
 FSREAD=$1
 FIXTURE=$2
 need mkntfs python3
+PY=$(command -v /usr/bin/python3 || command -v python3)
 
 poke() { # IMG OFFSET HEXBYTES
-	python3 -c 'import sys
+	"$PY" -c 'import sys
 f = open(sys.argv[1], "r+b"); f.seek(int(sys.argv[2], 0))
 f.write(bytes.fromhex(sys.argv[3]))' "$@"
 }
@@ -20,15 +21,15 @@ head -c 2000000 /dev/urandom > "$T/big"
 "$FSREAD" "$img" cat /Windows/big | cmp -s - "$T/big" || fail "base image"
 
 # geometry from the boot sector
-bps=$(python3 -c 'import struct,sys; print(struct.unpack_from("<H", open(sys.argv[1],"rb").read(512), 11)[0])' "$img")
-spc=$(python3 -c 'import sys; print(open(sys.argv[1],"rb").read(512)[13])' "$img")
-mftlcn=$(python3 -c 'import struct,sys; print(struct.unpack_from("<Q", open(sys.argv[1],"rb").read(512), 48)[0])' "$img")
+bps=$("$PY" -c 'import struct,sys; print(struct.unpack_from("<H", open(sys.argv[1],"rb").read(512), 11)[0])' "$img")
+spc=$("$PY" -c 'import sys; print(open(sys.argv[1],"rb").read(512)[13])' "$img")
+mftlcn=$("$PY" -c 'import struct,sys; print(struct.unpack_from("<Q", open(sys.argv[1],"rb").read(512), 48)[0])' "$img")
 mft=$((mftlcn * bps * spc))
 
 # the $MFT record itself destroyed (and its mirror, so no fallback)
 cp "$img" "$T/bad.img"
 poke "$T/bad.img" $mft 00000000
-mirlcn=$(python3 -c 'import struct,sys; print(struct.unpack_from("<Q", open(sys.argv[1],"rb").read(512), 56)[0])' "$img")
+mirlcn=$("$PY" -c 'import struct,sys; print(struct.unpack_from("<Q", open(sys.argv[1],"rb").read(512), 56)[0])' "$img")
 poke "$T/bad.img" $((mirlcn * bps * spc)) 00000000
 expect_fail "ntfs: .*cannot mount" "$FSREAD" "$T/bad.img" ls /
 [ ! -s "$T/out" ] || fail "stdout not empty"

@@ -45,6 +45,8 @@ echo "$p" | grep -qx 'VERSION=3.1' || fail "version"
 	|| fail "software (case-insensitive)"
 "$FSREAD" "$img" cat "/WINDOWS/SYSTEM32/DRIVERS/BIG DRIVER.SYS" | cmp -s - "$T/big" \
 	|| fail "big driver"
+"$FSREAD" "$img" chunks "/Windows/System32/drivers/big driver.sys" 7000 \
+	| cmp -s - "$T/big" || fail "chunks"
 ntfscat "$img" "/Windows/System32/drivers/big driver.sys" 2>/dev/null \
 	| cmp -s - "$T/big" || fail "ntfscat disagrees"
 "$FSREAD" "$img" cat "/users/public/RÉSUMÉ ÜNÏCODE.TXT" | cmp -s - "$T/small" \
