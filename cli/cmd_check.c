@@ -190,6 +190,40 @@ static int open_disk(struct check_vm *vm, const char *path,
 	return 0;
 }
 
+/* --verify-manifest: stream every member of the OVA through its manifest
+ * digest.  A mismatch is FMT-005 on the disk whose file it names (the disk
+ * is still inspected: its data can be read, it is just not what was
+ * exported), or on the first disk when it names the descriptor.  Returns 0
+ * or -1 (message printed). */
+static int verify_ova(struct check_vm *vm, unsigned first)
+{
+	const struct vmie_ovf *ovf = vm->ova->ovf;
+	struct vmie_ova_verify v;
+	struct vmie_err err = { 0 };
+	unsigned at = first;
+
+	if (!vmie_ova_verify_manifest(vm->ova, &v, &cli_interrupted, &err))
+		return 0;
+	if (!err.rule[0] || first >= vm->n) {
+		cli_error(&err);
+		return -1;
+	}
+	for (size_t i = 0; i < ovf->n_disks && first + i < vm->n; i++) {
+		const struct vmie_ovf_disk *dk = &ovf->disks[i];
+		char q[300];
+		if (dk->file_index < 0)
+			continue;
+		snprintf(q, sizeof q, "'%s'", ovf->files[dk->file_index].href);
+		if (strstr(err.msg, q)) {
+			at = first + (unsigned)i;
+			break;
+		}
+	}
+	if (!vm->inputs[at].open_rule[0])
+		input_refused(&vm->inputs[at], NULL, &err);
+	return 0;
+}
+
 /* Open an OVA as the whole VM: every disk of its OVF.  Returns 0 or -1
  * (message printed). */
 static int open_ova(struct check_vm *vm, const char *path,
@@ -211,24 +245,8 @@ static int open_ova(struct check_vm *vm, const char *path,
 		input_refused(ci, "ova", &err);
 		return 0;
 	}
-	if (verify) {
-		struct vmie_ova_verify v;
-		vmie_err_clear(&err);
-		if (vmie_ova_verify_manifest(vm->ova, &v, &cli_interrupted,
-					     &err)) {
-			if (!err.rule[0]) {
-				cli_error(&err);
-				return -1;
-			}
-			if (!(ci = vm_add(vm))) {
-				cli_errorf("out of memory");
-				return -1;
-			}
-			input_refused(ci, "ova", &err);
-			return 0;
-		}
-	}
 	const struct vmie_ovf *ovf = vm->ova->ovf;
+	unsigned first = vm->n;
 	if (!ovf->n_disks) {
 		if (!(ci = vm_add(vm))) {
 			cli_errorf("out of memory");
@@ -275,7 +293,7 @@ static int open_ova(struct check_vm *vm, const char *path,
 		}
 		vm->n_img++;
 	}
-	return 0;
+	return verify ? verify_ova(vm, first) : 0;
 }
 
 /* The VM definition facts of an OVA (PREP-011, PREP-012). */
@@ -326,7 +344,8 @@ static void print_report(const struct vmie_check_report *r,
 	for (unsigned i = 0; i < vm->n; i++) {
 		const struct vmie_check_input *ci = &vm->inputs[i];
 		if (ci->open_rule[0])
-			printf("disk%u: refused [%s]: %s\n", i, ci->open_rule,
+			printf("disk%u: %s%srefused [%s]: %s\n", i, ci->format,
+			       ci->format[0] ? " " : "", ci->open_rule,
 			       ci->open_error);
 		else
 			printf("disk%u: %s%s%s, %s\n", i, ci->format,

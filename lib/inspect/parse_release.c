@@ -198,10 +198,11 @@ int vmie_insp_parse_suse_release(const char *text,
 	vmie_strlcpy(r->product, line, sizeof r->product);
 	/* "VERSION = 11": spaces around '=' are the SuSE-release style. */
 	v[0] = pl[0] = '\0';
-	for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+	for (const char *p = text, *e; p && *p; p = e ? e + 1 : NULL) {
 		char buf[160];
-		const char *e = strchr(p, '\n');
-		size_t l = e ? (size_t)(e - p) : strlen(p);
+		size_t l;
+		e = strchr(p, '\n');
+		l = e ? (size_t)(e - p) : strlen(p);
 		if (l >= sizeof buf)
 			continue;
 		memcpy(buf, p, l);
@@ -219,9 +220,9 @@ int vmie_insp_parse_suse_release(const char *text,
 	if (v[0]) {
 		char full[48];
 		if (pl[0] && strcmp(pl, "0")) {
-			snprintf(full, sizeof full, "%s.%s", v, pl);
-			snprintf(r->service_pack, sizeof r->service_pack,
-				 "SP%s", pl);
+			vmie_insp_fmt(full, sizeof full, "%s.%s", v, pl);
+			vmie_insp_fmt(r->service_pack, sizeof r->service_pack,
+				      "SP%s", pl);
 		} else {
 			snprintf(full, sizeof full, "%s", v);
 		}

@@ -390,7 +390,7 @@ static void rules_fs(struct ctx *c)
 			ldm = (int)i;
 	x = add(c, "FS-005", "Windows dynamic disks are detected (they change the boot-mode choice)",
 		ldm >= 0 ? VMIE_V_WARN : VMIE_V_PASS,
-		ldm >= 0 ? "disk%d is a Windows dynamic disk (LDM)" : "no dynamic disks%.0d", ldm);
+		ldm >= 0 ? "disk%d is a Windows dynamic disk (LDM)" : "no dynamic disks%.0d", ldm < 0 ? 0 : ldm);
 	fix(x, "convert dynamic disks to basic before export if possible; the boot mode will be UEFI (BOOT-006)");
 }
 
@@ -646,7 +646,7 @@ static void rules_os(struct ctx *c)
 	x = add(c, "OS-010", "not a P2V conversion of a physical machine (heuristic)",
 		p2v >= 0 ? VMIE_V_WARN : VMIE_V_PASS,
 		p2v >= 0 ? "disk%d has an OEM utility/recovery partition (type 0x%02x), typical of a physical install" :
-		"no vendor recovery or hibernation partitions%.0d%.0u", p2v, p2v_type);
+		"no vendor recovery or hibernation partitions%.0d%.0u", p2v < 0 ? 0 : p2v, p2v_type);
 	fix(x, "P2V images are not supported: reinstall in a VM and migrate the workload");
 }
 
@@ -674,7 +674,8 @@ static void rules_boot(struct ctx *c)
 			os->can_uefi ? "yes" : "no",
 			c->linux_os ? "; boot loader " : "",
 			c->linux_os ? (os->bootloader[0] ? os->bootloader : "none found") : "");
-		fix(x, "install a boot loader (GRUB 2 for Linux) so that the guest can boot");
+		if (x->verdict == VMIE_V_FAIL)   /* info names the modes found */
+			fix(x, "install a boot loader (GRUB 2 for Linux) so that the guest can boot");
 		status(x, "ClientError: No bootable partition / boot loader found");
 
 		bool req_ok = !req || (!strcmp(req, "uefi") ? os->can_uefi :

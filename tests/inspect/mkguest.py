@@ -120,6 +120,11 @@ def debian12(work, big=False):
         'VERSION_CODENAME=bookworm\nID=debian\n')
     g.w(r, '/etc/debian_version', '12.5\n')
     g.w(r, '/etc/hostname', 'deb12\n')
+    g.d(r, '/srv')
+    g.w(r, '/var/lib/dpkg/status', 'Package: openssh-server\nStatus: install '
+        'ok installed\nArchitecture: amd64\nVersion: 1:9.2p1-2\n\n'
+        'Package: linux-image-6.1.0-13-amd64\nStatus: install ok installed\n'
+        'Architecture: amd64\nVersion: 6.1.55-1\n\n')
     g.w(r, '/etc/fstab', '# /etc/fstab\nUUID=%s / ext4 errors=remount-ro 0 1\n'
         '/dev/sda2 /srv ext4 defaults 0 2\nproc /proc proc defaults 0 0\n'
         % U_DEB)
@@ -470,6 +475,48 @@ def fedora20(work):
         dict(fs=part_linux(work, 'root', r, 48,
                            uuid='f2f2f2f2-0000-4000-8000-0000000000f2'),
              size_mb=48, type='83', bootable=True)], boot_code='grub2')
+
+
+@guest('sles15-btrfs', **{
+    'os.distro': 'sles', 'os.version': '15.1', 'os.service_pack': 'SP1',
+    'os.linux.default_kernel': '4.12.14-195-default', 'fs.0.type': 'btrfs',
+    'fs.0.subvolumes': 0, 'os.boot.can_bios': True})
+def sles15_btrfs(work):
+    r = os.path.join(work, 'root')
+    linux_base(r, ssh_unit='sshd.service', dhcp='/usr/sbin/wicked')
+    g.w(r, '/etc/os-release', 'NAME="SLES"\nVERSION="15-SP1"\n'
+        'VERSION_ID="15.1"\nID="sles"\n')
+    g.w(r, '/etc/fstab', 'UUID=5e5e5e5e-0000-4000-8000-00000000005e / btrfs '
+        'defaults 0 0\n')
+    kernel(r, '4.12.14-195-default', 'initrd-%s', ('virtio_blk',), 'xz')
+    g.d(r, '/boot/grub2/i386-pc')
+    g.w(r, '/boot/grub2/grub.cfg', g.grub_cfg(['4.12.14-195-default'],
+                                                title='SLES 15-SP1'))
+    g.mkdisk(os.path.join(work, 'disk.img'), 192, 'dos', [
+        dict(fs=part_linux(work, 'root', r, 160, fs='btrfs',
+                           uuid='5e5e5e5e-0000-4000-8000-00000000005e'),
+             size_mb=160, type='83', bootable=True)], boot_code='grub2')
+
+
+@guest('centos6-xfs', **{
+    'os.distro': 'centos', 'os.version': '6.10', 'fs.0.type': 'xfs',
+    'os.linux.default_kernel': '2.6.32-754.el6.x86_64',
+    'os.linux.fstab.0.resolves_to': 'disk0p1', 'os.boot.can_bios': True})
+def centos6_xfs(work):
+    r = os.path.join(work, 'root')
+    linux_base(r, ssh_unit=None, user=('ops', 500))
+    g.ln(r, '/etc/rc.d/rc3.d/S55sshd', '../init.d/sshd')
+    g.w(r, '/etc/centos-release', 'CentOS release 6.10 (Final)\n')
+    g.ln(r, '/etc/redhat-release', 'centos-release')
+    g.w(r, '/etc/fstab', 'LABEL=root / xfs defaults 0 0\n')
+    kernel(r, '2.6.32-754.el6.x86_64', 'initramfs-%s.img', ('virtio_blk',),
+           'gzip')
+    g.w(r, '/boot/grub/stage2', 's2')
+    g.w(r, '/boot/grub/grub.conf', 'default=0\ntimeout=5\ntitle CentOS 6\n'
+        '\tkernel /boot/vmlinuz-2.6.32-754.el6.x86_64 ro root=LABEL=root\n')
+    g.mkdisk(os.path.join(work, 'disk.img'), 400, 'dos', [
+        dict(fs=part_linux(work, 'root', r, 320, fs='xfs', label='root'),
+             size_mb=320, type='83', bootable=True)], boot_code='grub-legacy')
 
 
 @guest('dualboot', **{'top.dual_boot': True, 'oses.len': 2,

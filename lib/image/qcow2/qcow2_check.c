@@ -155,7 +155,8 @@ static void qcow2_ck_bitmaps(struct qcow2_ck *k, struct vmie_err *err)
 		goto out;
 	uint64_t off = 0;
 	for (uint32_t i = 0; i < q->nb_bitmaps; i++) {
-		if (q->bitmap_dir_size - off < QCOW2_BITMAP_DIR_FIXED) {
+		if (off > q->bitmap_dir_size ||
+		    q->bitmap_dir_size - off < QCOW2_BITMAP_DIR_FIXED) {
 			vmie_check_add(k->res, true, "bitmap directory entry %u "
 				       "is past the end of the directory", i);
 			break;

@@ -14,7 +14,9 @@
  * dynamic: [footer copy][dynamic header][BAT][blocks...][footer].  Blocks
  * are 2 MiB and are appended in the order their first non-zero data
  * arrives (the convert engine hands chunks over in increasing offset
- * order); each starts with an all-ones sector bitmap.  BAT, header and the
+ * order); each starts with an all-ones sector bitmap, placed so that the
+ * block's data is 4 KiB aligned (as Windows writes them; the gap is a
+ * hole).  BAT, header and the
  * two footers are written by finish().  The header's data offset is all
  * ones, as Microsoft tools expect.
  *
@@ -190,6 +192,9 @@ static int vhdw_write(struct vmie_writer *w, struct vmie_chunk *c,
 		if (s->bat[blk] == VHD_BAT_UNUSED) {
 			if (vmie_is_zero(p, n))
 				goto next;
+			/* data 4 KiB aligned, as Windows lays blocks out */
+			s->next = ((s->next + s->bitmap_size + VHDW_PIECE - 1) &
+				   ~(uint64_t)(VHDW_PIECE - 1)) - s->bitmap_size;
 			if (s->next / VHD_SECTOR >= VHD_BAT_UNUSED)
 				return VMIE_ERR(err, VMIE_ERANGE, "vhd: file "
 						"too large for a VHD BAT");

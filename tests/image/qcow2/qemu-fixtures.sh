@@ -3,7 +3,7 @@
 # written zeros, holes, compressible text, an odd size) in every variant
 # vmie reads: compat 0.10 and 1.1, zlib and zstd compression, 512 B / 4 KiB /
 # 2 MiB clusters, extended L2 entries with partly written clusters, zero
-# clusters (v3 zero flag), preallocated metadata.  `vmie convert -O raw`
+# clusters (v3 zero flag), preallocated metadata, a persistent bitmap.  `vmie convert -O raw`
 # must equal `qemu-img convert -O raw`, and `vmie info --check` must pass.
 source "$SRCDIR/tests/functions.sh"
 need qemu-img qemu-io python3
@@ -42,6 +42,11 @@ qemu-io -f qcow2 -c "write -P 0x5a 1M 70k" "$T/prealloc.qcow2" >/dev/null
 qemu-img create -q -f qcow2 -o preallocation=metadata,compat=0.10 "$T/prealloc-v2.qcow2" $SIZE
 qemu-io -f qcow2 -c "write -P 0x5a 1M 70k" "$T/prealloc-v2.qcow2" >/dev/null
 
+# a persistent dirty bitmap (its clusters must be counted by --check)
+qemu-img create -q -f qcow2 "$T/bitmap.qcow2" $SIZE
+qemu-img bitmap --add "$T/bitmap.qcow2" b0 || fail "qemu-img bitmap"
+qemu-io -f qcow2 -c "write -P 1 0 1M" -c "write -P 2 9M 64k" "$T/bitmap.qcow2" >/dev/null
+
 n=0
 for f in "$T"/*.qcow2; do
 	b=$(basename "$f" .qcow2)
@@ -53,7 +58,7 @@ for f in "$T"/*.qcow2; do
 	rm -f "$T/$b.vmie.raw" "$T/$b.qemu.raw"
 	n=$((n + 1))
 done
-[ $n -ge 14 ] || fail "only $n images"
+[ $n -ge 15 ] || fail "only $n images"
 grep -q '^compat: 0.10$' <("$VMIE" info "$T/v2.qcow2") || fail "compat not shown"
 grep -q '^extended l2: true$' <("$VMIE" info "$T/extl2.qcow2") || fail "extended l2 not shown"
 echo "ok: $n images"

@@ -3,10 +3,14 @@
 # qemu-img 7.2 decodes (EXPECTED.tsv); SEsparse and the fuzzed afl9 image
 # must be refused cleanly.
 source "$SRCDIR/tests/functions.sh"
+[ "${1:-}" = full-sha ] && VMDK_FULL_SHA=1
 
 expected() { awk -F'\t' -v s="$1" '$1 == s { print $4 }' "$SAMPLES/EXPECTED.tsv"; }
 vsize() { awk -F'\t' -v s="$1" '$1 == s { print $3 }' "$SAMPLES/EXPECTED.tsv"; }
 
+# Hashing the 16 GiB of iotest-version3 takes minutes on a busy 2-core
+# machine: by default it is compared with what qemu-img reads (block status
+# skips the holes); VMDK_FULL_SHA=1 (the slow suite) checks EXPECTED.tsv.
 for s in qemu-iotests/iotest-version3.vmdk.bz2 plaso/image.vmdk dfvfs/ext2.vmdk; do
 	f=$(sample "$s")
 	"$VMIE" info "$f" > "$T/info" || fail "info $s"
@@ -14,7 +18,12 @@ for s in qemu-iotests/iotest-version3.vmdk.bz2 plaso/image.vmdk dfvfs/ext2.vmdk;
 	"$VMIE" info --check "$f" > "$T/check" || { cat "$T/check"; fail "check $s"; }
 	"$VMIE" convert -O raw "$f" "$T/out.raw"
 	assert_eq "$(stat -c %s "$T/out.raw")" "$(vsize "$s")" "size of $s"
-	assert_eq "$(sha "$T/out.raw")" "$(expected "$s")" "raw sha256 of $s"
+	if [ "$(vsize "$s")" -le $((64 << 20)) ] || [ "${VMDK_FULL_SHA:-0}" = 1 ]; then
+		assert_eq "$(sha "$T/out.raw")" "$(expected "$s")" "raw sha256 of $s"
+	else
+		need qemu-img
+		qemu-img compare -q -f raw -F vmdk "$T/out.raw" "$f" || fail "$s differs from qemu-img's reading"
+	fi
 	rm -f "$T/out.raw" "$f"
 done
 
