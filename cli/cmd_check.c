@@ -47,17 +47,22 @@ static void check_usage(FILE *f)
 }
 
 /* The disks of the VM being checked: one vmie_check_input per disk (the
- * rules see refused disks too), and the images that opened (inspected). */
+ * rules see refused disks too), and the images that opened (inspected).
+ * The rules index inputs by inspection disk number (the boot disk's format
+ * for BOOT-006, FS-004, BOOT-008), so vm_order() puts the inputs of the
+ * inspected disks first, in order, and the refused ones after them. */
 struct check_vm {
 	unsigned n, cap;                 /* inputs */
 	struct vmie_check_input *inputs;
+	char **in_names;                 /* path (or "x.ova:member") per input */
+	int *in_img;                     /* image index per input, -1 refused */
 	unsigned n_img;                  /* opened images, in input order */
 	struct vmie_image **imgs;
 	char **names;
 	struct vmie_ova *ova;            /* when the VM is an OVA */
 };
 
-static struct vmie_check_input *vm_add(struct check_vm *vm)
+static struct vmie_check_input *vm_add(struct check_vm *vm, const char *name)
 {
 	if (vm->n == vm->cap) {
 		unsigned ncap = vm->cap ? vm->cap * 2 : 8;
@@ -73,11 +78,63 @@ static struct vmie_check_input *vm_add(struct check_vm *vm)
 		if (!a)
 			return NULL;
 		vm->names = a;
+		a = realloc(vm->in_names, ncap * sizeof *vm->in_names);
+		if (!a)
+			return NULL;
+		vm->in_names = a;
+		a = realloc(vm->in_img, ncap * sizeof *vm->in_img);
+		if (!a)
+			return NULL;
+		vm->in_img = a;
 		vm->cap = ncap;
 	}
+	if (!(vm->in_names[vm->n] = strdup(name)))
+		return NULL;
+	vm->in_img[vm->n] = -1;
 	struct vmie_check_input *ci = &vm->inputs[vm->n++];
 	memset(ci, 0, sizeof *ci);
 	return ci;
+}
+
+/* Record the image of the last input (inspected as disk vm->n_img). */
+static int vm_add_image(struct check_vm *vm, struct vmie_image *img)
+{
+	vm->imgs[vm->n_img] = img;
+	vm->names[vm->n_img] = strdup(vm->in_names[vm->n - 1]);
+	if (!vm->names[vm->n_img]) {
+		vmie_image_close(img);
+		cli_errorf("out of memory");
+		return -1;
+	}
+	vm->in_img[vm->n - 1] = (int)vm->n_img++;
+	return 0;
+}
+
+/* Inspected inputs first (input i of the rules is inspection disk i), the
+ * refused ones after them; each group keeps the order given. */
+static int vm_order(struct check_vm *vm)
+{
+	struct vmie_check_input *in = malloc((vm->n ? vm->n : 1) * sizeof *in);
+	char **nm = malloc((vm->n ? vm->n : 1) * sizeof *nm);
+	int *im = malloc((vm->n ? vm->n : 1) * sizeof *im);
+	unsigned k = 0;
+	if (!in || !nm || !im) {
+		free(in), free(nm), free(im);
+		cli_errorf("out of memory");
+		return -1;
+	}
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; i < vm->n; i++)
+			if ((vm->in_img[i] >= 0) == !pass) {
+				in[k] = vm->inputs[i];
+				nm[k] = vm->in_names[i];
+				im[k++] = vm->in_img[i];
+			}
+	memcpy(vm->inputs, in, vm->n * sizeof *in);
+	memcpy(vm->in_names, nm, vm->n * sizeof *nm);
+	memcpy(vm->in_img, im, vm->n * sizeof *im);
+	free(in), free(nm), free(im);
+	return 0;
 }
 
 static void vm_free(struct check_vm *vm)
@@ -86,8 +143,12 @@ static void vm_free(struct check_vm *vm)
 		vmie_image_close(vm->imgs[i]);
 		free(vm->names[i]);
 	}
+	for (unsigned i = 0; i < vm->n; i++)
+		free(vm->in_names[i]);
 	free(vm->imgs);
 	free(vm->names);
+	free(vm->in_names);
+	free(vm->in_img);
 	free(vm->inputs);
 	vmie_ova_close(vm->ova);
 }
@@ -144,7 +205,7 @@ static int open_disk(struct check_vm *vm, const char *path,
 {
 	struct vmie_err err = { 0 };
 	struct vmie_image *img = NULL;
-	struct vmie_check_input *ci = vm_add(vm);
+	struct vmie_check_input *ci = vm_add(vm, path);
 	char fmt[16] = "";
 	const char *what;
 
@@ -179,15 +240,7 @@ static int open_disk(struct check_vm *vm, const char *path,
 	vmie_strlcpy(ci->format, img->drv->name, sizeof ci->format);
 	vmie_strlcpy(ci->subformat, img->subformat, sizeof ci->subformat);
 	ci->virtual_size = img->size;
-	vm->imgs[vm->n_img] = img;
-	vm->names[vm->n_img] = strdup(path);
-	if (!vm->names[vm->n_img]) {
-		vmie_image_close(img);
-		cli_errorf("out of memory");
-		return -1;
-	}
-	vm->n_img++;
-	return 0;
+	return vm_add_image(vm, img);
 }
 
 /* --verify-manifest: stream every member of the OVA through its manifest
@@ -238,7 +291,7 @@ static int open_ova(struct check_vm *vm, const char *path,
 			return -1;
 		}
 		/* a broken or unsupported OVA: one input refused by rule */
-		if (!(ci = vm_add(vm))) {
+		if (!(ci = vm_add(vm, path))) {
 			cli_errorf("out of memory");
 			return -1;
 		}
@@ -248,7 +301,7 @@ static int open_ova(struct check_vm *vm, const char *path,
 	const struct vmie_ovf *ovf = vm->ova->ovf;
 	unsigned first = vm->n;
 	if (!ovf->n_disks) {
-		if (!(ci = vm_add(vm))) {
+		if (!(ci = vm_add(vm, path))) {
 			cli_errorf("out of memory");
 			return -1;
 		}
@@ -266,7 +319,7 @@ static int open_ova(struct check_vm *vm, const char *path,
 		char name[512];
 
 		snprintf(name, sizeof name, "%s:%s", path, member ? member : "?");
-		if (!(ci = vm_add(vm))) {
+		if (!(ci = vm_add(vm, name))) {
 			cli_errorf("out of memory");
 			return -1;
 		}
@@ -284,14 +337,8 @@ static int open_ova(struct check_vm *vm, const char *path,
 		vmie_strlcpy(ci->subformat, img->subformat,
 			     sizeof ci->subformat);
 		ci->virtual_size = img->size;
-		vm->imgs[vm->n_img] = img;
-		vm->names[vm->n_img] = strdup(name);
-		if (!vm->names[vm->n_img]) {
-			vmie_image_close(img);
-			cli_errorf("out of memory");
+		if (vm_add_image(vm, img))
 			return -1;
-		}
-		vm->n_img++;
 	}
 	return verify ? verify_ova(vm, first) : 0;
 }
@@ -343,14 +390,18 @@ static void print_report(const struct vmie_check_report *r,
 		       in->vm.os_id);
 	for (unsigned i = 0; i < vm->n; i++) {
 		const struct vmie_check_input *ci = &vm->inputs[i];
-		if (ci->open_rule[0])
-			printf("disk%u: %s%srefused [%s]: %s\n", i, ci->format,
+		if (ci->open_rule[0] && vm->in_img[i] < 0)
+			printf("disk%u: %s: %s%srefused [%s]: %s\n", i,
+			       vm->in_names[i], ci->format,
 			       ci->format[0] ? " " : "", ci->open_rule,
 			       ci->open_error);
 		else
-			printf("disk%u: %s%s%s, %s\n", i, ci->format,
+			printf("disk%u: %s: %s%s%s, %s%s%s%s\n", i,
+			       vm->in_names[i], ci->format,
 			       ci->subformat[0] ? " " : "", ci->subformat,
-			       vmie_human_size(h, sizeof h, ci->virtual_size));
+			       vmie_human_size(h, sizeof h, ci->virtual_size),
+			       ci->open_rule[0] ? " [" : "", ci->open_rule,
+			       ci->open_rule[0] ? "]" : "");
 	}
 	if (r->os_summary[0])
 		printf("guest: %s\n", r->os_summary);
@@ -402,6 +453,8 @@ static json_t *report_json(const struct vmie_check_report *r,
 		const struct vmie_check_input *ci = &vm->inputs[i];
 		json_t *d = json_object();
 		json_object_set_new(d, "index", json_integer(i));
+		json_object_set_new(d, "path", json_string(vm->in_names[i]));
+		json_object_set_new(d, "inspected", json_boolean(vm->in_img[i] >= 0));
 		json_object_set_new(d, "format", json_string(ci->format));
 		json_object_set_new(d, "subformat", json_string(ci->subformat));
 		json_object_set_new(d, "virtual_size",
@@ -528,6 +581,8 @@ int cmd_check(int argc, char **argv)
 		if (r)
 			goto out;
 	}
+	if (vm_order(&vm))
+		goto out;
 	co.inputs = vm.inputs;
 	co.n_inputs = vm.n;
 	if (vm.n_img) {

@@ -284,7 +284,7 @@ static bool insp_is_esp(struct insp_ctx *c, unsigned i)
 		return false;
 	/* the type GUID is checked here too, not only the kind part names */
 	return !strcmp(p->kind, "esp") || p->mbr_type == 0xef ||
-	       !strcasecmp(p->type_guid, "c12a7328-f81f-11d2-ba4b-00a0c93ec3b8");
+	       !strcasecmp(p->type_guid, "c12a7328-f81f-11d2-ba4b-00a0c93ec93b");
 }
 
 int insp_find_esp(struct insp_ctx *c, int disk)

@@ -219,7 +219,7 @@ def ubuntu2204(work):
     g.mkdisk(os.path.join(work, 'disk.img'), 128, 'gpt', [
         dict(size_mb=1, type='21686148-6449-6E6F-744E-656564454649',
              name='bios'),
-        dict(fs=e, size_mb=40, type='C12A7328-F81F-11D2-BA4B-00A0C93EC3B8',
+        dict(fs=e, size_mb=40, type='C12A7328-F81F-11D2-BA4B-00A0C93EC93B',
              name='EFI System'),
         dict(fs=part_linux(work, 'root', r, 64, uuid=U_UB), size_mb=64,
              type='0FC63DAF-8483-4772-8E79-3D69D8477DE4')])
@@ -293,7 +293,7 @@ def rhel8(work):
                    '/EFI/redhat/grubx64.efi': 'MZ',
                    '/EFI/redhat/grub.cfg': cfg})
     g.mkdisk(os.path.join(work, 'disk.img'), 128, 'gpt', [
-        dict(fs=e, size_mb=40, type='C12A7328-F81F-11D2-BA4B-00A0C93EC3B8'),
+        dict(fs=e, size_mb=40, type='C12A7328-F81F-11D2-BA4B-00A0C93EC93B'),
         dict(fs=part_linux(work, 'root', r, 64,
                            uuid='8e8e8e8e-0000-4000-8000-000000000008'),
              size_mb=64, type='0FC63DAF-8483-4772-8E79-3D69D8477DE4')])
@@ -663,7 +663,7 @@ def win_guest(work, fixture, uefi=True, ems=False, sysroot='Windows',
         g.mkfat(e, ef, 40, volid='5A5A1234', label='SYSTEM')
         g.mkntfs(r, c, 64, fixture)
         g.mkdisk(os.path.join(work, 'disk.img'), 128, 'gpt', [
-            dict(fs=ef, size_mb=40, type='C12A7328-F81F-11D2-BA4B-00A0C93EC3B8',
+            dict(fs=ef, size_mb=40, type='C12A7328-F81F-11D2-BA4B-00A0C93EC93B',
                  name='EFI system partition'),
             dict(size_mb=16, type='E3C9E316-0B5C-4DB8-817D-F92DF00215AE',
                  name='Microsoft reserved partition'),

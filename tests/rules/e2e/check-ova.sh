@@ -70,6 +70,11 @@ head -c 3000 "$T/web.ova" > "$T/cut.ova"
 check "truncated OVA: FMT-005" "$T/cut.ova" -- exit=1 FMT-005=fail \
 	inputs.0.format=ova
 
+# a tar whose first member is not an OVF is not an OVA that import takes
+tar --format=ustar -C "$T" -cf "$T/notovf.ova" data.vmdk
+check "tar without an OVF first: FMT-001" "$T/notovf.ova" -- exit=1 \
+	FMT-001=fail inputs.0.format=ova inputs.0.refused_by=FMT-001
+
 # an OVA is a whole VM: not mixed with other disks
 rc=0; "$VMIE" check "$T/web.ova" "$T/data.raw" > /dev/null 2> "$T/err" || rc=$?
 assert_eq "$rc" 2 "OVA with another disk: exit status"

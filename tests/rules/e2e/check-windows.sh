@@ -34,6 +34,12 @@ check "both modes, VHDX: legacy BIOS (BOOT-006)" "$T/both.vhdx" -- exit=0 \
 check "both modes, VHD: UEFI (BOOT-006)" "$T/both.vhd" -- exit=0 \
 	BOOT-006=info 'BOOT-006~not VHDX' decisions.boot_mode=uefi \
 	decisions.boot_mode_rule=BOOT-006 inputs.0.format=vhd
+# a refused disk given first: the decisions are still the boot disk's
+check "refused disk first, then the VHDX" \
+	"$(sample dissect.hypervisor/differencing.avhdx.gz)" "$T/both.vhdx" -- \
+	exit=1 FMT-004=fail decisions.boot_mode=legacy-bios \
+	inputs.0.format=vhdx inputs.0.inspected=true inputs.1.refused_by=FMT-004 \
+	inputs.1.inspected=false 'FMT-004~disk1'
 check "both modes, VHDX, --boot-mode uefi overrides" --boot-mode uefi \
 	"$T/both.vhdx" -- exit=0 BOOT-002=pass decisions.boot_mode=uefi \
 	'BOOT-006~requested'

@@ -23,6 +23,10 @@ ICACHE="$BUILDDIR/inspect-guests/$IKEY"
 CKEY=$(cat "$E2E/mkcheck.py" "$INSP/mkguest.py" "$INSP/guestlib.py" |
        sha256sum | cut -c1-12)
 CCACHE="$BUILDDIR/test-cache/rules-e2e/$CKEY"
+# images of older builder versions are of no use any more
+for d in "$BUILDDIR/test-cache/rules-e2e"/*; do
+	[ -d "$d" ] && [ "$d" != "$CCACHE" ] && rm -rf "$d"
+done
 FIXTURE=${FIXTURE:-}
 bad=0
 
