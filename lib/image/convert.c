@@ -150,7 +150,7 @@ int vmie_convert_to_sink(struct vmie_image *img, struct vmie_sink *sink,
 	pthread_mutex_init(&ctx.lock, NULL);
 	pthread_cond_init(&ctx.done, NULL);
 
-	uint64_t off = 0, last_progress = 0;
+	uint64_t off = 0, last_progress = 0, data_until = 0;
 	r = 0;
 	while ((off < img->size || inflight) && !r) {
 		if (o->cancel && *o->cancel) {
@@ -187,12 +187,19 @@ int vmie_convert_to_sink(struct vmie_image *img, struct vmie_sink *sink,
 			}
 			continue;
 		}
-		/* Skip runs the source reports as zero, whole chunks at a time. */
-		uint64_t pnum;
-		unsigned bs;
-		r = vmie_image_block_status(img, off, img->size - off, &pnum, &bs, err);
-		if (r)
-			break;
+		/* Skip runs the source reports as zero, whole chunks at a time.
+		 * A data run already reported is not asked about again (block
+		 * status can be costly: lseek on tmpfs, table walks). */
+		uint64_t pnum = 0;
+		unsigned bs = VMIE_BS_DATA;
+		if (off >= data_until) {
+			r = vmie_image_block_status(img, off, img->size - off,
+						    &pnum, &bs, err);
+			if (r)
+				break;
+			if (bs & VMIE_BS_DATA)
+				data_until = off + pnum;
+		}
 		if ((bs & VMIE_BS_ZERO) && !(bs & VMIE_BS_DATA)) {
 			uint64_t end = off + pnum;
 			uint64_t skip_to = end >= img->size ? img->size

@@ -62,21 +62,24 @@ const struct vmie_image_driver *vmie_image_driver_find(const char *name)
 	return NULL;
 }
 
-/* Formats we recognise only to refuse them clearly. */
+/* Signatures checked when no driver claims a file (raw always would):
+ * formats vmie refuses (driver NULL), and formats it reads whose driver
+ * rejected the header (driver name: the file is corrupt, not raw). */
 static const struct {
 	const char *magic;
 	size_t off, len;
 	const char *what;
-} refused_magics[] = {
-	{ "<<< ", 0, 4, "VirtualBox VDI" },      /* "<<< Oracle VM VirtualBox..." */
-	{ "QFI\xfb", 0, 4, "qcow" },
-	{ "conectix", 0, 8, "VHD" },
-	{ "vhdxfile", 0, 8, "VHDX" },
-	{ "KDMV", 0, 4, "VMDK" },
-	{ "COWD", 0, 4, "VMware ESX vmfsSparse (COWD)" },
-	{ "QED\0", 0, 4, "QED" },
-	{ "parallels", 0, 9, "Parallels" },
-	{ "WithoutFreeSpace", 0, 16, "Parallels" },
+	const char *driver;
+} known_magics[] = {
+	{ "<<< ", 0, 4, "VirtualBox VDI", NULL },   /* "<<< Oracle VM VirtualBox..." */
+	{ "QFI\xfb", 0, 4, "qcow", "qcow2" },
+	{ "COWD", 0, 4, "VMware ESX vmfsSparse (COWD)", NULL },
+	{ "QED\0", 0, 4, "QED", NULL },
+	{ "WithoutFreeSpace", 0, 16, "Parallels", NULL },
+	{ "WithouFreSpacExt", 0, 16, "Parallels", NULL },
+	{ "conectix", 0, 8, "VHD", "vhd" },
+	{ "vhdxfile", 0, 8, "VHDX", "vhdx" },
+	{ "KDMV", 0, 4, "VMDK", "vmdk" },
 };
 
 const struct vmie_image_driver *vmie_image_probe(struct vmie_src *src,
@@ -104,22 +107,35 @@ const struct vmie_image_driver *vmie_image_probe(struct vmie_src *src,
 			best = d;
 		}
 	}
-	if (!best) {
-		const char *what = NULL;
-		for (size_t i = 0; i < sizeof refused_magics / sizeof *refused_magics; i++)
-			if (n >= refused_magics[i].off + refused_magics[i].len &&
-			    !memcmp(head + refused_magics[i].off,
-				    refused_magics[i].magic, refused_magics[i].len))
-				what = refused_magics[i].what;
-		if (what)
+	/* Raw takes anything (score 1): first make sure the file is not a
+	 * format vmie recognises only to refuse it (VDI, qcow v1, QED...). */
+	if (!best || best_score <= 1) {
+		int k = -1;
+		for (size_t i = 0; i < sizeof known_magics / sizeof *known_magics; i++)
+			if (n >= known_magics[i].off + known_magics[i].len &&
+			    !memcmp(head + known_magics[i].off,
+				    known_magics[i].magic, known_magics[i].len))
+				k = (int)i;
+		if (k >= 0 && !known_magics[k].driver) {
 			VMIE_ERR_RULE(err, VMIE_EFORMAT, "FMT-001",
 				      "%s: looks like %s, which vmie cannot read "
 				      "(import formats: OVA, VMDK, VHD, VHDX, "
-				      "raw; also qcow2)", src->name, what);
-		else
+				      "raw; also qcow2; -f raw reads it as a "
+				      "raw disk anyway)", src->name,
+				      known_magics[k].what);
+			best = NULL;
+		} else if (k >= 0) {
+			VMIE_CORRUPT(err, "%s: has a %s signature but its header "
+				     "does not validate ('vmie info -f %s' names "
+				     "the problem; -f raw reads it as raw)",
+				     src->name, known_magics[k].what,
+				     known_magics[k].driver);
+			best = NULL;
+		} else if (!best) {
 			VMIE_ERR_RULE(err, VMIE_EFORMAT, "FMT-001",
 				      "%s: format not recognised (use -f raw to "
 				      "read it as a raw disk)", src->name);
+		}
 	}
 	free(head);
 	return best;

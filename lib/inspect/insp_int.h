@@ -231,10 +231,13 @@ struct insp_ctx {
 
 /* The file system of in->fs[i], or NULL when it could not be opened. */
 struct vmie_fs *insp_fs(struct insp_ctx *c, unsigned i);
-/* Index of the file system an fstab spec names, or -1 (root_disk helps
- * with kernel names: /dev/sda is taken as the disk holding the root when
- * the VM has one disk). */
-int insp_resolve_spec(struct insp_ctx *c, const char *spec, int root_disk);
+/* Index of the file system an fstab spec names, or -1.  Kernel names
+ * (/dev/sdb1, /dev/vdb1, /dev/nvme1n1p1) are mapped to vmie's disks this
+ * way: the guest's disk root_guest (the one its fstab names for "/", else
+ * its first disk) is root_disk; its other disks, in the guest's order, are
+ * vmie's other disks in the order given. */
+int insp_resolve_spec(struct insp_ctx *c, const char *spec, int root_disk,
+		      int root_guest);
 /* Index of the EFI System Partition (an opened FAT fs with the ESP type),
  * preferring the given disk; -1 if none. */
 int insp_find_esp(struct insp_ctx *c, int disk);

@@ -121,6 +121,8 @@ static int insp_add_fs(struct insp_ctx *c, struct vmie_image *dev,
 	memset(f, 0, sizeof *f);
 	vmie_strlcpy(f->device, device, sizeof f->device);
 	f->disk = disk;
+	if (disk >= 0 && disk < 64)
+		f->disk_mask = (uint64_t)1 << disk;
 	f->partition = part;
 	if (lv)
 		vmie_strlcpy(f->lv, lv, sizeof f->lv);
@@ -225,7 +227,30 @@ static int insp_find(struct insp_ctx *c, const char *kind, const char *val)
 	return -1;
 }
 
-int insp_resolve_spec(struct insp_ctx *c, const char *spec, int root_disk)
+/* vmie's disk for the guest's disk number g (see insp_resolve_spec). */
+static int insp_guest_disk(struct insp_ctx *c, int g, int root_disk,
+			   int root_guest)
+{
+	unsigned n = c->in->n_disks;
+	int k;
+
+	if (root_disk < 0 || (unsigned)root_disk >= n)
+		return g >= 0 && (unsigned)g < n ? g : -1;
+	if (g == root_guest)
+		return root_disk;
+	/* the guest's other disks are ours without the root's, in order */
+	k = g - (g > root_guest ? 1 : 0);
+	for (unsigned d = 0; d < n; d++) {
+		if ((int)d == root_disk)
+			continue;
+		if (k-- == 0)
+			return (int)d;
+	}
+	return -1;
+}
+
+int insp_resolve_spec(struct insp_ctx *c, const char *spec, int root_disk,
+		      int root_guest)
 {
 	static const struct { const char *p; const char *kind; } pre[] = {
 		{ "UUID=", "UUID" }, { "LABEL=", "LABEL" },
@@ -260,12 +285,10 @@ int insp_resolve_spec(struct insp_ctx *c, const char *spec, int root_disk)
 		return -1;
 	}
 	if (vmie_insp_parse_devname(spec, &disk, &part)) {
-		/* The guest named its disks in its own order: with one disk
-		 * (or the root's disk first) the letter maps to our index. */
-		if (in->n_disks == 1 && disk == 0)
-			disk = 0;
-		else if (disk == 0 && root_disk >= 0)
-			disk = root_disk;
+		/* the guest named its disks in its own order */
+		disk = insp_guest_disk(c, disk, root_disk, root_guest);
+		if (disk < 0)
+			return -1;
 		for (unsigned i = 0; i < in->n_fs; i++)
 			if (in->fs[i].disk == disk &&
 			    in->fs[i].partition == part && !in->fs[i].lv[0])
@@ -435,26 +458,75 @@ static int insp_disk(struct insp_ctx *c, unsigned d, struct vmie_image *img)
 	return 0;
 }
 
+/* Which disks each LV has extents on.  lib/part does not say, but it
+ * reports an LV whose PV is missing as unassembled: scanning again without
+ * the PVs of disk d tells which LVs use disk d.  Metadata only, so cheap;
+ * done only when the PVs are on several disks. */
+static int insp_lv_disks(struct insp_ctx *c, struct vmie_image **pvs,
+			 const int *pv_disk, unsigned npv, uint64_t *masks)
+{
+	struct vmie_image **sub = calloc(npv, sizeof *sub);
+	uint64_t seen = 0;
+
+	if (!sub)
+		return VMIE_ENOMEM;
+	for (unsigned i = 0; i < npv; i++) {
+		int d = pv_disk[i];
+		struct vmie_lvm without = { 0 };
+		struct vmie_err e = { 0 };
+		unsigned ns = 0;
+		if (d < 0 || d >= 64 || (seen & (uint64_t)1 << d))
+			continue;
+		seen |= (uint64_t)1 << d;
+		for (unsigned j = 0; j < npv; j++)
+			if (pv_disk[j] != d)
+				sub[ns++] = pvs[j];
+		if (ns && vmie_lvm_scan(sub, ns, &without, &e)) {
+			vmie_lvm_free(&without);
+			continue;       /* cannot tell: no bit for d */
+		}
+		for (unsigned k = 0; k < c->lvm->n_lvs; k++) {
+			const struct vmie_lvm_lv *lv = &c->lvm->lvs[k];
+			bool still = false;
+			for (unsigned m = 0; ns && m < without.n_lvs; m++)
+				if (!strcmp(without.lvs[m].vg, lv->vg) &&
+				    !strcmp(without.lvs[m].name, lv->name))
+					still = without.lvs[m].dev != NULL;
+			if (!still)
+				masks[k] |= (uint64_t)1 << d;
+		}
+		vmie_lvm_free(&without);
+	}
+	free(sub);
+	return 0;
+}
+
 static int insp_lvm(struct insp_ctx *c)
 {
 	struct vmie_inspection *in = c->in;
 	struct vmie_image **pvs = NULL;
+	int *pv_disk = NULL;
+	uint64_t *masks = NULL;
 	unsigned npv = 0, n_fs = in->n_fs;
-	int pv_disk = -2, rc = 0;
+	int one_disk = -2, rc = 0;
 	struct vmie_err e = { 0 };
 
 	pvs = calloc(n_fs ? n_fs : 1, sizeof *pvs);
-	if (!pvs)
-		return VMIE_ENOMEM;
+	pv_disk = calloc(n_fs ? n_fs : 1, sizeof *pv_disk);
+	if (!pvs || !pv_disk) {
+		rc = VMIE_ENOMEM;
+		goto out;
+	}
 	for (unsigned i = 0; i < n_fs; i++) {
 		if (strcmp(in->fs[i].probe.type, "LVM2_member") &&
 		    !(!in->fs[i].probe.type[0] && vmie_lvm_is_pv(c->devs[i])))
 			continue;
+		pv_disk[npv] = in->fs[i].disk;
 		pvs[npv++] = c->devs[i];
-		if (pv_disk == -2)
-			pv_disk = in->fs[i].disk;
-		else if (pv_disk != in->fs[i].disk)
-			pv_disk = -1;
+		if (one_disk == -2)
+			one_disk = in->fs[i].disk;
+		else if (one_disk != in->fs[i].disk)
+			one_disk = -1;
 	}
 	if (!npv)
 		goto out;
@@ -467,27 +539,47 @@ static int insp_lvm(struct insp_ctx *c)
 		insp_warn(in, "LVM: %s", e.msg);
 		goto out;
 	}
+	for (unsigned k = 0; k < c->lvm->n_warnings; k++)
+		insp_warn(in, "LVM: %s", c->lvm->warnings[k]);
 	in->n_lvs = c->lvm->n_lvs;
+	masks = calloc(c->lvm->n_lvs ? c->lvm->n_lvs : 1, sizeof *masks);
+	if (!masks) {
+		rc = VMIE_ENOMEM;
+		goto out;
+	}
+	if (one_disk < 0) {
+		rc = insp_lv_disks(c, pvs, pv_disk, npv, masks);
+		if (rc)
+			goto out;
+	}
 	for (unsigned k = 0; k < c->lvm->n_lvs; k++) {
 		struct vmie_lvm_lv *lv = &c->lvm->lvs[k];
 		char lvname[260], dev[160];
+		int disk = one_disk;
 		vmie_insp_fmt(lvname, sizeof lvname, "%s/%s", lv->vg, lv->name);
 		if (!lv->dev) {
 			insp_warn(in, "LVM %s: %s", lvname, lv->error);
 			continue;
 		}
-		if (pv_disk >= 0)
-			vmie_insp_fmt(dev, sizeof dev, "disk%d:%s", pv_disk, lvname);
+		/* on one disk only: that disk */
+		if (disk < 0 && masks[k] && !(masks[k] & (masks[k] - 1)))
+			for (disk = 0; !(masks[k] & (uint64_t)1 << disk); disk++)
+				;
+		if (disk >= 0)
+			vmie_insp_fmt(dev, sizeof dev, "disk%d:%s", disk, lvname);
 		else
 			vmie_insp_fmt(dev, sizeof dev, "lvm:%s", lvname);
-		rc = insp_add_fs(c, lv->dev, false, pv_disk >= 0 ? pv_disk : -1,
-				 -1, lvname, dev);
+		rc = insp_add_fs(c, lv->dev, false, disk, -1, lvname, dev);
 		if (rc)
 			goto out;
+		if (disk < 0)
+			in->fs[in->n_fs - 1].disk_mask = masks[k];
 		vmie_fs_probe(lv->dev, &in->fs[in->n_fs - 1].probe);
 	}
 out:
 	free(pvs);
+	free(pv_disk);
+	free(masks);
 	return rc;
 }
 

@@ -47,6 +47,9 @@ struct vmie_insp_disk {
 struct vmie_insp_fs {
 	char device[160];       /* "disk0p1", "disk1", "disk0:vg0/root" */
 	int disk;               /* disk index, -1 for an LV spanning disks */
+	uint64_t disk_mask;     /* bit d set: the fs has bytes on disk d
+				   (d < 64); an LV over several disks has
+				   one bit per disk it has extents on */
 	int partition;          /* partition number, 0 whole disk, -1 LV */
 	char lv[260];           /* "vg/lv" when on LVM */
 	struct vmie_fs_probe probe;

@@ -142,6 +142,11 @@ static json_t *fs_json(const struct vmie_insp_fs *f)
 	json_object_set_new(o, "device", js(f->device));
 	json_object_set_new(o, "disk", f->disk < 0 ? json_null() :
 			    json_integer(f->disk));
+	json_t *ds = json_array();
+	for (unsigned d = 0; d < 64; d++)
+		if (f->disk_mask & (uint64_t)1 << d)
+			json_array_append_new(ds, json_integer(d));
+	json_object_set_new(o, "disks", ds);
 	json_object_set_new(o, "partition", json_integer(f->partition));
 	json_object_set_new(o, "lv", js(f->lv));
 	json_object_set_new(o, "type", js(f->probe.type));

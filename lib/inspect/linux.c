@@ -326,12 +326,21 @@ static void linux_fstab(struct linux_guest *g)
 		return;
 	}
 	free(t);
+	/* the guest's number for the root's disk: what its "/" entry says
+	 * when that is a kernel name, else its first disk */
+	int root_guest = 0, gd, gp;
+	for (unsigned i = 0; i < os->n_fstab; i++)
+		if (!strcmp(os->fstab[i].mountpoint, "/") &&
+		    vmie_insp_parse_devname(os->fstab[i].spec, &gd, &gp)) {
+			root_guest = gd;
+			break;
+		}
 	for (unsigned i = 0; i < os->n_fstab; i++) {
 		struct vmie_insp_fstab *f = &os->fstab[i];
 		int k;
 		if (f->spec_kind == VMIE_SPEC_OTHER)
 			continue;
-		k = insp_resolve_spec(c, f->spec, os->root_disk);
+		k = insp_resolve_spec(c, f->spec, os->root_disk, root_guest);
 		if (k < 0)
 			continue;
 		vmie_strlcpy(f->resolves_to, c->in->fs[k].device,

@@ -365,3 +365,69 @@ def hive(path, prefix, keys):
 
 def tmpdir(base):
     return tempfile.mkdtemp(dir=base, prefix='.build-')
+
+
+# ---- LVM2, by the real lvm2 tools ----
+
+def lvm(vg, pvs, lvs, extent_mb=4):
+    """Make volume group vg over pvs (list of (image file, offset, size) in
+    bytes: a partition or a whole disk) with the real lvm2 tools on loop
+    devices (--driverloaded n: nothing is activated, no device-mapper), then
+    write each LV's contents where `lvs --segments` says its extents are.
+    lvs: list of (name, size_mb, contents file or None), created in order
+    (an LV larger than the free space of the first PV spans the next).
+    Needs root and loop devices; raises RuntimeError otherwise."""
+    loops = []
+    try:
+        for img, off, size in pvs:
+            loops.append(run('losetup', '-f', '--show', '-o', str(off),
+                             '--sizelimit', str(size), img).decode().strip())
+        where = {l: (img, off) for l, (img, off, _) in zip(loops, pvs)}
+        cfg = ('devices { filter=[ %s, "r|.*|" ] obtain_device_list_from_udev=0 '
+               'use_devicesfile=0 } activation { udev_sync=0 udev_rules=0 } '
+               'backup { backup=0 archive=0 }'
+               % ', '.join('"a|^%s$|"' % l for l in loops))
+        env = dict(os.environ, LVM_SUPPRESS_FD_WARNINGS='1')
+
+        def lv_(*a):
+            return run(*a, '--nolocking', '--driverloaded', 'n', '--config', cfg,
+                       env=env).decode()
+        lv_('pvcreate', '-q', '-ff', '-y', *loops)
+        lv_('vgcreate', '-q', '-s', '%dM' % extent_mb, vg, *loops)
+        for name, size_mb, _ in lvs:
+            lv_('lvcreate', '-q', '--zero', 'n', '-an', '-L', '%dM' % size_mb,
+                '-n', name, vg)
+        segs = lv_('lvs', '--segments', '--units', 'b', '--nosuffix',
+                   '--noheadings', '--separator', ';', '-o',
+                   'lv_name,seg_start,seg_size,stripes,seg_pe_ranges,'
+                   'vg_extent_size')
+        pe_start = {}
+        for line in lv_('pvs', '--units', 'b', '--nosuffix', '--noheadings',
+                        '--separator', ';', '-o', 'pv_name,pe_start').split('\n'):
+            if line.strip():
+                n, s = line.strip().split(';')
+                pe_start[n] = int(s)
+    finally:
+        for l in loops:
+            subprocess.run(['losetup', '-d', l], stderr=subprocess.DEVNULL)
+    contents = {name: src for name, _, src in lvs if src}
+    for line in segs.split('\n'):
+        if not line.strip():
+            continue
+        name, sstart, ssize, nst, ranges, ext = line.strip().split(';')
+        if name not in contents:
+            continue
+        assert nst == '1', 'only linear LVs here'
+        dev, pes = ranges.strip().rsplit(':', 1)
+        img, base = where[dev]
+        dst = base + pe_start[dev] + int(pes.split('-')[0]) * int(ext)
+        with open(contents[name], 'rb') as s, open(img, 'r+b') as f:
+            s.seek(int(sstart))
+            f.seek(dst)
+            left = int(ssize)
+            while left > 0:
+                b = s.read(min(left, 4 * MiB))
+                if not b:
+                    break
+                f.write(b)
+                left -= len(b)

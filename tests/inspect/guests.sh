@@ -19,18 +19,25 @@ done
 [ ${#names[@]} -gt 0 ] || fail "no guests match: $*"
 bad=0
 for n in "${names[@]}"; do
-	case "$n" in win*|nano*) need mkntfs hivexregedit; [ -x "$FIXTURE" ] || skip "no ntfs_fixture";; esac
-	img=$("$PY" "$HERE/mkguest.py" build "$CACHE" "$n" "$FIXTURE") ||
+	case "$n" in
+	win*|nano*) need mkntfs hivexregedit; [ -x "$FIXTURE" ] || skip "no ntfs_fixture";;
+	lvm*) need losetup pvcreate mkfs.xfs mkswap
+		[ "$(id -u)" = 0 ] || skip "LVM guests need root (loop devices)"
+		losetup -f >/dev/null 2>&1 || skip "no free loop device";;
+	esac
+	# several disks of one VM: several paths
+	imgs=$("$PY" "$HERE/mkguest.py" build "$CACHE" "$n" "$FIXTURE") ||
 		fail "could not build guest $n"
+	read -r -a img <<< "$imgs"
 	rc=0
-	"$VMIE" inspect --json "$img" > "$T/$n.json" 2> "$T/$n.err" || rc=$?
+	"$VMIE" inspect --json "${img[@]}" > "$T/$n.json" 2> "$T/$n.err" || rc=$?
 	if grep -qE 'Sanitizer|runtime error' "$T/$n.err"; then
 		cat "$T/$n.err" >&2; fail "$n: sanitizer report"
 	fi
 	[ "$rc" -eq 0 ] || { cat "$T/$n.err" >&2; fail "$n: vmie inspect exited $rc"; }
 	if ! "$PY" "$HERE/mkguest.py" check "$n" "$T/$n.json"; then
 		bad=$((bad + 1))
-		"$VMIE" inspect "$img" >&2 || true
+		"$VMIE" inspect "${img[@]}" >&2 || true
 	fi
 done
 [ "$bad" -eq 0 ] || fail "$bad guest(s) with wrong facts"

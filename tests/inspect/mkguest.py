@@ -23,6 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import guestlib as g  # noqa: E402
 
 GUESTS = {}
+MiB = g.MiB
 
 
 def guest(name, **expect):
@@ -561,6 +562,135 @@ def hostile(work):
              bootable=True)])
 
 
+# ------------------------------------------------------------------ LVM
+# Built with the real lvm2 tools on loop devices (guestlib.lvm): need root.
+
+U_LVBOOT = 'b007b007-0000-4000-8000-00000000b007'
+U_LVROOT = '1e1e1e1e-0000-4000-8000-0000000001e1'
+
+
+def boot_tree(work, kver, title, root_spec, drivers=('virtio_blk', 'nvme'),
+              uuid=U_LVBOOT):
+    """A separate /boot file system: kernel, initramfs, GRUB 2 for BIOS."""
+    b = os.path.join(work, 'boot')
+    g.w(b, '/vmlinuz-' + kver, b'\x00' * 512 + b'HdrS' + kver.encode())
+    g.initramfs(b, '/initrd.img-' + kver, kver, drivers, 'zstd')
+    g.w(b, '/grub/i386-pc/normal.mod', 'mod')
+    g.w(b, '/grub/grub.cfg', g.grub_cfg([kver], title=title, submenu=False)
+        .replace('/boot/vmlinuz', '/vmlinuz').replace('/boot/initrd', '/initrd')
+        .replace('root=UUID=x', 'root=' + root_spec))
+    return part_linux(work, 'boot', b, 32, uuid=uuid)
+
+
+@guest('lvm-debian11', **{
+    'os.distro': 'debian', 'os.version': '11.9',
+    'os.root_device': 'disk0:sys-vg/root', 'os.root_disk': 0,
+    'top.n_lvs': 3, 'os.linux.default_kernel': '5.10.0-28-amd64',
+    'os.linux.kernels.0.path': '/boot/vmlinuz-5.10.0-28-amd64',
+    'os.boot.grub2_bios': True, 'os.boot.can_bios': True,
+    'os.linux.initrd.read': True, 'os.linux.initrd.drivers': ['virtio_blk',
+                                                              'nvme'],
+    'os.linux.fstab.0.resolves_to': 'disk0:sys-vg/root',
+    'os.linux.fstab.0.stable_name': True,
+    'os.linux.fstab.1.resolves_to': 'disk0p1',
+    'os.linux.fstab.2.resolves_to': 'disk0:sys-vg/home',
+    'os.linux.fstab.2.stable_name': True,
+    'os.linux.fstab.3.resolves_to': 'disk0:sys-vg/swap',
+    'fs.0.mountpoint': '/boot', 'fs.1.type': 'LVM2_member',
+    'fs.2.device': 'disk0:sys-vg/root', 'fs.2.lv': 'sys-vg/root',
+    'fs.2.partition': -1, 'fs.2.disks': [0], 'fs.2.uuid': U_LVROOT,
+    'fs.2.mountpoint': '/', 'fs.3.mountpoint': '/home', 'fs.4.type': 'swap'})
+def lvm_debian11(work):
+    """Root, /home and swap on LVs of VG "sys-vg" (a dash: /dev/mapper
+    names double it), /boot on a plain partition."""
+    kver = '5.10.0-28-amd64'
+    r = os.path.join(work, 'root')
+    linux_base(r)
+    g.w(r, '/etc/os-release', 'PRETTY_NAME="Debian GNU/Linux 11 (bullseye)"\n'
+        'ID=debian\nVERSION_ID="11"\n')
+    g.w(r, '/etc/debian_version', '11.9\n')
+    g.w(r, '/etc/fstab', '/dev/mapper/sys--vg-root / ext4 errors=remount-ro 0 1\n'
+        'UUID=%s /boot ext4 defaults 0 2\n/dev/sys-vg/home /home ext4 '
+        'defaults 0 2\n/dev/mapper/sys--vg-swap none swap sw 0 0\n' % U_LVBOOT)
+    g.d(r, '/lib/modules/' + kver)
+    home = os.path.join(work, 'home')
+    g.w(home, '/admin/.profile', '# profile\n')
+    swap = os.path.join(work, 'swap.fs')
+    with open(swap, 'wb') as f:
+        f.truncate(8 * MiB)
+    g.run('mkswap', '-q', swap)
+    boot = boot_tree(work, kver, 'Debian GNU/Linux', '/dev/mapper/sys--vg-root')
+    disk = os.path.join(work, 'disk.img')
+    g.mkdisk(disk, 128, 'dos', [
+        dict(fs=boot, size_mb=32, type='83', bootable=True),
+        dict(size_mb=90, type='8e')], boot_code='grub2')
+    g.lvm('sys-vg', [(disk, 33 * MiB, 90 * MiB)], [
+        ('root', 48, part_linux(work, 'rootfs', r, 48, uuid=U_LVROOT)),
+        ('home', 8, part_linux(work, 'homefs', home, 8)),
+        ('swap', 8, swap)])
+
+
+@guest('lvm-span', **{
+    'os.distro': 'centos', 'os.version': '8.5',
+    'os.root_device': 'lvm:vgspan/root', 'os.root_disk': None,
+    'top.n_lvs': 1, 'disk.len': 2, 'disk.1.partition_table.type': 'none',
+    'fs.0.mountpoint': '/boot', 'fs.3.device': 'lvm:vgspan/root',
+    'fs.3.disk': None, 'fs.3.disks': [0, 1], 'fs.3.type': 'xfs',
+    'os.linux.fstab.0.resolves_to': 'lvm:vgspan/root',
+    'os.linux.fstab.1.resolves_to': 'disk0p1',
+    'os.linux.default_kernel': '4.18.0-348.el8.x86_64',
+    'os.boot.grub2_bios': True, 'os.linux.initrd.read': True})
+def lvm_span(work):
+    """Two disks of one VM: the root LV (XFS) spans a partition of disk 0
+    and the whole of disk 1 (a PV with no partition table)."""
+    kver = '4.18.0-348.el8.x86_64'
+    r = os.path.join(work, 'root')
+    linux_base(r, ssh_unit='sshd.service')
+    g.w(r, '/etc/os-release', 'NAME="CentOS Linux"\nVERSION="8"\nID="centos"\n'
+        'VERSION_ID="8"\n')
+    g.w(r, '/etc/centos-release', 'CentOS Linux release 8.5.2111\n')
+    g.w(r, '/etc/fstab', '/dev/vgspan/root / xfs defaults 0 0\n'
+        'UUID=%s /boot ext4 defaults 0 0\n' % U_LVBOOT)
+    g.d(r, '/lib/modules/' + kver)
+    boot = boot_tree(work, kver, 'CentOS Linux', '/dev/mapper/vgspan-root')
+    d0 = os.path.join(work, 'disk.img')
+    d1 = os.path.join(work, 'disk1.img')
+    g.mkdisk(d0, 256, 'dos', [
+        dict(fs=boot, size_mb=32, type='83', bootable=True),
+        dict(size_mb=200, type='8e')], boot_code='grub2')
+    with open(d1, 'wb') as f:
+        f.truncate(256 * MiB)
+    g.lvm('vgspan', [(d0, 33 * MiB, 200 * MiB), (d1, 0, 256 * MiB)], [
+        ('root', 320, part_linux(work, 'rootfs', r, 320, fs='xfs'))])
+
+
+@guest('multi-devnames', **{
+    'os.root_device': 'disk1p1', 'os.root_disk': 1,
+    'os.linux.fstab.0.resolves_to': 'disk1p1',
+    'os.linux.fstab.1.resolves_to': 'disk0p1',
+    'os.linux.fstab.2.resolves_to': 'disk0p2',
+    'os.boot.grub2_bios': True, 'fs.0.mountpoint': '/data'})
+def multi_devnames(work):
+    """Two disks given data disk first: the guest calls its root disk sda
+    (it boots from it) and the data disk sdb; fstab uses kernel names."""
+    r = os.path.join(work, 'root')
+    linux_base(r)
+    g.w(r, '/etc/os-release', 'ID=debian\nVERSION_ID="12"\n')
+    g.w(r, '/etc/fstab', '/dev/sda1 / ext4 defaults 0 1\n'
+        '/dev/sdb1 /data ext4 defaults 0 2\n/dev/sdb2 /srv ext4 defaults 0 2\n')
+    kernel(r, '6.1.0-13-amd64', 'initrd.img-%s', ('virtio_blk',), 'gzip')
+    g.d(r, '/boot/grub/i386-pc')
+    g.w(r, '/boot/grub/grub.cfg', g.grub_cfg(['6.1.0-13-amd64']))
+    data = os.path.join(work, 'data')
+    g.w(data, '/x', 'x\n')
+    g.mkdisk(os.path.join(work, 'disk.img'), 64, 'dos', [
+        dict(fs=part_linux(work, 'data', data, 16), size_mb=16, type='83'),
+        dict(fs=part_linux(work, 'srv', data, 16), size_mb=16, type='83')])
+    g.mkdisk(os.path.join(work, 'disk1.img'), 64, 'dos', [
+        dict(fs=part_linux(work, 'root', r, 48), size_mb=48, type='83',
+             bootable=True)], boot_code='grub2')
+
+
 # -------------------------------------------------------------- Windows
 
 def win_tree(r, sysroot='Windows'):
@@ -782,10 +912,12 @@ def build(cache, name, fixture=None):
     fn, _ = GUESTS[name]
     os.makedirs(cache, exist_ok=True)
     out = os.path.join(cache, name + '.img')
+    more = os.path.join(cache, name + '.more')   # further disks, if any
     with open(os.path.join(cache, '.lock-' + name), 'w') as lk:
         fcntl.flock(lk, fcntl.LOCK_EX)
         if os.path.exists(out):
-            return out
+            return ' '.join([out] + (open(more).read().split()
+                                     if os.path.exists(more) else []))
         work = g.tmpdir(cache)
         try:
             if name.startswith('win') or name.startswith('nano'):
@@ -794,10 +926,18 @@ def build(cache, name, fixture=None):
                 fn(work, fixture)
             else:
                 fn(work)
+            extra, k = [], 1
+            while os.path.exists(os.path.join(work, 'disk%d.img' % k)):
+                extra.append(os.path.join(cache, '%s.disk%d.img' % (name, k)))
+                os.rename(os.path.join(work, 'disk%d.img' % k), extra[-1])
+                k += 1
+            if extra:
+                with open(more, 'w') as f:
+                    f.write(' '.join(extra))
             os.rename(os.path.join(work, 'disk.img'), out)
         finally:
             shutil.rmtree(work, ignore_errors=True)
-    return out
+    return ' '.join([out] + extra)
 
 
 def lookup(doc, path):

@@ -798,6 +798,8 @@ static int vhdx_check(struct vmie_image *img, struct vmie_check_result *res,
 			continue;
 		}
 		uint64_t blk = i - i / (s->chunk_ratio + 1);
+		if (blk >= s->n_blocks)
+			continue;     /* padding of a differencing BAT */
 		if (st != VHDX_PAYLOAD_FULLY_PRESENT &&
 		    st != VHDX_PAYLOAD_PARTIALLY_PRESENT)
 			continue;

@@ -83,6 +83,8 @@ f=$(sample dissect.hypervisor/differencing.avhdx.gz)
 expect_fail 'differencing disk.*FMT-004' "$VMIE" convert -O raw "$f" "$T/o.raw"
 "$VMIE" info "$f" | grep -q '^parent: .*Generation 1_49C4BAF3.*\.avhdx' ||
 	fail "parent name of differencing.avhdx"
+rc=0; "$VMIE" info --check "$f" > /dev/null || rc=$?
+assert_eq $rc 0 "check of differencing.avhdx"
 rm -f "$f"
 
 # hand-edited footer checksums: refused, naming both checksums (the copy at

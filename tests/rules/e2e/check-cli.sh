@@ -50,7 +50,7 @@ rc=0
 "$VMIE" check --license-type AWS --boot-mode uefi "$c7" > "$T/txt" || rc=$?
 assert_eq "$rc" 1 "text report exit status"
 grep -q '^policy: aws-current$' "$T/txt" || fail "policy line"
-grep -q '^disk0: raw, 340 MiB$' "$T/txt" || fail "disk line"
+grep -qF "disk0: $c7: raw, 340 MiB" "$T/txt" || fail "disk line"
 grep -q '^  license type:    none' "$T/txt" || fail "licence decision"
 grep -q '^the import would FAIL$' "$T/txt" || fail "verdict line"
 grep -q '^the task would end with: ClientError: ' "$T/txt" || fail "task line"

@@ -15,6 +15,7 @@ dual=$(iguest dualboot)
 hyb=$(iguest ubuntu2204-hybrid)
 rhel8=$(iguest rhel8-uefi)
 custom=$(iguest debian10-custom)
+unprep=$(cguest debian11-unprepared)
 
 # a supported guest passes every rule: exit 0, the decisions with their rules
 check "debian 11 passes" "$d11" -- exit=0 OS-001=pass OS-002=pass \
@@ -107,4 +108,25 @@ check "GPT Linux, legacy: FS-003 fails" --policy aws-legacy "$d11gpt" -- \
 	exit=1 FS-003=fail 'status~' 'FS-003~gpt'
 check "MBR Linux, legacy: FS-003 passes" --policy aws-legacy "$d11" -- \
 	FS-003=pass OS-002=fail
+
+# preparation: warnings, never failures
+check "unprepared guest: PREP warnings" "$unprep" -- exit=0 PREP-003=warn \
+	'PREP-003~192.0.2.10/24' PREP-004=warn 'PREP-004~sshd not found' \
+	PREP-013=warn 'PREP-013~2 by device name' 'PREP-013~1 matching no file system' \
+	'PREP-013~1 non-standard' PREP-017=warn PREP-014=pass
+check "prepared guest: PREP passes" "$d11" -- PREP-003=pass PREP-004=pass \
+	PREP-013=pass PREP-017=pass 'PREP-017~admin'
+# P2V heuristic: an OEM recovery partition on a disk of the VM
+truncate -s 64M "$T/oem.raw"
+printf 'label: dos\nstart=2048, size=16384, type=27\n' | sfdisk -q "$T/oem.raw"
+check "OEM recovery partition: OS-010 warns" "$c7" "$T/oem.raw" -- exit=0 \
+	OS-010=warn 'OS-010~type 0x27' OS-010~disk1
+check "no OEM partition" "$c7" -- OS-010=pass
+# a policy is data: the same guest under a copy of aws-current without XFS
+sed 's/^allow linux_filesystems .*/allow linux_filesystems ext2 ext3 ext4/' \
+	"$SRCDIR/policies/aws-current" > "$T/noxfs.policy"
+check "policy file without XFS: FS-001" --policy "$T/noxfs.policy" "$c7" -- \
+	exit=1 FS-001=fail 'FS-001~xfs' 'status~Unsupported root file system xfs'
+check "the same policy, ext4 root" --policy "$T/noxfs.policy" "$d11" -- \
+	exit=0 FS-001=pass
 checks_done

@@ -15,6 +15,8 @@ w11=$(iguest win11)
 w7de=$(iguest win7-de)
 nano=$(iguest nano2016)
 w2008=$(iguest win2008r2)
+w2016=$(iguest win2016)
+w2012=$(iguest win2012r2)
 convert "$both" vhdx "$T/both.vhdx"
 convert "$both" vhd "$T/both.vhd"
 convert "$w11both" vhdx "$T/w11both.vhdx"
@@ -80,6 +82,16 @@ check "Windows Server 2019 is not Nano" "$w2019" -- OS-006=pass OS-005=pass
 check "2008 R2: preparation warnings" "$w2008" -- exit=0 PREP-005=warn \
 	PREP-007=warn PREP-010=info PREP-009=pass PREP-002=warn \
 	decisions.boot_mode=legacy-bios
+check "2016 with autologon: PREP-006" "$w2016" -- exit=0 PREP-006=warn \
+	'PREP-006~AutoAdminLogon enabled' PREP-016=n/a
+check "2012 R2: SR-IOV drivers (PREP-016)" "$w2012" -- exit=0 PREP-016=info \
+	PREP-006=pass 'OS-002~server-2012-r2'
+# a dynamic (LDM) data disk is reported; the boot disk's decision stands
+truncate -s 64M "$T/ldm.raw"
+printf 'label: dos\nstart=2048, size=16384, type=42\n' | sfdisk -q "$T/ldm.raw"
+check "dynamic data disk: FS-005 warns" "$T/both.vhdx" "$T/ldm.raw" -- \
+	exit=0 FS-005=warn 'FS-005~disk1' decisions.boot_mode=legacy-bios
+check "no dynamic disk" "$T/both.vhdx" -- FS-005=pass
 # legacy policy: GPT Windows only in VHDX (FS-004, BOOT-008), .NET table
 check "legacy: GPT Windows in raw: FS-004, BOOT-008" --policy aws-legacy \
 	"$w2019" -- exit=1 FS-004=fail BOOT-008=fail \

@@ -27,6 +27,9 @@ expect checks `vmie check --json` output: EXPR is one of
                           "inputs.1.format", "vm.nics"); null, true, false
                           and integers are parsed
   status~TEXT             TEXT in the top status message
+With CHECK_E2E_SEEN=FILE in the environment, expect appends "RULE POLICY
+VERDICT" for every rule of every report to FILE (which verdicts the suite
+reaches on real images).
 """
 import fcntl
 import hashlib
@@ -92,6 +95,28 @@ def debian11(work, big=False):
     g.mkdisk(os.path.join(work, 'disk.img'), disk_mb, 'dos', [
         dict(fs=mg.part_linux(work, 'root', r, root_mb, uuid=U_D11),
              size_mb=root_mb, type='83', bootable=True)], boot_code='grub2')
+
+
+@guest('debian11-unprepared')
+def debian11_unprepared(work):
+    """Debian 11 as it should not be exported: no SSH server, no DHCP
+    client, a static address, no user with an SSH key, an fstab naming
+    devices, a disk that is not there and a CIFS share (PREP-003, -004,
+    -013, -017)."""
+    r = os.path.join(work, 'root')
+    debian11_root(r)
+    for p in ('usr/sbin/sshd', 'sbin/dhclient',
+              'etc/systemd/system/multi-user.target.wants/ssh.service'):
+        os.unlink(os.path.join(r, p))
+    shutil.rmtree(os.path.join(r, 'home/admin/.ssh'))
+    g.w(r, '/etc/network/interfaces', 'auto lo\niface lo inet loopback\n'
+        'auto ens3\niface ens3 inet static\n    address 192.0.2.10/24\n')
+    g.w(r, '/etc/fstab', '/dev/sda1 / ext4 errors=remount-ro 0 1\n'
+        '/dev/sdb1 /data ext4 defaults 0 2\n'
+        '//files/share /mnt/share cifs credentials=/root/.smb 0 0\n')
+    g.mkdisk(os.path.join(work, 'disk.img'), 320, 'dos', [
+        dict(fs=mg.part_linux(work, 'root', r, 300, uuid=U_D11),
+             size_mb=300, type='83', bootable=True)], boot_code='grub2')
 
 
 @guest('debian11-gpt')
@@ -165,7 +190,7 @@ def win_both(work, fixture, gpt=False, **hv):
     g.mkfat(e, ef, 40, volid='5A5A1234', label='SYSTEM')
     if gpt:
         g.mkdisk(os.path.join(work, 'disk.img'), 128, 'gpt', [
-            dict(fs=ef, size_mb=40, type='C12A7328-F81F-11D2-BA4B-00A0C93EC3B8',
+            dict(fs=ef, size_mb=40, type='C12A7328-F81F-11D2-BA4B-00A0C93EC93B',
                  name='EFI system partition'),
             dict(size_mb=16, type='E3C9E316-0B5C-4DB8-817D-F92DF00215AE',
                  name='Microsoft reserved partition'),
@@ -423,6 +448,11 @@ def expect(path, rc, exprs):
         doc = json.load(f)
     res = {r['id']: r for r in doc['results']}
     bad = []
+    seen = os.environ.get('CHECK_E2E_SEEN')    # coverage: rule verdict
+    if seen:
+        with open(seen, 'a') as f:
+            for r in doc['results']:
+                f.write('%s %s %s\n' % (r['id'], doc['policy'], r['verdict']))
     for e in exprs:
         if e.startswith('exit='):
             if int(e[5:]) != rc:
