@@ -7,7 +7,8 @@ PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
  libxml2-dev libssl-dev libext2fs-dev ntfs-3g-dev libhivex-dev libjansson-dev
  libcmocka-dev liblzma-dev
  qemu-utils e2fsprogs xfsprogs btrfs-progs jfsutils dosfstools mtools ntfs-3g
- libhivex-bin fdisk gdisk zstd lz4 xz-utils bzip2 cpio time libwin-hivex-perl debootstrap"
+ libhivex-bin fdisk gdisk zstd lz4 xz-utils bzip2 cpio time libwin-hivex-perl debootstrap
+ python3 lvm2 util-linux strace"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
