@@ -163,12 +163,13 @@ static void input_refused(struct vmie_check_input *ci, const char *format,
 	vmie_strlcpy(ci->open_rule, err->rule, sizeof ci->open_rule);
 }
 
-/* Formats that the image layer has no driver for and that the raw driver
- * would otherwise take as a raw disk: recognised here by their magic to be
- * refused by FMT-001 (VirtualBox VDI: "<<< Oracle VM VirtualBox Disk
- * Image >>>" text, signature 0xbeda107f at 0x40; the others by the first
- * bytes of their header). */
-static const char *check_foreign_format(struct vmie_image *img, char *fmt,
+/* Formats that the image layer has no driver for: recognised here by their
+ * magic to name them in FMT-001's evidence, and to refuse them should the
+ * raw driver have taken them as a raw disk (VirtualBox VDI: "<<< Oracle VM
+ * VirtualBox Disk Image >>>" text, signature 0xbeda107f at 0x40; the others
+ * by the first bytes of their header).  Returns a description, with the
+ * short name in fmt, or NULL. */
+static const char *check_foreign_format(struct vmie_src *src, char *fmt,
 					size_t fmt_size)
 {
 	static const struct {
@@ -183,8 +184,7 @@ static const char *check_foreign_format(struct vmie_image *img, char *fmt,
 		{ "WithouFreSpacExt", 16, "parallels", "Parallels" },
 	};
 	uint8_t h[512];
-	if (img->size < sizeof h ||
-	    vmie_src_pread(img->src, h, sizeof h, 0, NULL))
+	if (src->size < sizeof h || vmie_src_pread(src, h, sizeof h, 0, NULL))
 		return NULL;
 	if (!memcmp(h, "<<< ", 4) && vmie_le32(h + 0x40) == 0xbeda107fu) {
 		vmie_strlcpy(fmt, "vdi", fmt_size);
@@ -220,8 +220,8 @@ static int open_disk(struct check_vm *vm, const char *path,
 		}
 		/* name the refused format in FMT-001's list */
 		if (!strcmp(err.rule, "FMT-001")) {
-			input_refused(ci, strstr(err.msg, "VDI") ? "vdi" :
-				      "unrecognised", &err);
+			input_refused(ci, check_foreign_format(src, fmt, sizeof fmt) ?
+				      fmt : "unrecognised", &err);
 		} else {
 			const struct vmie_image_driver *d = vmie_image_probe(src, NULL);
 			input_refused(ci, d ? d->name : NULL, &err);
@@ -229,7 +229,7 @@ static int open_disk(struct check_vm *vm, const char *path,
 		return 0;
 	}
 	if (!strcmp(img->drv->name, "raw") &&
-	    (what = check_foreign_format(img, fmt, sizeof fmt))) {
+	    (what = check_foreign_format(src, fmt, sizeof fmt))) {
 		snprintf(err.msg, sizeof err.msg, "%s: looks like %s, which is "
 			 "not an import format", path, what);
 		vmie_strlcpy(err.rule, "FMT-001", sizeof err.rule);
@@ -343,23 +343,6 @@ static int open_ova(struct check_vm *vm, const char *path,
 	return verify ? verify_ova(vm, first) : 0;
 }
 
-/* The VM definition facts of an OVA (PREP-011, PREP-012). */
-static void ova_vm_facts(const struct vmie_ova *ova, struct vmie_insp_vm *v)
-{
-	const struct vmie_ovf *ovf = ova->ovf;
-	v->present = true;
-	vmie_strlcpy(v->name, ovf->name ? ovf->name : "", sizeof v->name);
-	vmie_strlcpy(v->os_id, ovf->os_type ? ovf->os_type :
-		     ovf->os_description ? ovf->os_description :
-		     ovf->os_id ? ovf->os_id : "", sizeof v->os_id);
-	v->n_nics = (unsigned)ovf->n_nics;
-	v->n_cdroms = 0;
-	for (size_t i = 0; i < ovf->n_removables; i++)
-		if (ovf->removables[i].kind == VMIE_OVF_CDROM)
-			v->n_cdroms++;
-	v->n_disks = (unsigned)ovf->n_disks;
-}
-
 static const char *color(enum vmie_verdict v, bool tty)
 {
 	if (!tty)
@@ -384,10 +367,11 @@ static void print_report(const struct vmie_check_report *r,
 	char h[32];
 	printf("policy: %s\n", r->policy);
 	if (in->vm.present)
-		printf("VM: %s (%u disk(s), %u NIC(s), %u CD-ROM(s)%s%s)\n",
+		printf("VM: %s (%u disk(s), %u NIC(s), %u CD-ROM(s)%s%s%s%s)\n",
 		       in->vm.name[0] ? in->vm.name : "unnamed", in->vm.n_disks,
 		       in->vm.n_nics, in->vm.n_cdroms, in->vm.os_id[0] ? ", " : "",
-		       in->vm.os_id);
+		       in->vm.os_id, in->vm.firmware[0] ? ", firmware " : "",
+		       in->vm.firmware);
 	for (unsigned i = 0; i < vm->n; i++) {
 		const struct vmie_check_input *ci = &vm->inputs[i];
 		if (ci->open_rule[0] && vm->in_img[i] < 0)
@@ -473,6 +457,8 @@ static json_t *report_json(const struct vmie_check_report *r,
 		json_object_set_new(v, "nics", json_integer(in->vm.n_nics));
 		json_object_set_new(v, "cdroms", json_integer(in->vm.n_cdroms));
 		json_object_set_new(v, "disks", json_integer(in->vm.n_disks));
+		json_object_set_new(v, "firmware", in->vm.firmware[0] ?
+				    json_string(in->vm.firmware) : json_null());
 		json_object_set_new(o, "vm", v);
 	} else {
 		json_object_set_new(o, "vm", json_null());
@@ -596,8 +582,8 @@ int cmd_check(int argc, char **argv)
 		cli_errorf("out of memory");
 		goto out;
 	}
-	if (vm.ova)
-		ova_vm_facts(vm.ova, &in->vm);
+	if (vm.ova)     /* the VM definition: PREP-011, PREP-012 */
+		vmie_insp_vm_from_ovf(vm.ova->ovf, &in->vm);
 	if (vmie_rules_check(in, &co, pol, &rep, &err)) {
 		cli_error(&err);
 		goto out;

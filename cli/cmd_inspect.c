@@ -140,9 +140,10 @@ static void print_text(const struct vmie_inspection *in)
 	for (unsigned i = 0; i < in->n_warnings; i++)
 		printf("warning: %s\n", in->warnings[i]);
 	if (in->vm.present)
-		printf("VM: %s, %u NIC(s), %u CD-ROM(s), %u disk(s)\n",
-		       or_dash(in->vm.name), in->vm.n_nics, in->vm.n_cdroms,
-		       in->vm.n_disks);
+		printf("VM: %s, %u NIC(s), %u CD-ROM(s), %u disk(s), OS %s, "
+		       "firmware %s\n", or_dash(in->vm.name), in->vm.n_nics,
+		       in->vm.n_cdroms, in->vm.n_disks, or_dash(in->vm.os_id),
+		       or_dash(in->vm.firmware));
 	if (!in->n_os)
 		printf("no operating system found\n");
 	for (unsigned k = 0; k < in->n_os; k++) {
@@ -278,20 +279,8 @@ int cmd_inspect(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
-	if (ova) {
-		const struct vmie_ovf *ovf = ova->ovf;
-		in->vm.present = true;
-		vmie_strlcpy(in->vm.name, ovf->name ? ovf->name : "",
-			     sizeof in->vm.name);
-		vmie_strlcpy(in->vm.os_id, ovf->os_type ? ovf->os_type :
-			     ovf->os_description ? ovf->os_description :
-			     ovf->os_id ? ovf->os_id : "", sizeof in->vm.os_id);
-		in->vm.n_nics = (unsigned)ovf->n_nics;
-		for (size_t i = 0; i < ovf->n_removables; i++)
-			if (ovf->removables[i].kind == VMIE_OVF_CDROM)
-				in->vm.n_cdroms++;
-		in->vm.n_disks = (unsigned)ovf->n_disks;
-	}
+	if (ova)
+		vmie_insp_vm_from_ovf(ova->ovf, &in->vm);
 	if (json) {
 		json_t *o = vmie_inspection_to_json(in);
 		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);

@@ -1,9 +1,15 @@
 #!/bin/bash
-# Benchmark of `vmie inspect`: a 4 GiB Debian-like disk (the phony Debian 12
-# guest of tests/inspect with ~300 MB of extra files, or the debootstrap
-# guest when tests/inspect/debootstrap.sh has cached it), timed with
-# /usr/bin/time -v (best of 5 runs, peak memory), and virt-inspector on the
-# same image (installed here if missing) for the ratio.
+# Benchmark of `vmie inspect` against virt-inspector on the same images:
+#  - bench-debian12-4g.img: a 4 GiB Debian-like disk (the phony Debian 12
+#    guest of tests/inspect with ~300 MB of extra files), built once;
+#  - debian12-debootstrap.img (ext4, MBR) and debian12-xfs-lvm.img (XFS on
+#    LVM): REAL Debian 12 systems with a real kernel, GRUB and a real
+#    initramfs-tools initramfs (zstd), when tests/inspect/mkdebian.sh has
+#    cached them (it is not run from here: it needs root and a mirror).
+# vmie: wall time best of 5 runs (process start to exit, --json output),
+# peak RSS from /usr/bin/time -v.  virt-inspector (libguestfs-tools,
+# installed here if missing) runs once per image with the appliance under
+# TCG (LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg).
 # usage: bench/inspect/run.sh [VMIE]        targets: < 0.3 s, >= 30x faster
 #                                           than virt-inspector, < 128 MiB
 set -eu
@@ -12,44 +18,64 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 CACHE=${VMIE_GUEST_CACHE:-$HOME/.cache/vmie-test-guests}
 mkdir -p "$CACHE"
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
-IMG="$CACHE/debian12-debootstrap.img"
-if [ ! -s "$IMG" ]; then
-	IMG="$CACHE/bench-debian12-4g.img"
-	if [ ! -s "$IMG" ]; then
-		echo "building $IMG (once)..." >&2
-		"$PY" "$SRC/tests/inspect/mkguest.py" big "$CACHE" "$IMG"
-	fi
+TMP=$(mktemp -d /tmp/vmie-bench-inspect.XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+
+IMGS=("$CACHE/bench-debian12-4g.img")
+if [ ! -s "${IMGS[0]}" ]; then
+	echo "building ${IMGS[0]} (once)..." >&2
+	"$PY" "$SRC/tests/inspect/mkguest.py" big "$CACHE" "${IMGS[0]}"
 fi
-echo "image: $IMG ($(du -h --apparent-size "$IMG" | cut -f1) virtual, $(du -h "$IMG" | cut -f1) allocated)"
-best=999 rss=0
-for i in 1 2 3 4 5; do
-	/usr/bin/time -v "$VMIE" inspect --json "$IMG" > /tmp/vmie-bench-inspect.$$ 2> /tmp/vmie-bench-time.$$
-	t0=$(date +%s.%N)
-	"$VMIE" inspect --json "$IMG" > /dev/null
-	t=$(echo "$t0 $(date +%s.%N)" | awk '{ print $2 - $1 }')
-	m=$(awk -F': ' '/Maximum resident set size/ { print $2 }' /tmp/vmie-bench-time.$$)
-	best=$(echo "$t $best" | awk '{ print ($1 < $2) ? $1 : $2 }')
-	[ "$m" -gt "$rss" ] && rss=$m
+for n in debian12-debootstrap debian12-xfs-lvm; do
+	if [ -s "$CACHE/$n.img" ]; then
+		IMGS+=("$CACHE/$n.img")
+	else
+		echo "($n.img not cached: run tests/inspect/mkdebian.sh as root to add it)"
+	fi
 done
-"$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); o=d["operating_systems"][0]; print("found:", o["product_name"], o["linux"]["default_kernel"], "initrd", o["linux"]["initrd"]["compression"], "drivers", ",".join(o["linux"]["initrd"]["drivers"]))' /tmp/vmie-bench-inspect.$$
-rm -f /tmp/vmie-bench-inspect.$$ /tmp/vmie-bench-time.$$
-printf 'vmie inspect: %.3f s (best of 5), peak RSS %d KiB (%.1f MiB)\n' "$best" "$rss" "$(echo "$rss" | awk '{ print $1 / 1024 }')"
 
 if ! command -v virt-inspector >/dev/null 2>&1; then
 	echo "installing libguestfs-tools for the comparison..." >&2
 	SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libguestfs-tools >/dev/null 2>&1 || true
 fi
-if command -v virt-inspector >/dev/null 2>&1; then
-	/usr/bin/time -v env LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg \
-		virt-inspector --format=raw -a "$IMG" > /tmp/vmie-bench-vi.xml.$$ 2> /tmp/vmie-bench-vi.$$ || true
-	grep -q "<operatingsystem>" /tmp/vmie-bench-vi.xml.$$ || { echo "virt-inspector found no OS:"; tail -3 /tmp/vmie-bench-vi.$$; }
-	rm -f /tmp/vmie-bench-vi.xml.$$
-	vt=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, a, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + a[i]; print s }' /tmp/vmie-bench-vi.$$)
-	vm=$(awk -F': ' '/Maximum resident set size/ { print $2 }' /tmp/vmie-bench-vi.$$)
-	rm -f /tmp/vmie-bench-vi.$$
-	printf 'virt-inspector (TCG): %.2f s, peak RSS %.0f MiB\n' "$vt" "$(echo "$vm" | awk '{ print $1 / 1024 }')"
-	echo "$vt $best" | awk '{ printf "ratio: vmie is %.0fx faster\n", $1 / ($2 > 0 ? $2 : 0.001) }'
-else
-	echo "virt-inspector not available: no ratio"
-fi
+
+printf '\n%-26s %9s %9s %11s %11s %7s  %s\n' image "vmie s" "vmie MiB" "v-insp s" "v-insp MiB" ratio targets
+rows=()
+for IMG in "${IMGS[@]}"; do
+	best=999 rss=0
+	for i in 1 2 3 4 5; do
+		/usr/bin/time -v "$VMIE" inspect --json "$IMG" > "$TMP/out.json" 2> "$TMP/time"
+		t0=$(date +%s.%N)
+		"$VMIE" inspect --json "$IMG" > /dev/null
+		t=$(echo "$t0 $(date +%s.%N)" | awk '{ print $2 - $1 }')
+		m=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$TMP/time")
+		best=$(echo "$t $best" | awk '{ print ($1 < $2) ? $1 : $2 }')
+		[ "$m" -gt "$rss" ] && rss=$m
+	done
+	found=$("$PY" -c 'import json,sys; d=json.load(open(sys.argv[1])); o=d["operating_systems"][0]; l=o["linux"]; print(o["product_name"], "| kernel", l["default_kernel"], "| initrd", l["initrd"]["compression"], l["initrd"]["read"], ",".join(l["initrd"]["drivers"]), "| root", o["root_device"], "| internal %.3f s" % d["seconds"])' "$TMP/out.json")
+	vt=- vm=- ratio=-
+	if command -v virt-inspector >/dev/null 2>&1; then
+		/usr/bin/time -v env LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg \
+			virt-inspector --format=raw -a "$IMG" > "$TMP/vi.xml" 2> "$TMP/vi" || true
+		if grep -q "<operatingsystem>" "$TMP/vi.xml"; then
+			vt=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, a, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + a[i]; print s }' "$TMP/vi")
+			vm=$(awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$TMP/vi")
+			ratio=$(echo "$vt $best" | awk '{ printf "%.0fx", $1 / ($2 > 0 ? $2 : 0.001) }')
+			vik=$(sed -n 's:.*<version>\(.*\)</version>.*:\1:p' "$TMP/vi.xml" | head -1)
+			vidist=$(sed -n 's:.*<distro>\(.*\)</distro>.*:\1:p' "$TMP/vi.xml" | head -1)
+			found="$found | virt-inspector: $vidist, first app/kernel version $vik"
+		else
+			found="$found | virt-inspector found no OS: $(tail -1 "$TMP/vi")"
+		fi
+	fi
+	ok=$(echo "$best $rss $vt" | awk '{ r = ($1 < 0.3) ? "time ok" : "time MISSED";
+		r = r (($2 / 1024 < 128) ? ", mem ok" : ", mem MISSED");
+		if ($3 != "-") r = r (($3 / $1 >= 30) ? ", ratio ok" : ", ratio MISSED");
+		print r }')
+	printf '%-26s %9.3f %9.1f %11s %11s %7s  %s\n' "$(basename "$IMG")" "$best" \
+		"$(echo "$rss" | awk '{ print $1 / 1024 }')" "$vt" "$vm" "$ratio" "$ok"
+	rows+=("$(basename "$IMG"): $found")
+done
+echo
+for r in "${rows[@]}"; do echo "$r"; done

@@ -24,6 +24,7 @@
 
 #include "core/util.h"
 #include "fs/fs.h"
+#include "ova/ova.h"
 #include "part/part.h"
 #if defined(__has_include)
 #if __has_include("fs/btrfs/btrfs.h")
@@ -86,6 +87,25 @@ void vmie_inspection_free(struct vmie_inspection *in)
 	free(in->fs);
 	free(in->os);
 	free(in);
+}
+
+void vmie_insp_vm_from_ovf(const struct vmie_ovf *ovf, struct vmie_insp_vm *v)
+{
+	memset(v, 0, sizeof *v);
+	v->present = true;
+	vmie_strlcpy(v->name, ovf->name ? ovf->name : "", sizeof v->name);
+	vmie_strlcpy(v->os_id, ovf->os_type ? ovf->os_type :
+		     ovf->os_description ? ovf->os_description :
+		     ovf->os_id ? ovf->os_id : "", sizeof v->os_id);
+	vmie_strlcpy(v->cim_os_id, ovf->os_id ? ovf->os_id : "",
+		     sizeof v->cim_os_id);
+	vmie_strlcpy(v->firmware, ovf->firmware ? ovf->firmware : "",
+		     sizeof v->firmware);
+	v->n_nics = (unsigned)ovf->n_nics;
+	for (size_t i = 0; i < ovf->n_removables; i++)
+		if (ovf->removables[i].kind == VMIE_OVF_CDROM)
+			v->n_cdroms++;
+	v->n_disks = (unsigned)ovf->n_disks;
 }
 
 /* ---- the file system list ---- */

@@ -173,11 +173,18 @@ struct vmie_insp_os {
 struct vmie_insp_vm {
 	bool present;           /* an OVF was read */
 	char name[128];
-	char os_id[64];         /* OVF OperatingSystemSection id/description */
+	char os_id[64];         /* OVF OperatingSystemSection: vmw:osType,
+				   else its Description, else its ovf:id */
 	unsigned n_nics;
 	unsigned n_cdroms;
 	unsigned n_disks;
+	char cim_os_id[16];     /* OperatingSystemSection ovf:id (CIM number) */
+	char firmware[16];      /* vmw:Config firmware: "bios", "efi", "" */
 };
+
+struct vmie_ovf;
+/* Fill v from a parsed OVF descriptor (lib/ova). */
+void vmie_insp_vm_from_ovf(const struct vmie_ovf *ovf, struct vmie_insp_vm *v);
 
 struct vmie_inspection {
 	unsigned n_disks;

@@ -325,6 +325,8 @@ void *vmie_inspection_to_json(const struct vmie_inspection *in)
 		json_object_set_new(vm, "nics", json_integer(in->vm.n_nics));
 		json_object_set_new(vm, "cdroms", json_integer(in->vm.n_cdroms));
 		json_object_set_new(vm, "disks", json_integer(in->vm.n_disks));
+		json_object_set_new(vm, "cim_os_id", js(in->vm.cim_os_id));
+		json_object_set_new(vm, "firmware", js(in->vm.firmware));
 		json_object_set_new(o, "vm", vm);
 	} else {
 		json_object_set_new(o, "vm", json_null());

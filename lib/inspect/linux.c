@@ -589,12 +589,53 @@ static void linux_default_kernel(struct linux_guest *g)
 
 /* ---- boot loader ---- */
 
+/* GRUB 2 for BIOS on disk d: its MBR code, or a BIOS boot partition. */
+static bool linux_grub_bios_disk(const struct vmie_insp_disk *disk,
+				 bool *bios_part)
+{
+	*bios_part = false;
+	for (unsigned k = 0; k < disk->pt.n_parts; k++)
+		if (!strcmp(disk->pt.parts[k].kind, "bios-boot"))
+			*bios_part = true;
+	return !strcmp(disk->pt.boot_code, "grub2") || *bios_part;
+}
+
+/* The disk BIOS loads GRUB from: one that holds /boot (a separate file
+ * system, else the root; an LV may be on several disks) and has GRUB 2
+ * boot code, else any disk of the VM with it.  -1 when none has. */
+static uint64_t linux_boot_mask(struct linux_guest *g)
+{
+	int fsi = g->m[0].fsi;
+
+	for (unsigned i = 1; i < g->nm; i++)
+		if (!strcmp(g->m[i].guest, "/boot"))
+			fsi = g->m[i].fsi;
+	return g->c->in->fs[fsi].disk_mask;
+}
+
+static int linux_boot_disk(struct linux_guest *g)
+{
+	struct insp_ctx *c = g->c;
+	uint64_t mask = linux_boot_mask(g);
+	bool bp;
+
+	for (unsigned d = 0; d < c->in->n_disks && d < 64; d++)
+		if ((mask & (uint64_t)1 << d) &&
+		    linux_grub_bios_disk(&c->in->disks[d], &bp))
+			return (int)d;
+	for (unsigned d = 0; d < c->in->n_disks; d++)
+		if (linux_grub_bios_disk(&c->in->disks[d], &bp))
+			return (int)d;
+	return -1;
+}
+
 static void linux_bootloader(struct linux_guest *g)
 {
 	struct insp_ctx *c = g->c;
 	struct vmie_insp_os *os = g->os;
-	const struct vmie_insp_disk *disk = os->root_disk >= 0 ?
-		&c->in->disks[os->root_disk] : NULL;
+	int bd = linux_boot_disk(g);
+	const struct vmie_insp_disk *disk = bd >= 0 ? &c->in->disks[bd] :
+		os->root_disk >= 0 ? &c->in->disks[os->root_disk] : NULL;
 	bool i386_pc = lg_is_dir(g, "/boot/grub/i386-pc") ||
 		       lg_is_dir(g, "/boot/grub2/i386-pc");
 	bool x64_efi = lg_is_dir(g, "/boot/grub/x86_64-efi") ||
@@ -604,10 +645,8 @@ static void linux_bootloader(struct linux_guest *g)
 	bool bios_part = false, boot_code_grub2 = false;
 
 	if (disk) {
+		linux_grub_bios_disk(disk, &bios_part);
 		boot_code_grub2 = !strcmp(disk->pt.boot_code, "grub2");
-		for (unsigned k = 0; k < disk->pt.n_parts; k++)
-			if (!strcmp(disk->pt.parts[k].kind, "bios-boot"))
-				bios_part = true;
 		if (disk->pt.boot_code[0])
 			vmie_insp_evidence(os, "boot_code", disk->path,
 					   "MBR boot code: %s",
@@ -626,12 +665,20 @@ static void linux_bootloader(struct linux_guest *g)
 		vmie_insp_evidence(os, "grub_legacy", "/boot/grub",
 				   "stage2 or menu.lst");
 
-	/* the ESP: the one mounted at /boot/efi, else one on the root disk */
+	/* the ESP: the one mounted at /boot/efi, else one on a disk of
+	 * /boot, else on the root's disk, else any */
 	int esp = -1;
 	for (unsigned i = 1; i < g->nm; i++)
 		if (!strcmp(g->m[i].guest, "/boot/efi") ||
 		    !strcmp(g->m[i].guest, "/efi"))
 			esp = g->m[i].fsi;
+	uint64_t bmask = linux_boot_mask(g);
+	for (int d = 0; esp < 0 && d < 64 && (unsigned)d < c->in->n_disks;
+	     d++) {
+		int e = (bmask & (uint64_t)1 << d) ? insp_find_esp(c, d) : -1;
+		if (e >= 0 && c->in->fs[e].disk == d)
+			esp = e;
+	}
 	if (esp < 0)
 		esp = insp_find_esp(c, os->root_disk);
 	g->esp = esp;

@@ -110,6 +110,13 @@ void vmie_windows_edition(const struct vmie_insp_os *os, char *out, size_t size)
 			vmie_strlcpy(out, low, size);
 			return;
 		}
+	/* NT 5.x has no EditionID; Server 2003 Standard has no ProductSuite
+	 * word either (Enterprise, DataCenter and Blade/Web do), so a 5.x
+	 * server with no edition named anywhere is Standard. */
+	if (os->major == 5 && vmie_windows_is_server(os)) {
+		vmie_strlcpy(out, "standard", size);
+		return;
+	}
 	vmie_strlcpy(out, "", size);
 }
 

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Build REAL Debian 12 guests for the lib/inspect tests and benchmark: a
 # system made by debootstrap from a reachable Debian mirror, with
-# linux-image-amd64, grub-pc, lvm2, xfsprogs and openssh-server installed in
+# linux-image-amd64, grub-pc, lvm2, xfsprogs, openssh-server and zstd (for
+# initramfs-tools' default compression) installed in
 # a chroot, then two bootable disk images of it:
 #   debian12-debootstrap.img  MBR; p1 ext4 root (with /boot), p2 swap;
 #                             GRUB 2 for BIOS in the MBR and the gap.
@@ -90,8 +91,12 @@ if [ ! -e "$ROOT.complete" ]; then
 	in_root apt-get update -qq >"$W/apt.log" 2>&1 ||
 		{ tail -20 "$W/apt.log" >&2; exit 1; }
 	in_root apt-get install -y -qq --no-install-recommends linux-image-amd64 \
-		grub-pc lvm2 xfsprogs openssh-server >>"$W/apt.log" 2>&1 ||
+		grub-pc lvm2 xfsprogs openssh-server zstd >>"$W/apt.log" 2>&1 ||
 		{ tail -30 "$W/apt.log" >&2; echo "mkdebian: apt-get install failed" >&2; exit 1; }
+	# zstd (a Recommends of initramfs-tools) came after the kernel's
+	# initramfs was made: make it again, as Debian ships it (zstd)
+	in_root update-initramfs -u -k all >>"$W/apt.log" 2>&1 ||
+		{ tail -20 "$W/apt.log" >&2; exit 1; }
 	in_root apt-get clean
 	rm -f "$ROOT/usr/sbin/policy-rc.d"
 	umount "$ROOT/proc"
@@ -263,6 +268,10 @@ facts() {       # facts FILE VAR=VALUE...
 
 MiB=$((1 << 20))
 DEB_VERSION=$(cat "$ROOT/etc/debian_version")
+# the import-relevant drivers in the initramfs, as lsinitramfs lists them
+INITRD_DRIVERS=$(lsinitramfs "$ROOT/boot/initrd.img-$KVER" 2>/dev/null |
+	sed -n 's|.*/\(virtio_blk\|virtio_scsi\|virtio_net\|nvme\|xen-blkfront\|xen-netfront\|ena\)\.ko.*|\1|p' |
+	sort -u | tr '\n' ' ')
 SSHD=no; [ -x "$ROOT/usr/sbin/sshd" ] && SSHD=yes
 
 # ---- 2. ext4 on MBR ----
@@ -300,7 +309,8 @@ EOF
 	bios_setup "$W/d1.img"
 	facts "$W/d1.facts" KVER="$KVER" DEB_VERSION="$DEB_VERSION" U_ROOT="$U_ROOT" \
 		U_SWAP="$U_SWAP" DISKID="$DISKID" SSHD="$SSHD" ROOTFS=ext4 \
-		HOSTNAME=deb12real
+		HOSTNAME=deb12real ROOT_OFF="$P1" SWAP_OFF="$P2" \
+		INITRD_DRIVERS="$INITRD_DRIVERS"
 	mv "$W/d1.facts" "$IMG1.facts"
 	mv "$W/d1.img" "$IMG1"
 fi
@@ -357,14 +367,17 @@ EOF
 			{ echo "mkdebian: $lv has several segments" >&2; exit 1; }
 		ext=$(echo "$line" | cut -d';' -f8)
 		first=$(echo "$line" | cut -d';' -f7 | sed 's/.*:\([0-9]*\)-.*/\1/')
+		off=$((P1 + pe_start + first * ext))
 		dd if="$W/$lv.fs" of="$W/d2.img" bs=4M conv=notrunc,sparse status=none \
-			oflag=seek_bytes seek=$((P1 + pe_start + first * ext))
+			oflag=seek_bytes seek=$off
+		[ $lv = root ] && ROOT_OFF=$off || SWAP_OFF=$off
 	done
 	rm -f "$W/root.fs" "$W/swap.fs"
 	bios_setup "$W/d2.img"
 	facts "$W/d2.facts" KVER="$KVER" DEB_VERSION="$DEB_VERSION" U_ROOT="$U_ROOT" \
 		U_SWAP="$U_SWAP" DISKID="$DISKID" SSHD="$SSHD" ROOTFS=xfs \
-		HOSTNAME=deb12real
+		HOSTNAME=deb12real ROOT_OFF="$ROOT_OFF" SWAP_OFF="$SWAP_OFF" \
+		INITRD_DRIVERS="$INITRD_DRIVERS"
 	mv "$W/d2.facts" "$IMG2.facts"
 	mv "$W/d2.img" "$IMG2"
 fi

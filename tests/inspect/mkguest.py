@@ -664,6 +664,22 @@ def lvm_span(work):
         ('root', 320, part_linux(work, 'rootfs', r, 320, fs='xfs'))])
 
 
+@guest('lvm-span-reversed', **{
+    'os.root_device': 'lvm:vgspan/root', 'os.root_disk': None,
+    'disk.0.partition_table.type': 'none', 'fs.1.mountpoint': '/boot',
+    'fs.3.disks': [0, 1], 'os.linux.fstab.1.resolves_to': 'disk1p1',
+    'os.boot.grub2_bios': True, 'os.boot.can_bios': True,
+    'os.linux.default_kernel': '4.18.0-348.el8.x86_64'})
+def lvm_span_reversed(work):
+    """lvm-span with its disks given the other way round: the boot code
+    and /boot are on disk 1 now."""
+    lvm_span(work)
+    a, b = os.path.join(work, 'disk.img'), os.path.join(work, 'disk1.img')
+    os.rename(a, a + '.tmp')
+    os.rename(b, a)
+    os.rename(a + '.tmp', b)
+
+
 @guest('multi-devnames', **{
     'os.root_device': 'disk1p1', 'os.root_disk': 1,
     'os.linux.fstab.0.resolves_to': 'disk1p1',

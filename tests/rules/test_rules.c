@@ -792,6 +792,8 @@ static void test_windows_product_names(void **s)
 	static const struct { const char *name, *inst, *ed; int maj, min; unsigned build;
 			      const char *product, *edition; } t[] = {
 		{ "Microsoft Windows Server 2003 R2", "", "ServerEnterprise", 5, 2, 3790, "server-2003-r2", "enterprise" },
+		{ "Microsoft Windows Server 2003 R2", "", "", 5, 2, 3790, "server-2003-r2", "standard" },
+		{ "Microsoft Windows Server 2003 Enterprise Edition", "", "", 5, 2, 3790, "server-2003", "enterprise" },
 		{ "Windows Server 2008 R2 Standard", "Server", "ServerStandard", 6, 1, 7601, "server-2008-r2", "standard" },
 		{ "Windows Server 2012 R2 Datacenter", "Server Core", "ServerDatacenter", 6, 3, 9600, "server-2012-r2", "datacenter" },
 		{ "Windows Server 2016 Standard", "Server", "ServerStandard", 10, 0, 14393, "server-2016", "standard" },

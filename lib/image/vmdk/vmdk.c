@@ -224,14 +224,15 @@ static int vmdk_open_extents(struct vmie_image *img, struct vmdk_state *st,
 				x.flat_off = de->offset * VMDK_SECTOR;
 				if (vmie_range_outside(x.flat_off, x.len,
 						       src->size)) {
-					vmie_src_unref(src);
-					return VMIE_CORRUPT(err, "%s: flat extent "
+					r = VMIE_CORRUPT(err, "%s: flat extent "
 						"%u file '%s' is %llu bytes, too "
 						"short for %llu sectors at sector "
 						"%llu", img->name, i, de->file,
 						(unsigned long long)src->size,
 						(unsigned long long)de->sectors,
 						(unsigned long long)de->offset);
+					vmie_src_unref(src);
+					return r;
 				}
 			} else {
 				x.sp = calloc(1, sizeof *x.sp);

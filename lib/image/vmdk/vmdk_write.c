@@ -204,7 +204,6 @@ static char *vmdk_w_descriptor(const struct vmie_writer *w, bool stream,
 		"ddb.geometry.heads = \"%u\"\n"
 		"ddb.geometry.sectors = \"63\"\n"
 		"ddb.longContentID = \"%s\"\n"
-		"ddb.toolsInstallType = \"4\"\n"
 		"ddb.toolsVersion = \"2147483647\"\n"
 		"ddb.uuid = \"%s\"\n"
 		"ddb.virtualHWVersion = \"%s\"\n",

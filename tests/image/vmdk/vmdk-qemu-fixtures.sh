@@ -31,6 +31,13 @@ for case in streamOptimized monolithicSparse monolithicSparse,zeroed_grain=on \
 	echo "ok $case"
 done
 
+# grains written out of order (qemu-img -W with several coroutines)
+qemu-img convert -W -m 8 -f raw -O vmdk -o subformat=streamOptimized "$T/small.raw" "$T/ooo.vmdk"
+"$VMIE" convert -O raw "$T/ooo.vmdk" "$T/ooo.raw"
+qemu-img compare -q -f raw -F raw "$T/small.raw" "$T/ooo.raw" || fail "out-of-order stream"
+"$VMIE" info --check "$T/ooo.vmdk" > /dev/null || fail "out-of-order stream: check"
+echo "ok out-of-order stream"
+
 # a missing extent file is named
 mkdir "$T/miss"
 qemu-img convert -f raw -O vmdk -o subformat=monolithicFlat "$T/small.raw" "$T/miss/disk.vmdk"

@@ -12,7 +12,7 @@
 # verdict is counted and shown with the text report, and checks_done fails
 # the test at the end if any was wrong.
 source "$SRCDIR/tests/functions.sh"
-need python3 mke2fs mkfs.fat mcopy sfdisk
+need python3 mke2fs mkfs.fat mkfs.xfs mcopy sfdisk
 # the system python (a pyenv shim on PATH costs ~1 s per call)
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 E2E="$SRCDIR/tests/rules/e2e"
