@@ -20,6 +20,7 @@ run() {
 	local label=$1; shift
 	sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
 	cat "$SRC" > /dev/null   # both tools start with the source in page cache
+	[ -n "${CACHE_FILE:-}" ] && cat "$CACHE_FILE" > /dev/null
 	/usr/bin/time -f '%e %M' -o "$D/time.$label" "$@" >/dev/null 2>"$D/err.$label" ||
 		{ cat "$D/err.$label" >&2; echo "FAILED: $*" >&2; echo "nan 0"; return; }
 	cat "$D/time.$label"
@@ -36,13 +37,14 @@ line() { # job vmie_time_mem qemu_time_mem vmie_out qemu_out
 conv() { # name vmie_fmt qemu_fmt qemu_opts
 	local name=$1 vf=$2 qf=$3 qo=$4
 	rm -f "$D/v.$name" "$D/q.$name"
-	local v=$(run "v-$name" "$VMIE" convert -O "$vf" "$SRC" "$D/v.$name")
-	local q=$(run "q-$name" qemu-img convert -f raw -O "$qf" $qo "$SRC" "$D/q.$name")
+	# both tools are timed up to their data being on disk (a final sync)
+	local v=$(run "v-$name" sh -c "\"$VMIE\" convert --no-sync -O $vf \"$SRC\" \"$D/v.$name\" && sync")
+	local q=$(run "q-$name" sh -c "qemu-img convert -f raw -O $qf $qo \"$SRC\" \"$D/q.$name\" && sync")
 	line "raw -> $name" "$v" "$q" "$(size_of "$D/v.$name")" "$(size_of "$D/q.$name")"
 	qemu-img compare -f raw -F "$qf" "$SRC" "$D/v.$name" >/dev/null || echo "  !! vmie output differs from the source" >&2
 	rm -f "$D/back.v" "$D/back.q"
-	v=$(run "vb-$name" "$VMIE" convert -O raw "$D/q.$name" "$D/back.v")
-	q=$(run "qb-$name" qemu-img convert -f "$qf" -O raw "$D/q.$name" "$D/back.q")
+	v=$(run "vb-$name" sh -c "\"$VMIE\" convert --no-sync -O raw \"$D/q.$name\" \"$D/back.v\" && sync")
+	q=$(run "qb-$name" sh -c "qemu-img convert -f $qf -O raw \"$D/q.$name\" \"$D/back.q\" && sync")
 	line "$name -> raw" "$v" "$q" "$(du -k "$D/back.v" | cut -f1)K" "$(du -k "$D/back.q" | cut -f1)K"
 	rm -f "$D/back.v" "$D/back.q" "$D/v.$name" "$D/q.$name"
 }

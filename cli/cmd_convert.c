@@ -32,6 +32,7 @@ static void convert_usage(FILE *f)
 	fprintf(f, "  -p        show progress    -t N   worker threads\n"
 		   "  --force   replace DST if it exists\n"
 		   "  --disk N  the Nth disk of an OVA source (0 = first)\n"
+		   "  --no-sync do not flush DST to disk before renaming it into place\n"
 		   "The output is written under a temporary name and renamed when "
 		   "complete.\n");
 }
@@ -71,6 +72,7 @@ int cmd_convert(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "threads", required_argument, NULL, 't' },
 		{ "disk", required_argument, NULL, 'D' },
+		{ "no-sync", no_argument, NULL, 'N' },
 		{ "ova-disk", required_argument, NULL, 'D' },
 		{ 0 },
 	};
@@ -110,6 +112,7 @@ int cmd_convert(int argc, char **argv)
 		case 't': co.threads = (unsigned)atoi(optarg); break;
 		case 'F': co.sink_flags |= VMIE_SINK_OVERWRITE; break;
 		case 'D': oo.ova_disk = (unsigned)atoi(optarg); break;
+		case 'N': co.sink_flags |= VMIE_SINK_NOSYNC; break;
 		case 'h': convert_usage(stdout); status = 0; goto out;
 		default: goto bad;
 		}

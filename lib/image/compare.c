@@ -9,15 +9,29 @@
 
 #define CMP_CHUNK ((size_t)1 << 20)
 
+/* Whether [off, off+len) reads as zeros per block status.  *known_end
+ * caches the end of the last run the image reported (zero or data), so a
+ * long run is asked about once, not once per chunk. */
+struct zrun {
+	uint64_t end;
+	bool zero;
+};
+
 static int range_is_zero(struct vmie_image *img, uint64_t off, uint64_t len,
-			 bool *zero, struct vmie_err *err)
+			 struct zrun *run, bool *zero, struct vmie_err *err)
 {
 	uint64_t pnum;
 	unsigned st;
-	int r = vmie_image_block_status(img, off, len, &pnum, &st, err);
+	if (off < run->end && (!run->zero || off + len <= run->end)) {
+		*zero = run->zero && off + len <= run->end;
+		return 0;
+	}
+	int r = vmie_image_block_status(img, off, img->size - off, &pnum, &st, err);
 	if (r)
 		return r;
-	*zero = (st & VMIE_BS_ZERO) && !(st & VMIE_BS_DATA) && pnum >= len;
+	run->end = off + pnum;
+	run->zero = (st & VMIE_BS_ZERO) && !(st & VMIE_BS_DATA);
+	*zero = run->zero && pnum >= len;
 	return 0;
 }
 
@@ -42,6 +56,7 @@ int vmie_compare(struct vmie_image *a, struct vmie_image *b, bool strict_size,
 {
 	uint8_t *ba = malloc(CMP_CHUNK), *bb = malloc(CMP_CHUNK);
 	uint64_t common = vmie_min_u64(a->size, b->size), off = 0;
+	struct zrun ra = { 0 }, rb = { 0 };
 	int r = 0;
 	*differ_at = UINT64_MAX;
 	if (!ba || !bb) {
@@ -55,8 +70,8 @@ int vmie_compare(struct vmie_image *a, struct vmie_image *b, bool strict_size,
 	while (off < common) {
 		size_t n = (size_t)vmie_min_u64(CMP_CHUNK, common - off);
 		bool za, zb;
-		if ((r = range_is_zero(a, off, n, &za, err)) ||
-		    (r = range_is_zero(b, off, n, &zb, err)))
+		if ((r = range_is_zero(a, off, n, &ra, &za, err)) ||
+		    (r = range_is_zero(b, off, n, &rb, &zb, err)))
 			goto out;
 		if (za && zb) {
 			off += n;
@@ -78,10 +93,11 @@ int vmie_compare(struct vmie_image *a, struct vmie_image *b, bool strict_size,
 	}
 	/* the tail of the larger image must read as zeros */
 	struct vmie_image *big = a->size > b->size ? a : b;
+	struct zrun *rbig = a->size > b->size ? &ra : &rb;
 	while (off < big->size) {
 		size_t n = (size_t)vmie_min_u64(CMP_CHUNK, big->size - off);
 		bool z;
-		if ((r = range_is_zero(big, off, n, &z, err)))
+		if ((r = range_is_zero(big, off, n, rbig, &z, err)))
 			goto out;
 		if (!z) {
 			if ((r = vmie_image_pread(big, ba, n, off, err)))
