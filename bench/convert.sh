@@ -43,8 +43,10 @@ conv() { # name vmie_fmt qemu_fmt qemu_opts
 	line "raw -> $name" "$v" "$q" "$(size_of "$D/v.$name")" "$(size_of "$D/q.$name")"
 	qemu-img compare -f raw -F "$qf" "$SRC" "$D/v.$name" >/dev/null || echo "  !! vmie output differs from the source" >&2
 	rm -f "$D/back.v" "$D/back.q"
+	CACHE_FILE="$D/q.$name"
 	v=$(run "vb-$name" sh -c "\"$VMIE\" convert --no-sync -O raw \"$D/q.$name\" \"$D/back.v\" && sync")
 	q=$(run "qb-$name" sh -c "qemu-img convert -f $qf -O raw \"$D/q.$name\" \"$D/back.q\" && sync")
+	CACHE_FILE=
 	line "$name -> raw" "$v" "$q" "$(du -k "$D/back.v" | cut -f1)K" "$(du -k "$D/back.q" | cut -f1)K"
 	rm -f "$D/back.v" "$D/back.q" "$D/v.$name" "$D/q.$name"
 }
