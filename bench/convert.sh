@@ -10,6 +10,20 @@ SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 D=${BENCH_DIR:-/var/tmp/vmie-bench}
 mkdir -p "$D"
 SRC="$D/disk-${GIB}g.raw"
+# Outputs go to O: by default a tmpfs (/dev/shm) when it has room, so the
+# figures measure the tools and not this machine's shared, slow disk; set
+# BENCH_OUT to a disk directory to include the disk.
+O=${BENCH_OUT:-}
+if [ -z "$O" ]; then
+	avail=$(df -Pk /dev/shm 2>/dev/null | awk 'NR==2 {print $4}')
+	if [ -n "$avail" ] && [ "$avail" -gt $(( (GIB * 3 + 1) << 20 )) ]; then
+		O=/dev/shm/vmie-bench
+	else
+		O=$D
+	fi
+fi
+mkdir -p "$O"
+trap 'rm -rf "$O/v."* "$O/q."* "$O/back."*' EXIT
 if [ ! -f "$SRC" ]; then
 	echo "making $SRC ..." >&2
 	python3 "$SRCDIR/tests/image/roundtrip/mkdisk.py" "$SRC" $((GIB << 30)) $((1 << 20)) 7
@@ -36,19 +50,19 @@ line() { # job vmie_time_mem qemu_time_mem vmie_out qemu_out
 
 conv() { # name vmie_fmt qemu_fmt qemu_opts
 	local name=$1 vf=$2 qf=$3 qo=$4
-	rm -f "$D/v.$name" "$D/q.$name"
+	rm -f "$O/v.$name" "$O/q.$name"
 	# both tools are timed up to their data being on disk (a final sync)
-	local v=$(run "v-$name" sh -c "\"$VMIE\" convert --no-sync -O $vf \"$SRC\" \"$D/v.$name\" && sync")
-	local q=$(run "q-$name" sh -c "qemu-img convert -f raw -O $qf $qo \"$SRC\" \"$D/q.$name\" && sync")
-	line "raw -> $name" "$v" "$q" "$(size_of "$D/v.$name")" "$(size_of "$D/q.$name")"
-	qemu-img compare -f raw -F "$qf" "$SRC" "$D/v.$name" >/dev/null || echo "  !! vmie output differs from the source" >&2
-	rm -f "$D/back.v" "$D/back.q"
-	CACHE_FILE="$D/q.$name"
-	v=$(run "vb-$name" sh -c "\"$VMIE\" convert --no-sync -O raw \"$D/q.$name\" \"$D/back.v\" && sync")
-	q=$(run "qb-$name" sh -c "qemu-img convert -f $qf -O raw \"$D/q.$name\" \"$D/back.q\" && sync")
+	local v=$(run "v-$name" sh -c "\"$VMIE\" convert --no-sync -O $vf \"$SRC\" \"$O/v.$name\" && sync")
+	local q=$(run "q-$name" sh -c "qemu-img convert -f raw -O $qf $qo \"$SRC\" \"$O/q.$name\" && sync")
+	line "raw -> $name" "$v" "$q" "$(size_of "$O/v.$name")" "$(size_of "$O/q.$name")"
+	qemu-img compare -f raw -F "$qf" "$SRC" "$O/v.$name" >/dev/null || echo "  !! vmie output differs from the source" >&2
+	rm -f "$O/back.v" "$O/back.q"
+	CACHE_FILE="$O/q.$name"
+	v=$(run "vb-$name" sh -c "\"$VMIE\" convert --no-sync -O raw \"$O/q.$name\" \"$O/back.v\" && sync")
+	q=$(run "qb-$name" sh -c "qemu-img convert -f $qf -O raw \"$O/q.$name\" \"$O/back.q\" && sync")
 	CACHE_FILE=
-	line "$name -> raw" "$v" "$q" "$(du -k "$D/back.v" | cut -f1)K" "$(du -k "$D/back.q" | cut -f1)K"
-	rm -f "$D/back.v" "$D/back.q" "$D/v.$name" "$D/q.$name"
+	line "$name -> raw" "$v" "$q" "$(du -k "$O/back.v" | cut -f1)K" "$(du -k "$O/back.q" | cut -f1)K"
+	rm -f "$O/back.v" "$O/back.q" "$O/v.$name" "$O/q.$name"
 }
 
 conv vmdk-stream "vmdk,streamOptimized" vmdk "-o subformat=streamOptimized"
@@ -56,4 +70,5 @@ conv vmdk-sparse "vmdk,monolithicSparse" vmdk "-o subformat=monolithicSparse"
 conv vhd-dynamic "vhd,dynamic" vpc "-o subformat=dynamic"
 conv vhdx-dynamic "vhdx,dynamic" vhdx "-o subformat=dynamic"
 conv qcow2 qcow2 qcow2 ""
-echo "(speedup = qemu-img time / vmie time; vmie_MiB = vmie peak RSS; $(nproc) cores)"
+echo "(speedup = qemu-img time / vmie time, both timed to a final sync; vmie_MiB = vmie peak RSS;"
+echo " $(nproc) cores; outputs in $O; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"
