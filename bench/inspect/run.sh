@@ -7,7 +7,9 @@
 #    initramfs-tools initramfs (zstd), when tests/inspect/mkdebian.sh has
 #    cached them (it is not run from here: it needs root and a mirror).
 # vmie: wall time best of 5 runs (process start to exit, --json output),
-# peak RSS from /usr/bin/time -v.  virt-inspector (libguestfs-tools,
+# CPU time (user + system, best of 5) and peak RSS from /usr/bin/time -v
+# (on a shared 2-core machine the wall time includes waiting for a core;
+# the CPU time does not).  virt-inspector (libguestfs-tools,
 # installed here if missing) runs once per image with the appliance under
 # TCG (LIBGUESTFS_BACKEND=direct LIBGUESTFS_BACKEND_SETTINGS=force_tcg).
 # usage: bench/inspect/run.sh [VMIE]        targets: < 0.3 s, >= 30x faster
@@ -40,16 +42,18 @@ if ! command -v virt-inspector >/dev/null 2>&1; then
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq libguestfs-tools >/dev/null 2>&1 || true
 fi
 
-printf '\n%-26s %9s %9s %11s %11s %7s  %s\n' image "vmie s" "vmie MiB" "v-insp s" "v-insp MiB" ratio targets
+printf '\n%-26s %8s %8s %9s %10s %10s %7s  %s\n' image "vmie s" "cpu s" "vmie MiB" "v-insp s" "v-insp MiB" ratio targets
 rows=()
 for IMG in "${IMGS[@]}"; do
-	best=999 rss=0
+	best=999 rss=0 cpu=999
 	for i in 1 2 3 4 5; do
 		/usr/bin/time -v "$VMIE" inspect --json "$IMG" > "$TMP/out.json" 2> "$TMP/time"
 		t0=$(date +%s.%N)
 		"$VMIE" inspect --json "$IMG" > /dev/null
 		t=$(echo "$t0 $(date +%s.%N)" | awk '{ print $2 - $1 }')
 		m=$(awk -F': ' '/Maximum resident set size/ { print $2 }' "$TMP/time")
+		c=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$TMP/time")
+		cpu=$(echo "$c $cpu" | awk '{ print ($1 < $2) ? $1 : $2 }')
 		best=$(echo "$t $best" | awk '{ print ($1 < $2) ? $1 : $2 }')
 		[ "$m" -gt "$rss" ] && rss=$m
 	done
@@ -62,9 +66,11 @@ for IMG in "${IMGS[@]}"; do
 			vt=$(awk -F': ' '/Elapsed \(wall clock\)/ { n = split($2, a, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + a[i]; print s }' "$TMP/vi")
 			vm=$(awk -F': ' '/Maximum resident set size/ { printf "%.0f", $2 / 1024 }' "$TMP/vi")
 			ratio=$(echo "$vt $best" | awk '{ printf "%.0fx", $1 / ($2 > 0 ? $2 : 0.001) }')
-			vik=$(sed -n 's:.*<version>\(.*\)</version>.*:\1:p' "$TMP/vi.xml" | head -1)
 			vidist=$(sed -n 's:.*<distro>\(.*\)</distro>.*:\1:p' "$TMP/vi.xml" | head -1)
-			found="$found | virt-inspector: $vidist, first app/kernel version $vik"
+			vimaj=$(sed -n 's:.*<major_version>\(.*\)</major_version>.*:\1:p' "$TMP/vi.xml" | head -1)
+			vimin=$(sed -n 's:.*<minor_version>\(.*\)</minor_version>.*:\1:p' "$TMP/vi.xml" | head -1)
+			vik=$(sed -n 's:.*<name>\(linux-image-[0-9][^<]*\)</name>.*:\1:p' "$TMP/vi.xml" | head -1)
+			found="$found | virt-inspector: $vidist $vimaj.$vimin ${vik:-no kernel package}"
 		else
 			found="$found | virt-inspector found no OS: $(tail -1 "$TMP/vi")"
 		fi
@@ -73,8 +79,8 @@ for IMG in "${IMGS[@]}"; do
 		r = r (($2 / 1024 < 128) ? ", mem ok" : ", mem MISSED");
 		if ($3 != "-") r = r (($3 / $1 >= 30) ? ", ratio ok" : ", ratio MISSED");
 		print r }')
-	printf '%-26s %9.3f %9.1f %11s %11s %7s  %s\n' "$(basename "$IMG")" "$best" \
-		"$(echo "$rss" | awk '{ print $1 / 1024 }')" "$vt" "$vm" "$ratio" "$ok"
+	printf '%-26s %8.3f %8.2f %9.1f %10s %10s %7s  %s\n' "$(basename "$IMG")" "$best" \
+		"$cpu" "$(echo "$rss" | awk '{ print $1 / 1024 }')" "$vt" "$vm" "$ratio" "$ok"
 	rows+=("$(basename "$IMG"): $found")
 done
 echo

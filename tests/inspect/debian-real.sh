@@ -12,6 +12,9 @@
 # usage: debian-real.sh [--build]   without --build, exit 77 when the images
 #                                   are not cached; with it, build them
 #                                   first (slow, needs root and a mirror)
+#                                   and boot each under QEMU (TCG) to the
+#                                   login prompt on the serial console: the
+#                                   images are real, bootable systems
 source "$SRCDIR/tests/functions.sh"
 need python3 blkid debugfs
 CACHE=${VMIE_GUEST_CACHE:-$HOME/.cache/vmie-test-guests}
@@ -23,6 +26,27 @@ if [ "${1:-}" = --build ]; then
 	[ "$rc" = 77 ] && skip "cannot build the Debian guests here"
 	[ "$rc" = 0 ] || fail "mkdebian.sh failed ($rc)"
 fi
+BOOT=no; [ "${1:-}" = --build ] && command -v qemu-system-x86_64 >/dev/null && BOOT=yes
+
+# boot_check IMAGE: GRUB (from the MBR), the kernel, the initramfs (LVM
+# activation for the XFS guest) and systemd up to "login:" on ttyS0
+boot_check() {
+	local img=$1 log="$T/serial" pid i
+	: > "$log"
+	qemu-system-x86_64 -m 1024 -display none -net none -no-reboot \
+		-serial "file:$log" -drive "file=$img,format=raw,snapshot=on" \
+		> "$T/qemu.out" 2>&1 &
+	pid=$!
+	for i in $(seq 1 180); do
+		grep -q 'login:' "$log" && break
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 5
+	done
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	grep -q 'login:' "$log" || { tail -c 2000 "$log" | tr -d '\r' >&2; cat "$T/qemu.out" >&2; fail "$img did not boot to a login prompt"; }
+}
+
 n=0
 for name in debian12-debootstrap debian12-xfs-lvm; do
 	img="$CACHE/$name.img"
@@ -42,14 +66,16 @@ for name in debian12-debootstrap debian12-xfs-lvm; do
 	echo "root_blkid=$(blkid -p -O "$ROOT_OFF" -o value -s TYPE "$img"):$(blkid -p -O "$ROOT_OFF" -o value -s UUID "$img")" >> "$T/ind"
 	echo "swap_blkid=$(blkid -p -O "$SWAP_OFF" -o value -s TYPE "$img"):$(blkid -p -O "$SWAP_OFF" -o value -s UUID "$img")" >> "$T/ind"
 	if [ "$ROOTFS" = ext4 ]; then
-		dd if="$img" of="$T/root.fs" bs=1M skip=$((ROOT_OFF >> 20)) count=2560 status=none
-		debugfs -R 'cat /etc/os-release' "$T/root.fs" 2>/dev/null > "$T/os-release"
-		debugfs -R 'cat /etc/debian_version' "$T/root.fs" 2>/dev/null > "$T/debian_version"
-		debugfs -R 'cat /boot/grub/grub.cfg' "$T/root.fs" 2>/dev/null > "$T/grub.cfg"
-		debugfs -R "dump /boot/initrd.img-$KVER $T/initrd" "$T/root.fs" >/dev/null 2>&1
-		rm -f "$T/root.fs"
+		# libext2fs's unix I/O manager takes "?offset=" after the name
+		fs="$img?offset=$ROOT_OFF"
+		# /etc/os-release is a symlink to ../usr/lib/os-release on Debian
+		# (debugfs cat does not follow links)
+		debugfs -R 'cat /usr/lib/os-release' "$fs" 2>/dev/null > "$T/os-release"
+		debugfs -R 'cat /etc/debian_version' "$fs" 2>/dev/null > "$T/debian_version"
+		debugfs -R 'cat /boot/grub/grub.cfg' "$fs" 2>/dev/null > "$T/grub.cfg"
+		debugfs -R "dump /boot/initrd.img-$KVER $T/initrd" "$fs" >/dev/null 2>&1
 		if command -v lsinitramfs >/dev/null; then
-			lsinitramfs "$T/initrd" 2>/dev/null | sed -n 's|.*/\(virtio_blk\|virtio_scsi\|virtio_net\|nvme\|xen-blkfront\|xen-netfront\|ena\)\.ko.*|\1|p' |
+			lsinitramfs "$T/initrd" 2>/dev/null | sed -n 's#.*/\(virtio_blk\|virtio_scsi\|virtio_net\|nvme\|xen-blkfront\|xen-netfront\|ena\)\.ko.*#\1#p' |
 				sort -u | tr '\n' ' ' > "$T/drivers"
 			echo "initrd_drivers=$(cat "$T/drivers")" >> "$T/ind"
 		fi
@@ -136,7 +162,10 @@ if not lvm:
     cfg = open(os.path.join(T, 'grub.cfg')).read()
     first = re.search(r'^\s*linux\s+(\S+)', cfg, re.M)
     eq('first grub.cfg entry vs debugfs', first and first.group(1), '/boot/vmlinuz-' + kver)
-    eq('grub timeout vs debugfs', bt['grub_timeout'], int(re.search(r'set timeout=(\d+)', cfg).group(1)))
+    # the last "set timeout" is the normal one (the first is recordfail's)
+    eq('grub timeout vs debugfs', bt['grub_timeout'], int(re.findall(r'set timeout=(\d+)', cfg)[-1]))
+    root_arg = re.search(r'^\s*linux\s+\S+\s+root=(\S+)', cfg, re.M).group(1)
+    eq('kernel root= vs fstab', root_arg, 'UUID=' + facts['U_ROOT'])
 for b in bad:
     print(b)
 sys.exit(1 if bad else 0)
@@ -144,6 +173,7 @@ PY
 	# the text output too
 	"$VMIE" inspect "$img" > "$T/text" || fail "$name: text output"
 	grep -q "kernel: *$KVER" "$T/text" || fail "$name: text has no kernel"
+	[ "$BOOT" = yes ] && boot_check "$img"
 done
 [ "$n" -gt 0 ] || skip "no cached Debian guest in $CACHE (build: tests/inspect/mkdebian.sh)"
 echo "ok: $n real guest(s)"
