@@ -656,6 +656,25 @@ static void win_boot(struct insp_ctx *c, unsigned fsi, struct vmie_insp_os *os)
 					   "/EFI/Microsoft/Boot/bootmgfw.efi");
 		}
 		os->efi_fallback = insp_exists_ci(efs, "/EFI/BOOT/BOOTX64.EFI");
+		/* GPT: `bcdboot /f ALL` also leaves the BIOS boot files
+		 * (bootmgr, Boot/BCD) on the ESP.  Such a guest boots with
+		 * legacy BIOS once its GPT boot volume is converted to MBR
+		 * (BOOT-006), so it is compatible with both modes. */
+		if (!os->bootmgr_bios && disk >= 0 &&
+		    (unsigned)disk < c->in->n_disks &&
+		    c->in->disks[disk].pt.type == VMIE_PT_GPT &&
+		    insp_exists_ci(efs, "/bootmgr")) {
+			os->bootmgr_bios = true;
+			vmie_insp_evidence(os, "bootmgr_bios", os->esp_device,
+					   "bootmgr on the ESP of a GPT disk "
+					   "(BIOS after GPT-to-MBR conversion)");
+			if (!bcd_fs && insp_exists_ci(efs, "/Boot/BCD")) {
+				bcd_fs = efs;
+				bcd_path = "/Boot/BCD";
+				vmie_insp_fmt(bcd_where, sizeof bcd_where,
+					      "%s:/Boot/BCD", os->esp_device);
+			}
+		}
 		if (!bcd_fs && insp_exists_ci(efs, "/EFI/Microsoft/Boot/BCD")) {
 			bcd_fs = efs;
 			bcd_path = "/EFI/Microsoft/Boot/BCD";
