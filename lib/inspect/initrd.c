@@ -341,7 +341,16 @@ struct initrd_scan {
 	uint8_t *in, *out;
 	struct initrd_cpio cpio;
 	struct vmie_insp_initrd *res;
+	bool stop;              /* all drivers found: nothing more to learn */
 };
+
+static bool initrd_all_found(const struct vmie_insp_initrd *res)
+{
+	for (size_t i = 0; i < sizeof initrd_drivers / sizeof *initrd_drivers; i++)
+		if (!vmie_insp_list_has(res->drivers, initrd_drivers[i]))
+			return false;
+	return true;
+}
 
 static int initrd_read(struct initrd_scan *s, void *buf, size_t len,
 		       uint64_t off, size_t *got, struct vmie_err *err)
@@ -372,6 +381,10 @@ static int initrd_out(struct initrd_scan *s, const uint8_t *b, size_t n,
 	if (s->cpio.foreign)
 		return VMIE_CORRUPT(err, "initramfs: %s data is not a cpio "
 				    "archive", what);
+	if (!s->cpio.capture && initrd_all_found(s->res)) {
+		s->stop = true;
+		s->res->stopped_early = true;
+	}
 	return 0;
 }
 
@@ -537,7 +550,7 @@ static int initrd_stream(struct initrd_scan *s, const struct initrd_codec *cd,
 	if (rc)
 		return VMIE_ERR(err, rc, "initramfs: cannot start %s decoder",
 				cd->name);
-	while (!end) {
+	while (!end && !s->stop) {
 		if (ipos == ilen || stalled) {
 			size_t got;
 			if (ipos) {
@@ -672,7 +685,7 @@ int vmie_insp_initrd_scan(vmie_insp_read_fn rd, void *ctx, uint64_t size,
 		rc = VMIE_ERR(err, VMIE_ENOMEM, "initramfs: out of memory");
 		goto out;
 	}
-	while (pos < size) {
+	while (pos < size && !s.stop) {
 		size_t got, z = 0;
 		rc = initrd_read(&s, s.in, INITRD_CHUNK, pos, &got, err);
 		if (rc)
@@ -758,6 +771,8 @@ int vmie_insp_initrd_scan(vmie_insp_read_fn rd, void *ctx, uint64_t size,
 			      what, (unsigned long long)pos);
 		goto out;
 	}
+	if (s.stop)
+		goto out;
 	if (s.cpio.st != CP_BETWEEN) {
 		rc = VMIE_CORRUPT(err, "initramfs: cpio archive truncated at "
 				  "the end of the file");

@@ -198,6 +198,8 @@ struct vmie_insp_initrd {
 	char compression[32];     /* "none+zstd"... */
 	unsigned n_archives;      /* cpio archives (concatenated) */
 	uint64_t n_files;
+	bool stopped_early;     /* every driver looked for was found: the rest
+				   of the archive was not decompressed */
 	uint64_t bytes_out;       /* uncompressed bytes scanned */
 };
 

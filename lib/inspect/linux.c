@@ -846,9 +846,11 @@ static void linux_initrd(struct linux_guest *g)
 		return;
 	}
 	os->initrd_read = 1;
-	vmie_insp_evidence(os, "initrd", k->initrd, "%s, %llu files, "
+	vmie_insp_evidence(os, "initrd", k->initrd, "%s, %llu files%s, "
 			   "drivers: %s", res.compression,
 			   (unsigned long long)res.n_files,
+			   res.stopped_early ? " (scan stopped once every "
+			   "driver was found)" : "",
 			   os->initrd_drivers[0] ? os->initrd_drivers : "none");
 }
 

@@ -184,6 +184,51 @@ static void check_main(const struct vmie_insp_initrd *r)
 	assert_string_equal(r->builtin, "virtio_net");
 }
 
+static struct buf gz(const struct buf *in);
+
+/* Once every driver looked for is found, the rest is not decompressed:
+ * garbage after them (which would otherwise be an error) is never read. */
+static void test_stop_early(void **state)
+{
+	(void)state;
+	static const char *const mods[] = { "block/virtio_blk.ko",
+		"scsi/virtio_scsi.ko", "net/virtio_net.ko", "nvme/host/nvme.ko",
+		"block/xen-blkfront.ko", "net/xen-netfront.ko",
+		"net/ethernet/amazon/ena/ena.ko" };
+	struct buf b = { 0 };
+	char path[200];
+	for (size_t i = 0; i < sizeof mods / sizeof *mods; i++) {
+		snprintf(path, sizeof path, "usr/lib/modules/6.1.0/kernel/drivers/%s", mods[i]);
+		cpio_entry(&b, path, 0100644, "ELF", 3);
+	}
+	cpio_entry(&b, "usr/lib/modules/6.1.0/kernel/fs/ext4.ko", 0100644, "ELF", 3);
+	cpio_trailer(&b);
+	struct buf g = gz(&b);
+	put(&g, "this is not a compressed stream, and would be refused", 52);
+	struct vmie_insp_initrd r;
+	struct vmie_err e;
+	assert_int_equal(scan(&g, &r, &e), 0);
+	assert_true(r.stopped_early);
+	for (size_t i = 0; i < sizeof mods / sizeof *mods; i++) {
+		const char *base = strrchr(mods[i], '/') + 1;
+		char name[32];
+		snprintf(name, sizeof name, "%.*s", (int)(strcspn(base, ".")), base);
+		assert_true(vmie_insp_list_has(r.drivers, name));
+	}
+	/* with drivers missing, the garbage is reached and refused */
+	struct buf c = { 0 };
+	cpio_entry(&c, "usr/lib/modules/6.1.0/kernel/drivers/block/virtio_blk.ko", 0100644, "ELF", 3);
+	cpio_trailer(&c);
+	struct buf h = gz(&c);
+	put(&h, "this is not a compressed stream, and would be refused", 52);
+	assert_int_not_equal(scan(&h, &r, &e), 0);
+	assert_false(r.stopped_early);
+	free(b.p);
+	free(c.p);
+	free(g.p);
+	free(h.p);
+}
+
 static void test_plain(void **state)
 {
 	(void)state;
@@ -325,6 +370,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain),
+		cmocka_unit_test(test_stop_early),
 		cmocka_unit_test(test_gzip),
 		cmocka_unit_test(test_zstd),
 		cmocka_unit_test(test_lz4),

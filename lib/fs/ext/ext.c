@@ -44,8 +44,16 @@ static struct {
 } extio_slots[EXTIO_SLOTS];
 static unsigned long extio_next_token;
 
+/* Read-ahead window: libext2fs reads files one block at a time; each read
+ * through a compressed image would inflate a whole grain or cluster, so
+ * small reads are served from a 256 KiB window read at once.  A channel is
+ * used by one thread at a time (as the vmie_fs handle is). */
+#define EXTIO_RA_SIZE ((uint64_t)256 * 1024)
+
 struct extio_priv {
 	struct vmie_image *img;
+	uint8_t *ra;            /* EXTIO_RA_SIZE bytes, or NULL */
+	uint64_t ra_off, ra_len;
 };
 
 /* Publish img under a fresh token; 0 when the table is full. */
@@ -124,6 +132,9 @@ static errcode_t extio_close(io_channel ch)
 {
 	if (--ch->refcount > 0)
 		return 0;
+	struct extio_priv *p = ch->private_data;
+	if (p)
+		free(p->ra);
 	free(ch->private_data);
 	free(ch->name);
 	free(ch);
@@ -149,6 +160,21 @@ static errcode_t extio_read_blk64(io_channel ch, unsigned long long block,
 	if (vmie_mul_u64(block, (uint64_t)ch->block_size, &off) ||
 	    vmie_range_outside(off, len, p->img->size) || len > SIZE_MAX)
 		return EXT2_ET_SHORT_READ;
+	if (len <= EXTIO_RA_SIZE / 4) {
+		if (!(off >= p->ra_off && off + len <= p->ra_off + p->ra_len) &&
+		    (p->ra || (p->ra = malloc(EXTIO_RA_SIZE)))) {
+			uint64_t n = vmie_min_u64(EXTIO_RA_SIZE, p->img->size - off);
+			p->ra_len = 0;
+			if (vmie_image_pread(p->img, p->ra, (size_t)n, off, NULL))
+				return EIO;
+			p->ra_off = off;
+			p->ra_len = n;
+		}
+		if (p->ra && off >= p->ra_off && off + len <= p->ra_off + p->ra_len) {
+			memcpy(data, p->ra + (off - p->ra_off), (size_t)len);
+			return 0;
+		}
+	}
 	if (vmie_image_pread(p->img, data, (size_t)len, off, NULL))
 		return EIO;
 	return 0;
