@@ -587,3 +587,17 @@ int vmie_fs_readlink(struct vmie_fs *fs, const char *path, char *buf,
 				fs->info.type, path);
 	return fs->drv->readlink(fs, ino, buf, size, err);
 }
+
+enum vmie_ftype vmie_ftype_from_mode(uint32_t mode)
+{
+	switch (mode & 0170000) {
+	case 0100000: return VMIE_FT_REG;
+	case 0040000: return VMIE_FT_DIR;
+	case 0120000: return VMIE_FT_LNK;
+	case 0020000: return VMIE_FT_CHR;
+	case 0060000: return VMIE_FT_BLK;
+	case 0010000: return VMIE_FT_FIFO;
+	case 0140000: return VMIE_FT_SOCK;
+	default: return VMIE_FT_UNKNOWN;
+	}
+}

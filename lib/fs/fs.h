@@ -98,6 +98,10 @@ struct vmie_fs {
 	void *priv;
 };
 
+/* The file type of a POSIX st_mode (S_IFMT bits), as ext4, XFS and Btrfs
+ * store it. */
+enum vmie_ftype vmie_ftype_from_mode(uint32_t mode);
+
 /* Probe dev with every driver; fills p (type "" when unknown). */
 void vmie_fs_probe(struct vmie_image *dev, struct vmie_fs_probe *p);
 /* Open the file system on dev (probing).  VMIE_EUNSUPP when it is known but

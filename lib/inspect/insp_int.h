@@ -36,6 +36,10 @@ bool vmie_insp_shvar(const char *text, const char *key, char *out,
 		     size_t size);
 /* Trim spaces and tabs at both ends, in place; returns s. */
 char *vmie_insp_trim(char *s);
+/* Copy the next line of the text at *p into line (truncated to size - 1,
+ * without the newline) and advance *p past it (to NULL after the last).
+ * Returns false when there is no line left. */
+bool vmie_insp_next_line(const char **p, char *line, size_t size);
 /* strverscmp-like comparison of two version strings. */
 int vmie_insp_vercmp(const char *a, const char *b);
 /* "12.5" -> 12, 5; "7" -> 7, -1; "" -> -1, -1. */

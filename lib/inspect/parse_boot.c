@@ -239,15 +239,8 @@ int vmie_insp_parse_grub_cfg(const char *text, const char *saved_entry,
 	memset(c, 0, sizeof *c);
 	c->timeout = -1;
 	c->default_index = -1;
-	while (p && *p) {
-		char line[512];
-		const char *e = strchr(p, '\n');
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-		if (l >= sizeof line)
-			l = sizeof line - 1;
-		memcpy(line, p, l);
-		line[l] = '\0';
-		p = e ? e + 1 : NULL;
+	char line[512];
+	while (vmie_insp_next_line(&p, line, sizeof line)) {
 		char *s = vmie_insp_trim(line);
 		if (!s[0] || s[0] == '#')
 			continue;
@@ -385,15 +378,8 @@ int vmie_insp_parse_menu_lst(const char *text, const char *saved_default,
 	memset(c, 0, sizeof *c);
 	c->timeout = -1;
 	c->default_index = -1;
-	while (p && *p) {
-		char line[512];
-		const char *e = strchr(p, '\n');
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-		if (l >= sizeof line)
-			l = sizeof line - 1;
-		memcpy(line, p, l);
-		line[l] = '\0';
-		p = e ? e + 1 : NULL;
+	char line[512];
+	while (vmie_insp_next_line(&p, line, sizeof line)) {
 		char *s = vmie_insp_trim(line);
 		if (!s[0] || s[0] == '#')
 			continue;

@@ -77,15 +77,8 @@ int vmie_insp_parse_interfaces(struct vmie_insp_os *os, const char *text,
 	const char *p = text;
 	int cur = -1, rc;
 
-	while (p && *p) {
-		char line[256], w1[64], w2[64], w3[64], w4[64];
-		const char *e = strchr(p, '\n');
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-		if (l >= sizeof line)
-			l = sizeof line - 1;
-		memcpy(line, p, l);
-		line[l] = '\0';
-		p = e ? e + 1 : NULL;
+	char line[256], w1[64], w2[64], w3[64], w4[64];
+	while (vmie_insp_next_line(&p, line, sizeof line)) {
 		char *hash = strchr(line, '#');
 		if (hash)
 			*hash = '\0';
@@ -154,15 +147,8 @@ int vmie_insp_parse_netplan(struct vmie_insp_os *os, const char *text,
 	const char *p = text;
 	int sect = -1, ifind = -1, cur = -1, addr_list = -1, rc;
 
-	while (p && *p) {
-		char line[256];
-		const char *e = strchr(p, '\n');
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-		if (l >= sizeof line)
-			l = sizeof line - 1;
-		memcpy(line, p, l);
-		line[l] = '\0';
-		p = e ? e + 1 : NULL;
+	char line[256];
+	while (vmie_insp_next_line(&p, line, sizeof line)) {
 		int ind = 0;
 		while (line[ind] == ' ')
 			ind++;
@@ -243,15 +229,8 @@ int vmie_insp_parse_nmconnection(struct vmie_insp_os *os, const char *text,
 	char sect[32] = "";
 	const char *p = text;
 
-	while (p && *p) {
-		char line[256];
-		const char *e = strchr(p, '\n');
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-		if (l >= sizeof line)
-			l = sizeof line - 1;
-		memcpy(line, p, l);
-		line[l] = '\0';
-		p = e ? e + 1 : NULL;
+	char line[256];
+	while (vmie_insp_next_line(&p, line, sizeof line)) {
 		char *s = vmie_insp_trim(line);
 		if (!s[0] || s[0] == '#' || s[0] == ';')
 			continue;
@@ -307,15 +286,8 @@ int vmie_insp_parse_passwd(const char *text, unsigned min_uid,
 
 	*out = NULL;
 	*n = 0;
-	while (p && *p && cnt < 4096) {
-		char line[512], *f[7];
-		const char *e = strchr(p, '\n');
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-		if (l >= sizeof line)
-			l = sizeof line - 1;
-		memcpy(line, p, l);
-		line[l] = '\0';
-		p = e ? e + 1 : NULL;
+	char line[512], *f[7];
+	while (cnt < 4096 && vmie_insp_next_line(&p, line, sizeof line)) {
 		vmie_insp_trim(line);
 		int nf = 0;
 		char *s = line;

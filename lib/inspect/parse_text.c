@@ -13,6 +13,21 @@
 
 #include "core/util.h"
 
+bool vmie_insp_next_line(const char **p, char *line, size_t size)
+{
+	const char *t = *p;
+	if (!t || !*t)
+		return false;
+	const char *e = strchr(t, '\n');
+	size_t l = e ? (size_t)(e - t) : strlen(t);
+	if (l >= size)
+		l = size - 1;
+	memcpy(line, t, l);
+	line[l] = '\0';
+	*p = e ? e + 1 : NULL;
+	return true;
+}
+
 char *vmie_insp_trim(char *s)
 {
 	size_t n, lead = 0;

@@ -67,15 +67,8 @@ int vmie_insp_paging_auto(const char *joined)
 	const char *p = joined;
 	bool any = false;
 
-	while (p && *p) {
-		const char *e = strchr(p, '\n');
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-		char line[300];
-		if (l >= sizeof line)
-			l = sizeof line - 1;
-		memcpy(line, p, l);
-		line[l] = '\0';
-		p = e ? e + 1 : NULL;
+	char line[300];
+	while (vmie_insp_next_line(&p, line, sizeof line)) {
 		char *s = vmie_insp_trim(line);
 		if (!s[0])
 			continue;

@@ -700,20 +700,6 @@ static int btrfs_read_inode(struct btrfs_fs *fs, vmie_ino_t h,
 	return 0;
 }
 
-static enum vmie_ftype btrfs_mode_type(uint32_t mode)
-{
-	switch (mode & 0170000) {
-	case 0100000: return VMIE_FT_REG;
-	case 0040000: return VMIE_FT_DIR;
-	case 0120000: return VMIE_FT_LNK;
-	case 0020000: return VMIE_FT_CHR;
-	case 0060000: return VMIE_FT_BLK;
-	case 0010000: return VMIE_FT_FIFO;
-	case 0140000: return VMIE_FT_SOCK;
-	default: return VMIE_FT_UNKNOWN;
-	}
-}
-
 static enum vmie_ftype btrfs_dir_ftype(unsigned t)
 {
 	static const enum vmie_ftype map[] = {
@@ -804,7 +790,7 @@ static int btrfs_lookup(struct vmie_fs *vfs, vmie_ino_t dir, const char *name,
 	r = btrfs_read_inode(fs, dir, &ip, err);
 	if (r)
 		return r;
-	if (btrfs_mode_type(ip.mode) != VMIE_FT_DIR)
+	if (vmie_ftype_from_mode(ip.mode) != VMIE_FT_DIR)
 		return VMIE_ERR(err, VMIE_EINVAL, "btrfs: inode %llu is not a "
 				"directory", (unsigned long long)ip.objectid);
 	if (!strcmp(name, ".")) {
@@ -919,7 +905,7 @@ static int btrfs_readdir(struct vmie_fs *vfs, vmie_ino_t dir,
 	int r = btrfs_read_inode(fs, dir, &ip, err);
 	if (r)
 		return r;
-	if (btrfs_mode_type(ip.mode) != VMIE_FT_DIR)
+	if (vmie_ftype_from_mode(ip.mode) != VMIE_FT_DIR)
 		return VMIE_ERR(err, VMIE_EINVAL, "btrfs: inode %llu is not a "
 				"directory", (unsigned long long)ip.objectid);
 	struct btrfs_readdir_ctx c = { cb, ctx, ip.subvol };
@@ -1196,7 +1182,7 @@ static int btrfs_read(struct vmie_fs *vfs, vmie_ino_t ino, void *buf,
 	r = btrfs_read_inode(fs, ino, &ip, err);
 	if (r)
 		return r;
-	if (btrfs_mode_type(ip.mode) == VMIE_FT_DIR)
+	if (vmie_ftype_from_mode(ip.mode) == VMIE_FT_DIR)
 		return VMIE_ERR(err, VMIE_EINVAL, "btrfs: inode %llu is a "
 				"directory", (unsigned long long)ip.objectid);
 	if (off >= ip.size || len == 0)
@@ -1216,7 +1202,7 @@ static int btrfs_stat(struct vmie_fs *vfs, vmie_ino_t ino, struct vmie_stat *st,
 	if (r)
 		return r;
 	memset(st, 0, sizeof *st);
-	st->type = btrfs_mode_type(ip.mode);
+	st->type = vmie_ftype_from_mode(ip.mode);
 	st->size = ip.size;
 	st->mode = ip.mode & 07777;
 	st->uid = ip.uid;
@@ -1236,7 +1222,7 @@ static int btrfs_readlink(struct vmie_fs *vfs, vmie_ino_t ino, char *buf,
 	int r = btrfs_read_inode(fs, ino, &ip, err);
 	if (r)
 		return r;
-	if (btrfs_mode_type(ip.mode) != VMIE_FT_LNK)
+	if (vmie_ftype_from_mode(ip.mode) != VMIE_FT_LNK)
 		return VMIE_ERR(err, VMIE_EINVAL, "btrfs: inode %llu is not a "
 				"symlink", (unsigned long long)ip.objectid);
 	if (ip.size == 0 || ip.size >= sizeof target)

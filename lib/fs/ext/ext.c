@@ -411,18 +411,6 @@ static int ext_lookup(struct vmie_fs *fs, vmie_ino_t dir, const char *name,
 	return 0;
 }
 
-static enum vmie_ftype ext_mode_type(uint16_t mode)
-{
-	if (LINUX_S_ISREG(mode)) return VMIE_FT_REG;
-	if (LINUX_S_ISDIR(mode)) return VMIE_FT_DIR;
-	if (LINUX_S_ISLNK(mode)) return VMIE_FT_LNK;
-	if (LINUX_S_ISCHR(mode)) return VMIE_FT_CHR;
-	if (LINUX_S_ISBLK(mode)) return VMIE_FT_BLK;
-	if (LINUX_S_ISFIFO(mode)) return VMIE_FT_FIFO;
-	if (LINUX_S_ISSOCK(mode)) return VMIE_FT_SOCK;
-	return VMIE_FT_UNKNOWN;
-}
-
 static int ext_read_inode(struct vmie_fs *fs, ext2_ino_t ino,
 			  struct ext2_inode_large *in, struct vmie_err *err)
 {
@@ -447,7 +435,7 @@ static int ext_stat(struct vmie_fs *fs, vmie_ino_t ino, struct vmie_stat *st,
 	if (r)
 		return r;
 	memset(st, 0, sizeof *st);
-	st->type = ext_mode_type(in.i_mode);
+	st->type = vmie_ftype_from_mode(in.i_mode);
 	st->size = EXT2_I_SIZE(&in);
 	st->mode = in.i_mode & 07777;
 	st->uid = inode_uid(in);

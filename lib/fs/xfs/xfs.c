@@ -627,20 +627,6 @@ static int xfs_dir_iterate(struct xfs_fs *fs, const struct xfs_inode *ip,
 
 /* ---- the driver ---- */
 
-static enum vmie_ftype xfs_mode_type(uint16_t mode)
-{
-	switch (mode & 0170000) {
-	case 0100000: return VMIE_FT_REG;
-	case 0040000: return VMIE_FT_DIR;
-	case 0120000: return VMIE_FT_LNK;
-	case 0020000: return VMIE_FT_CHR;
-	case 0060000: return VMIE_FT_BLK;
-	case 0010000: return VMIE_FT_FIFO;
-	case 0140000: return VMIE_FT_SOCK;
-	default: return VMIE_FT_UNKNOWN;
-	}
-}
-
 static enum vmie_ftype xfs_dir_ftype(unsigned ft)
 {
 	static const enum vmie_ftype map[] = {
@@ -735,7 +721,7 @@ static int xfs_open(struct vmie_fs *vfs, struct vmie_err *err)
 		vmie_err_prefix(err, "root directory");
 		goto out;
 	}
-	if (xfs_mode_type(root->mode) != VMIE_FT_DIR) {
+	if (vmie_ftype_from_mode(root->mode) != VMIE_FT_DIR) {
 		r = VMIE_CORRUPT(err, "xfs: root inode %llu is not a directory",
 				 (unsigned long long)fs->rootino);
 		goto out;
@@ -837,7 +823,7 @@ static int xfs_stat(struct vmie_fs *vfs, vmie_ino_t ino, struct vmie_stat *st,
 	if (r)
 		return r;
 	memset(st, 0, sizeof *st);
-	st->type = xfs_mode_type(ip->mode);
+	st->type = vmie_ftype_from_mode(ip->mode);
 	st->size = ip->size;
 	st->mode = ip->mode & 07777;
 	st->uid = ip->uid;
@@ -922,7 +908,7 @@ static int xfs_readlink(struct vmie_fs *vfs, vmie_ino_t ino, char *buf,
 	int r = xfs_get_inode(vfs, ino, &ip, err);
 	if (r)
 		return r;
-	if (xfs_mode_type(ip->mode) != VMIE_FT_LNK) {
+	if (vmie_ftype_from_mode(ip->mode) != VMIE_FT_LNK) {
 		r = VMIE_ERR(err, VMIE_EINVAL, "xfs: inode %llu is not a "
 			     "symlink", (unsigned long long)ino);
 		goto out;
