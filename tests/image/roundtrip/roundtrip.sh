@@ -9,14 +9,14 @@ python3 "$SRCDIR/tests/image/roundtrip/mkdisk.py" "$T/src.raw" $SIZE 262144
 SRC_SHA=$(sha "$T/src.raw")
 FORMATS="raw vmdk,streamOptimized vmdk,monolithicSparse vhd,dynamic vhd,fixed vhdx,dynamic vhdx,fixed qcow2"
 
-qemu_fmt() { case "$1" in vhd*) echo vpc ;; *) echo "${1%%,*}" ;; esac; }
+qemu_fmt() { case "$1" in vhd|vhd,*) echo vpc ;; *) echo "${1%%,*}" ;; esac; }
 name() { echo "$1" | tr ',' '_'; }
 
 for a in $FORMATS; do
 	A="$T/a.$(name $a)"
 	"$VMIE" convert -O "$a" "$T/src.raw" "$A" || fail "convert raw -> $a"
 	qf=$(qemu_fmt "$a")
-	if [ "$qf" != raw ]; then
+	if [ "$qf" != raw ] && [ "$qf" != vpc ]; then   # qemu-img has no VHD check
 		qemu-img check -f "$qf" "$A" >"$T/chk" 2>&1 || { cat "$T/chk"; fail "qemu-img check $a"; }
 	fi
 	qemu-img compare -f raw -F "$qf" "$T/src.raw" "$A" >/dev/null || fail "qemu-img compare raw vs $a"
