@@ -4,76 +4,12 @@
  * every entry in it.
  * Built with -Dfuzz=true; the corpus is always replayed by the fs suite.
  */
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include "core/err.h"
-#include "fs/fs.h"
-
-#include "image/image.h"
-#include "io/io.h"
+#include "fuzz_fs_driver.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 extern const struct vmie_fs_driver vmie_fsdrv_xfs;
 
-struct fuzz_names {
-	vmie_ino_t ino[16];
-	unsigned n;
-};
-
-static int fuzz_collect(void *ctx, const struct vmie_dirent *d)
-{
-	struct fuzz_names *n = ctx;
-	if (n->n == 16)
-		return 1;
-	n->ino[n->n++] = d->ino;
-	return 0;
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	const struct vmie_fs_driver *drv = &vmie_fsdrv_xfs;
-	struct vmie_err e = { 0 };
-	struct vmie_src *src;
-	struct vmie_image *img;
-	struct vmie_fs fs = { 0 };
-	struct fuzz_names names = { .n = 0 };
-	static uint8_t buf[65536];
-
-	if (vmie_src_open_mem(data, size, false, "fuzz", &src, &e))
-		return 0;
-	if (vmie_image_open_src(src, &(struct vmie_open_opts){ .format = "raw" },
-				&img, &e)) {
-		vmie_src_unref(src);
-		return 0;
-	}
-	vmie_src_unref(src);
-	fs.drv = drv;
-	fs.dev = img;
-	if (drv->probe(img, &fs.info) > 0 && drv->open(&fs, &e) == 0) {
-		drv->readdir(&fs, fs.root, fuzz_collect, &names, &e);
-		for (unsigned i = 0; i < names.n; i++) {
-			struct vmie_stat st;
-			size_t got;
-			char link[256];
-			if (drv->stat(&fs, names.ino[i], &st, &e))
-				continue;
-			if (st.type == VMIE_FT_REG)
-				drv->read(&fs, names.ino[i], buf, sizeof buf, 0,
-					  &got, &e);
-			else if (st.type == VMIE_FT_LNK)
-				drv->readlink(&fs, names.ino[i], link,
-					      sizeof link, &e);
-			else if (st.type == VMIE_FT_DIR)
-				drv->readdir(&fs, names.ino[i], fuzz_collect,
-					     &names, &e);
-		}
-		vmie_ino_t ino;
-		drv->lookup(&fs, fs.root, "etc", &ino, &e);
-
-		drv->close(&fs);
-	}
-	vmie_image_close(img);
-	return 0;
+	return fuzz_fs_driver(&vmie_fsdrv_xfs, data, size, NULL);
 }
