@@ -88,18 +88,31 @@ def summary(d, label, report, counts):
     recs = []
     rep = open(report, "a")
     try:
-        recs = [json.loads(l) for l in
-                open(os.path.join(d, "meson-logs", "testlog.json")) if l.strip()]
-    except (OSError, ValueError) as e:
+        lines = open(os.path.join(d, "meson-logs", "testlog.json"),
+                     errors="replace").readlines()
+    except OSError as e:
+        lines = []
         rep.write("---- [%s] no test results (%s); meson test said:\n" %
                   (label, e))
         try:
-            out = open(os.path.join(d, "test-output.txt")).readlines()[-10:]
+            out = open(os.path.join(d, "test-output.txt"),
+                       errors="replace").readlines()[-10:]
             rep.writelines("    " + l for l in out)
         except OSError:
             pass
         recs.append({"name": "meson test", "result": "ERROR",
                      "duration": 0.0, "stdout": ""})
+    for l in lines:
+        if not l.strip():
+            continue
+        try:
+            recs.append(json.loads(l))
+        except ValueError:
+            # a truncated record (a full disk): a failure of its own
+            m = re.search(r'"name": "([^"]*)"', l)
+            recs.append({"name": m.group(1) if m else "?",
+                         "result": "UNREADABLE-RESULT", "duration": 0.0,
+                         "stdout": l[:200] + "\n"})
     try:
         recs += [json.loads(l) for l in
                  open(os.path.join(d, "not-built.json")) if l.strip()]
@@ -165,6 +178,12 @@ setup() {
 		total_fail=$((total_fail + 1))
 		return 2
 	fi
+	# the builds and the tests' scratch files need a few GiB
+	for fs in . "${TMPDIR:-/tmp}"; do
+		free=$(df -Pk "$fs" 2>/dev/null | awk 'NR == 2 { print int($4 / 1048576) }')
+		[ -n "$free" ] && [ "$free" -lt 4 ] &&
+			echo "[$label] WARNING: only $free GiB free in $fs; tests may fail with ENOSPC"
+	done
 	start=$(date +%s)
 	if ! ninja -C "$d" -k 0 -j "$jobs" >"$d/build-output.txt" 2>&1; then
 		echo "[$label] build FAILED; the tests that were built still run"
