@@ -18,7 +18,6 @@
 source "$SRCDIR/tests/functions.sh"
 need python3 blkid debugfs
 CACHE=${VMIE_GUEST_CACHE:-$HOME/.cache/vmie-test-guests}
-export LSAN_OPTIONS="suppressions=$SRCDIR/tests/inspect/lsan.supp"
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 if [ "${1:-}" = --build ]; then
 	rc=0

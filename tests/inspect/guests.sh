@@ -6,7 +6,6 @@
 source "$SRCDIR/tests/functions.sh"
 need python3 mke2fs mkfs.fat mcopy sfdisk
 FIXTURE=$1; shift
-export LSAN_OPTIONS="suppressions=$SRCDIR/tests/inspect/lsan.supp"
 HERE="$SRCDIR/tests/inspect"
 # the system python (a pyenv shim on PATH costs ~1 s per call)
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3

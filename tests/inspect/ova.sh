@@ -14,7 +14,6 @@ HERE="$SRCDIR/tests/inspect"
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 KEY=$(cat "$HERE/mkguest.py" "$HERE/guestlib.py" | sha256sum | cut -c1-12)
 CACHE="$BUILDDIR/inspect-guests/$KEY"
-export LSAN_OPTIONS="suppressions=$SRCDIR/tests/inspect/lsan.supp"
 
 # check_ova OVA RAW-JSON OVA-JSON: the OVF (read by python) and the
 # inspection of the OVA agree; the guest facts equal those of the raw disks

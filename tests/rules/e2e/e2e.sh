@@ -17,7 +17,6 @@ need python3 mke2fs mkfs.fat mkfs.xfs mcopy sfdisk
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 E2E="$SRCDIR/tests/rules/e2e"
 INSP="$SRCDIR/tests/inspect"
-export LSAN_OPTIONS="suppressions=$SRCDIR/tests/inspect/lsan.supp"
 IKEY=$(cat "$INSP/mkguest.py" "$INSP/guestlib.py" | sha256sum | cut -c1-12)
 ICACHE="$BUILDDIR/inspect-guests/$IKEY"
 CKEY=$(cat "$E2E/mkcheck.py" "$INSP/mkguest.py" "$INSP/guestlib.py" |
