@@ -22,7 +22,9 @@ read -r rtroot _ <<< "$($P "$ok" root root)"
 [ "$fslevel" -ge 1 ] || fail "FS tree of one leaf: no node to damage"
 ino=$(btrfs inspect-internal dump-tree -t 5 "$ok" | grep -B2 'name: random1m.bin' |
 	sed -n 's/.*location key (\([0-9]*\) INODE_ITEM.*/\1/p' | head -1)
+[ -n "$ino" ] || fail "random1m.bin not found in the FS tree dump"
 read -r leaf off <<< "$($P "$ok" item 5 "$ino" EXTENT_DATA 0)"
+[ -n "$leaf" ] && [ -n "$off" ] || fail "EXTENT_DATA item of inode $ino not found"
 
 # truncated image
 head -c 40M "$ok" > "$img"

@@ -103,9 +103,13 @@ def main():
             m = re.match(r"leaf (\d+) items", line)
             if m:
                 leaf = int(m.group(1))
-            if want in line:
-                m = re.search(r"itemoff (\d+)", line)
-                print(leaf, 101 + int(m.group(1)))
+            # Only item header lines: "item N key (...) itemoff O itemsize S".
+            # Other lines quote keys too ("location key (...)" in a
+            # DIR_ITEM), and the order of those varies from one mkfs to
+            # the next.
+            m = re.search(r"\bitem \d+ (key \(.*?\)) itemoff (\d+)", line)
+            if m and m.group(1) == want:
+                print(leaf, 101 + int(m.group(2)))
                 return
         sys.exit("item not found")
     elif cmd == "root":
