@@ -193,6 +193,33 @@ static const char *const known_editions[] = {
 	"ultimate", "education", "foundation", "essentials", NULL,
 };
 
+/* The keys the rules read (REQUIREMENTS.md rule in brackets).  A key that
+ * is not here is refused: a misspelt key would otherwise leave its rule
+ * on a built-in default without a word. */
+static const char *const known_limits[] = {
+	"max_disk_size",        /* DSK-001 */
+	"manifest_threshold",   /* DSK-002 */
+	"max_volumes",          /* DSK-003 */
+	"boot_volume_max",      /* DSK-006 */
+	"linux_min_free",       /* PREP-001 */
+	"windows_min_free",     /* PREP-002 */
+	NULL,
+};
+static const char *const known_sets[] = {
+	"input_formats",        /* FMT-001 */
+	"linux_filesystems",    /* FS-001 */
+	"linux_partition_tables", /* FS-003 */
+	"windows_partition_tables", /* FS-004 */
+	"windows_gpt_formats",  /* FS-004 */
+	"linux_bootloaders",    /* BOOT-005 */
+	"linux_initrd_drivers", /* PREP-015 */
+	"linux_instance_types", /* information (seed 001) */
+	"p2v_mbr_types",        /* OS-010 */
+	"p2v_gpt_types",        /* OS-010 */
+	"p2v_labels",           /* OS-010 */
+	NULL,
+};
+
 static bool in_list(const char *const *list, const char *s)
 {
 	for (; *list; list++)
@@ -288,6 +315,10 @@ static int parse_line(struct vmie_policy *p, struct pline *l,
 		uint64_t v;
 		if (l->n != 3)
 			return perr(err, l, 0, "expected: limit KEY VALUE");
+		if (!in_list(known_limits, l->w[1]))
+			return perr(err, l, 1, "unknown limit (known: max_disk_size, "
+				    "manifest_threshold, max_volumes, boot_volume_max, "
+				    "linux_min_free, windows_min_free)");
 		if (vmie_parse_size(l->w[2], &v))
 			return perr(err, l, 2, "not a size or count (e.g. 21, 250MiB, 16TiB)");
 		for (unsigned i = 0; i < p->n_limits; i++)
@@ -304,6 +335,22 @@ static int parse_line(struct vmie_policy *p, struct pline *l,
 	if (!strcmp(kw, "allow")) {
 		if (l->n < 3)
 			return perr(err, l, 0, "expected: allow KEY VALUE...");
+		if (!in_list(known_sets, l->w[1]))
+			return perr(err, l, 1, "unknown set (known: input_formats, "
+				    "linux_filesystems, linux_partition_tables, "
+				    "windows_partition_tables, windows_gpt_formats, "
+				    "linux_bootloaders, linux_initrd_drivers, "
+				    "linux_instance_types, p2v_mbr_types, p2v_gpt_types, "
+				    "p2v_labels)");
+		for (unsigned i = 0; i < p->n_sets; i++)
+			if (!strcmp(p->sets[i].key, l->w[1]))
+				return perr(err, l, 1, "set twice (list every value "
+					    "on one line)");
+		for (unsigned i = 2; i < l->n; i++)
+			if (strlen(l->w[i]) >= sizeof p->sets[0].values[0])
+				return perr(err, l, i, "value too long (max %zu "
+					    "characters)",
+					    sizeof p->sets[0].values[0] - 1);
 		void *g = grow(p->sets, p->n_sets, sizeof *p->sets);
 		if (!g)
 			return perr(err, l, 0, "too many sets");
@@ -323,6 +370,11 @@ static int parse_line(struct vmie_policy *p, struct pline *l,
 			return perr(err, l, 0, "expected: rule RULE-ID on|off");
 		if (!is_rule_id(l->w[1]))
 			return perr(err, l, 1, "not a rule id like BOOT-003");
+		if (!vmie_rule_known(l->w[1]))
+			return perr(err, l, 1, "no such rule in REQUIREMENTS.md");
+		for (unsigned i = 0; i < p->n_switches; i++)
+			if (!strcmp(p->switches[i].rule, l->w[1]))
+				return perr(err, l, 1, "rule switched twice");
 		if (strcmp(l->w[2], "on") && strcmp(l->w[2], "off"))
 			return perr(err, l, 2, "expected on or off");
 		void *g = grow(p->switches, p->n_switches, sizeof *p->switches);
@@ -506,6 +558,12 @@ static const struct vmie_policy_set *find_set(const struct vmie_policy *p,
 		if (!strcmp(p->sets[i].key, key))
 			return &p->sets[i];
 	return NULL;
+}
+
+const struct vmie_policy_set *vmie_policy_get_set(const struct vmie_policy *p,
+						  const char *key)
+{
+	return find_set(p, key);
 }
 
 bool vmie_policy_has_set(const struct vmie_policy *p, const char *key)

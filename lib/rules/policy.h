@@ -98,8 +98,14 @@ void vmie_policy_free(struct vmie_policy *p);
 uint64_t vmie_policy_limit(const struct vmie_policy *p, const char *key,
 			   uint64_t def);
 bool vmie_policy_has_set(const struct vmie_policy *p, const char *key);
+/* The set KEY itself (to list its values), or NULL when not configured. */
+const struct vmie_policy_set *vmie_policy_get_set(const struct vmie_policy *p,
+						  const char *key);
 bool vmie_policy_allows(const struct vmie_policy *p, const char *key,
 			const char *value);
+/* Whether id is a rule id of REQUIREMENTS.md that the engine evaluates
+ * (rules.c holds the list). */
+bool vmie_rule_known(const char *id);
 /* Whether a rule is evaluated (default on when not switched). */
 bool vmie_policy_rule_on(const struct vmie_policy *p, const char *rule);
 

@@ -29,6 +29,32 @@ struct ctx {
 	int failed_alloc;
 };
 
+/* Every rule id of REQUIREMENTS.md that the engine reports, in catalogue
+ * order (SVC rules are the service's, not a check's).  Add ids, never
+ * renumber. */
+static const char *const rule_ids[] = {
+	"FMT-001", "FMT-002", "FMT-003", "FMT-004", "FMT-005", "FMT-006",
+	"DSK-001", "DSK-002", "DSK-003", "DSK-004", "DSK-005", "DSK-006",
+	"FS-001", "FS-002", "FS-003", "FS-004", "FS-005",
+	"OS-001", "OS-002", "OS-003", "OS-004", "OS-005", "OS-006", "OS-007",
+	"OS-008", "OS-009", "OS-010",
+	"BOOT-001", "BOOT-002", "BOOT-003", "BOOT-004", "BOOT-005", "BOOT-006",
+	"BOOT-007", "BOOT-008",
+	"LIC-001", "LIC-002", "LIC-003", "LIC-004", "LIC-005",
+	"PREP-001", "PREP-002", "PREP-003", "PREP-004", "PREP-005", "PREP-006",
+	"PREP-007", "PREP-008", "PREP-009", "PREP-010", "PREP-011", "PREP-012",
+	"PREP-013", "PREP-014", "PREP-015", "PREP-016", "PREP-017", "PREP-018",
+	"EXP-001", "EXP-002", "EXP-003",
+};
+
+bool vmie_rule_known(const char *id)
+{
+	for (size_t i = 0; i < sizeof rule_ids / sizeof *rule_ids; i++)
+		if (!strcmp(rule_ids[i], id))
+			return true;
+	return false;
+}
+
 const char *vmie_verdict_name(enum vmie_verdict v)
 {
 	switch (v) {
@@ -138,6 +164,7 @@ static void rules_fmt(struct ctx *c)
 	const struct vmie_check_opts *o = c->o;
 	struct vmie_rule_result *x;
 	char ev[400] = "", bad[300] = "";
+	const char *bad_fmt = NULL;     /* format of the first refused disk */
 	bool fail = false;
 	for (unsigned i = 0; i < o->n_inputs; i++) {
 		const struct vmie_check_input *d = &o->inputs[i];
@@ -146,6 +173,8 @@ static void rules_fmt(struct ctx *c)
 		if (d->open_error[0] && !strcmp(d->open_rule, "FMT-001")) {
 			/* refused as not an import format (VDI, unknown) */
 			fail = true;
+			if (!bad_fmt)
+				bad_fmt = d->format;
 			n = strlen(ev);
 			snprintf(ev + n, sizeof ev - n, "%sdisk%u: %s", n ? "; " : "",
 				 i, d->open_error);
@@ -165,6 +194,8 @@ static void rules_fmt(struct ctx *c)
 			 i, d->format, d->subformat[0] ? " " : "", d->subformat);
 		if (!ok) {
 			fail = true;
+			if (!bad_fmt)
+				bad_fmt = d->format;
 			n = strlen(bad);
 			snprintf(bad + n, sizeof bad - n, "%s%s%s%s", n ? ", " : "",
 				 d->format, d->subformat[0] ? " " : "", d->subformat);
@@ -175,11 +206,18 @@ static void rules_fmt(struct ctx *c)
 		"%s", ev[0] ? ev : "no disk could be opened");
 	fix(x, "convert first: vmie convert -O vmdk,streamOptimized SRC DST "
 	    "(or -O vhdx,dynamic / raw)");
-	status(x, "ClientError: Disk validation failed [Unsupported image format: %s]", bad);
+	/* the service's words: a VMDK of another kind and an OVA it cannot
+	 * read have messages of their own; other formats name themselves */
+	if (bad_fmt && !strcmp(bad_fmt, "vmdk"))
+		status(x, "ClientError: Disk validation failed [Unsupported VMDK File Format]");
+	else if (bad_fmt && !strcmp(bad_fmt, "ova"))
+		status(x, "ClientError: Disk validation failed [Unsupported OVA format]");
+	else
+		status(x, "ClientError: Disk validation failed [Unsupported image format: %s]", bad);
 
 	static const struct { const char *id, *title, *msg, *fix; } refusals[] = {
 		{ "FMT-002", "not a VMware SEsparse delta disk",
-		  "ClientError: Disk validation failed [Unsupported VMDK File Format: SEsparse]",
+		  "ClientError: Disk validation failed [Unsupported VMDK File Format]",
 		  "consolidate the snapshot chain in vSphere and export the VM as OVF/OVA" },
 		{ "FMT-003", "not a Raw Device Mapping",
 		  "ClientError: Disk validation failed [Raw Device Mapping disks are not supported]",
@@ -347,12 +385,27 @@ static void rules_fs(struct ctx *c)
 			t[0] ? t : "unknown");
 		fix(x, "move the root file system to ext4 or XFS");
 		status(x, "ClientError: Unsupported root file system %s", t[0] ? t : "(unknown)");
-		bool btrfs = root && !strcmp(root->probe.type, "btrfs");
-		unsigned nsub = root ? root->n_subvolumes : 0;
+		/* FS-002: every Btrfs file system of the VM, not only the root
+		 * (a /home on Btrfs with subvolumes is imported too) */
+		char sev[400] = "";
+		unsigned nbtrfs = 0, nwith = 0;
+		for (unsigned i = 0; i < c->in->n_fs; i++) {
+			const struct vmie_insp_fs *f = &c->in->fs[i];
+			if (strcmp(f->probe.type, "btrfs"))
+				continue;
+			nbtrfs++;
+			nwith += f->n_subvolumes > 0;
+			size_t n = strlen(sev);
+			snprintf(sev + n, sizeof sev - n, "%s%.60s%s: %u subvolume(s)%s",
+				 n ? "; " : "", f->device, f == root ? " (root)" : "",
+				 f->n_subvolumes, f->opened ? "" : " (not readable)");
+		}
 		x = add(c, "FS-002", "no Btrfs subvolumes",
-			!btrfs ? VMIE_V_NA : nsub ? VMIE_V_FAIL : VMIE_V_PASS,
-			btrfs ? "Btrfs root with %u subvolume(s)" : "root is not Btrfs", nsub);
-		fix(x, "move the subvolumes' contents into the top-level subvolume (or another file system)");
+			!nbtrfs ? VMIE_V_NA : nwith ? VMIE_V_FAIL : VMIE_V_PASS,
+			"%s", nbtrfs ? sev : "no Btrfs file system");
+		fix(x, "move the contents of each subvolume into the top level of its file "
+		    "system (or onto another file system) and delete the subvolumes, "
+		    "snapshots included (btrfs subvolume delete)");
 		status(x, "ClientError: Btrfs subvolumes are not supported");
 		bool ptok = vmie_policy_allows(c->p, "linux_partition_tables", pt);
 		x = add(c, "FS-003", "Linux boot disk partitioning is supported",
@@ -456,15 +509,30 @@ static void rules_os_linux(struct ctx *c)
 	x = add(c, "OS-002", "the OS, version and kernel are in the support matrix", v,
 		"%s %s (%s), kernel %s", os->distro, os->version, os->product_name,
 		kernel[0] ? kernel : "not found");
+	/* The service words every Linux matrix failure by the kernel
+	 * ("Unsupported kernel version 4.19.90-23.8.v2101.ky10.x86_64" for a
+	 * distribution it does not list, as for a kernel it does not list);
+	 * the evidence and the fix say which part of the matrix failed. */
 	if (!distro_known) {
+		size_t n = strlen(x->evidence);
+		snprintf(x->evidence + n, sizeof x->evidence - n,
+			 "; distribution %s is not in the matrix", os->distro);
 		fix(x, "%s is not a supported distribution under policy %s", os->distro, c->p->name);
-		status(x, "ClientError: Unsupported OS: %s %s", os->product_name, os->version);
 	} else if (!version_ok) {
+		size_t n = strlen(x->evidence);
+		snprintf(x->evidence + n, sizeof x->evidence - n,
+			 "; %s %s is not a listed version", os->distro, os->version);
 		fix(x, "upgrade or downgrade to a listed %s version (see the policy's linux rows)", os->distro);
-		status(x, "ClientError: Unsupported Linux distribution version %s %s", os->distro, os->version);
-	} else {
+	} else if (kernel[0]) {
 		fix(x, "boot a distribution kernel of the listed series (%s) and make it the default", want);
-		status(x, "ClientError: Unsupported kernel version %s", kernel[0] ? kernel : "(none found)");
+	}
+	if (!kernel[0]) {
+		if (distro_known && version_ok)
+			fix(x, "install a distribution kernel of the listed series (%s) with its "
+			    "/boot/vmlinuz-VERSION and make it the boot loader's default", want);
+		status(x, "ClientError: Unable to determine kernel version.");
+	} else {
+		status(x, "ClientError: Unsupported kernel version %s", kernel);
 	}
 
 	bool is64 = !strcmp(os->arch, "x86_64") || !strcmp(os->arch, "aarch64");
@@ -580,6 +648,125 @@ static void rules_os_windows(struct ctx *c)
 	status(x, "ClientError: %s is not available in opt-in regions", os->product_name);
 }
 
+/* OS-010: a P2V image is an installation made on a physical machine and
+ * copied into a disk image.  What an offline check can see of that machine
+ * is what its vendor left on the disk: utility, diagnostics, recovery and
+ * hibernation partitions, known by their MBR type byte, GPT type GUID or
+ * volume label / GPT name.  Each of the three lists is policy data
+ * (p2v_mbr_types, p2v_gpt_types, p2v_labels); these are the defaults.
+ * Deliberately absent: MBR 0x27 and the GPT Windows RE type (Windows setup
+ * creates its recovery partition with them in VMs too), 0xfe (also old
+ * Linux LVM), and generic labels such as "Recovery". */
+static const struct {
+	const char *key, *what;
+} p2v_defaults[] = {
+	{ "12", "Compaq/HP diagnostics and configuration partition" },
+	{ "84", "hibernation / Intel Rapid Start partition" },
+	{ "a0", "laptop hibernation partition" },
+	{ "de", "Dell utility partition" },
+	{ "d3bfe2de-3daf-11df-ba40-e3a556d89593", "Intel Rapid Start (iFFS) partition" },
+	{ "bfbfafe7-a34f-448a-9a5b-6213eb736c22", "Lenovo boot partition" },
+	{ "f4019732-066e-4e12-8273-346c5641494f", "Sony system partition" },
+	{ "HP_TOOLS", "HP tools partition" },
+	{ "HP_RECOVERY", "HP recovery partition" },
+	{ "DellUtility", "Dell utility partition" },
+	{ "PQSERVICE", "Acer/Packard Bell/Gateway recovery partition" },
+	{ "SONYSYS", "Sony VAIO system partition" },
+	{ "SYSTEM_DRV", "Lenovo system partition" },
+	{ "WINRE_DRV", "Lenovo recovery tools partition" },
+	{ "Lenovo_Recovery", "Lenovo recovery partition" },
+	{ "SAMSUNG_REC", "Samsung recovery partition" },
+};
+
+/* Whether value is a P2V sign of policy set key (or of the defaults when
+ * the policy has no such set); *what names it. */
+static bool p2v_sign(const struct ctx *c, const char *key, const char *value,
+		     const char **what)
+{
+	*what = NULL;
+	if (!value[0])
+		return false;
+	for (size_t i = 0; i < sizeof p2v_defaults / sizeof *p2v_defaults; i++)
+		if (!strcasecmp(p2v_defaults[i].key, value))
+			*what = p2v_defaults[i].what;
+	if (vmie_policy_has_set(c->p, key)) {
+		if (!vmie_policy_allows(c->p, key, value))
+			return false;
+		if (!*what)
+			*what = "listed as a P2V sign by the policy";
+		return true;
+	}
+	if (!*what)
+		return false;
+	/* a default of the right kind only: "de" is not a label */
+	if (!strcmp(key, "p2v_mbr_types"))
+		return strlen(value) == 2;
+	if (!strcmp(key, "p2v_gpt_types"))
+		return strlen(value) == 36;
+	return strlen(value) != 2 && strlen(value) != 36;
+}
+
+static void rules_p2v(struct ctx *c)
+{
+	const struct vmie_inspection *in = c->in;
+	struct vmie_rule_result *x;
+	char ev[400] = "";
+	unsigned nsigns = 0;
+
+	for (unsigned d = 0; d < in->n_disks; d++) {
+		const struct vmie_ptable *pt = &in->disks[d].pt;
+		for (unsigned i = 0; i < pt->n_parts; i++) {
+			const struct vmie_partition *pa = &pt->parts[i];
+			const char *what = NULL;
+			char key[8] = "", how[80] = "";
+			if (pt->type == VMIE_PT_MBR && pa->mbr_type) {
+				snprintf(key, sizeof key, "%02x", pa->mbr_type);
+				if (p2v_sign(c, "p2v_mbr_types", key, &what))
+					snprintf(how, sizeof how, "MBR type 0x%s", key);
+			}
+			if (!how[0] && pa->type_guid[0] &&
+			    p2v_sign(c, "p2v_gpt_types", pa->type_guid, &what))
+				snprintf(how, sizeof how, "GPT type %s", pa->type_guid);
+			if (!how[0] && pa->name[0] &&
+			    p2v_sign(c, "p2v_labels", pa->name, &what))
+				snprintf(how, sizeof how, "GPT name %.60s", pa->name);
+			/* the label of the file system on the partition */
+			for (unsigned k = 0; !how[0] && k < in->n_fs; k++)
+				if (in->fs[k].disk == (int)d &&
+				    in->fs[k].partition == (int)pa->number &&
+				    p2v_sign(c, "p2v_labels", in->fs[k].probe.label, &what))
+					snprintf(how, sizeof how, "label %.60s",
+						 in->fs[k].probe.label);
+			if (!how[0])
+				continue;
+			size_t n = strlen(ev);
+			snprintf(ev + n, sizeof ev - n, "%sdisk%up%u: %s (%s)", n ? "; " : "",
+				 d, pa->number, what, how);
+			nsigns++;
+		}
+	}
+	/* whole-disk file systems and LVs have labels too */
+	for (unsigned k = 0; k < in->n_fs; k++) {
+		const char *what;
+		if (in->fs[k].partition > 0 ||
+		    !p2v_sign(c, "p2v_labels", in->fs[k].probe.label, &what))
+			continue;
+		size_t n = strlen(ev);
+		snprintf(ev + n, sizeof ev - n, "%s%.60s: %s (label %.40s)", n ? "; " : "",
+			 in->fs[k].device, what, in->fs[k].probe.label);
+		nsigns++;
+	}
+	if (!nsigns)
+		snprintf(ev, sizeof ev, "no vendor utility, diagnostics, recovery or "
+			 "hibernation partition on %u disk(s)", in->n_disks);
+	x = add(c, "OS-010", "not a P2V conversion of a physical machine (heuristic)",
+		nsigns ? VMIE_V_WARN : VMIE_V_PASS, "%s%s", ev,
+		nsigns ? ": left by the vendor of a physical machine" : "");
+	fix(x, "P2V images are not supported: if this disk was copied from a physical "
+	    "machine, reinstall the OS in a VM and migrate the workload; if not, "
+	    "the vendor partitions can be deleted before export");
+}
+
 static void rules_os(struct ctx *c)
 {
 	struct vmie_rule_result *x;
@@ -632,22 +819,7 @@ static void rules_os(struct ctx *c)
 
 	/* OS-009 is evaluated with the boot mode (rules_boot) */
 
-	/* OS-010: P2V heuristics: vendor utility/recovery/hibernation partitions */
-	int p2v = -1;
-	unsigned p2v_type = 0;
-	for (unsigned d = 0; d < in->n_disks; d++)
-		for (unsigned i = 0; i < in->disks[d].pt.n_parts; i++) {
-			uint8_t t = in->disks[d].pt.parts[i].mbr_type;
-			if (t == 0x12 || t == 0x27 || t == 0x84 || t == 0xa0 || t == 0xde || t == 0xfe) {
-				p2v = (int)d;
-				p2v_type = t;
-			}
-		}
-	x = add(c, "OS-010", "not a P2V conversion of a physical machine (heuristic)",
-		p2v >= 0 ? VMIE_V_WARN : VMIE_V_PASS,
-		p2v >= 0 ? "disk%d has an OEM utility/recovery partition (type 0x%02x), typical of a physical install" :
-		"no vendor recovery or hibernation partitions%.0d%.0u", p2v < 0 ? 0 : p2v, p2v_type);
-	fix(x, "P2V images are not supported: reinstall in a VM and migrate the workload");
+	rules_p2v(c);
 }
 
 /* ---- BOOT ---- */
@@ -804,7 +976,11 @@ static void rules_boot(struct ctx *c)
 			mode ? mode : "undecided",
 			o->n_inputs ? o->inputs[c->boot_disk >= 0 ? c->boot_disk : 0].format : "?");
 		fix(x, "use an MBR boot disk (Linux: convert with sgdisk --gpttombr; Windows: export as VHDX)");
-		status(x, "ClientError: UEFI/GPT boot volumes are supported only for Windows in VHDX images");
+		/* the older service's words for a UEFI boot volume */
+		if (uefi)
+			status(x, "ClientError: EFI partition detected. UEFI booting is not supported in EC2.");
+		else
+			status(x, "ClientError: GPT boot volumes are supported only for Windows in VHDX images");
 	}
 
 	/* BOOT-007 */
@@ -855,7 +1031,13 @@ static void rules_lic(struct ctx *c)
 		vmie_strlcpy(r->license_rule, rule, sizeof r->license_rule);
 	}
 	const char *d = c->os->distro;
-	if (c->linux_os) {
+	if (!valid) {
+		/* an invalid value is LIC-001's failure, not a license decision */
+		static const char *const ids[] = { "LIC-002", "LIC-003", "LIC-004" };
+		for (size_t i = 0; i < 3; i++)
+			add(c, ids[i], "license type for this OS", VMIE_V_NA,
+			    "--license-type %s is not a license type (LIC-001)", req);
+	} else if (c->linux_os) {
 		bool rhel = !strcmp(d, "rhel"), sles = !strcmp(d, "sles");
 		x = add(c, "LIC-002", "Linux supports BYOL only; Auto means BYOL",
 			lic ? (rhel || sles ? VMIE_V_INFO : VMIE_V_PASS) : VMIE_V_FAIL,
@@ -865,7 +1047,7 @@ static void rules_lic(struct ctx *c)
 		fix(x, rhel ? "enrol the subscription in Red Hat Cloud Access" :
 		    sles ? "register the instance with the SUSE Public Cloud Program (BYOS)" :
 		    "use --license-type BYOL or leave it unset");
-		status(x, "ClientError: Linux supports only BYOL licenses");
+		status(x, "ClientError: Linux operating systems support only BYOL licenses");
 		add(c, "LIC-003", "Windows client: BYOL only", VMIE_V_NA, "not a Windows guest");
 		add(c, "LIC-004", "Windows Server: AWS or BYOL", VMIE_V_NA, "not a Windows guest");
 	} else {
@@ -895,7 +1077,8 @@ static void rules_lic(struct ctx *c)
 	bool plat_bad = o->platform && strcasecmp(o->platform, r->platform);
 	bool usage_bad = o->usage_operation && lic && strcmp(o->usage_operation, usage);
 	x = add(c, "LIC-005", "the license type is compatible with the OS",
-		(!lic && valid) || usage_bad || plat_bad ? VMIE_V_FAIL : VMIE_V_PASS,
+		(!lic && valid) || usage_bad || plat_bad ? VMIE_V_FAIL :
+		!valid ? VMIE_V_NA : VMIE_V_PASS,
 		"license %s, usage operation %s%s%s%s%s",
 		lic ? lic : (req ? req : "?"), usage[0] ? usage : "none",
 		usage_bad ? "; --usage-operation " : "", usage_bad ? o->usage_operation : "",
@@ -909,6 +1092,19 @@ static void rules_lic(struct ctx *c)
 }
 
 /* ---- PREP ---- */
+
+/* Whether word is an item of a comma (or blank) separated list. */
+static bool has_token(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+	for (const char *p = list; n && (p = strstr(p, word)); p += n) {
+		bool start = p == list || p[-1] == ',' || p[-1] == ' ';
+		bool end = !p[n] || p[n] == ',' || p[n] == ' ';
+		if (start && end)
+			return true;
+	}
+	return false;
+}
 
 static bool fstab_nonstandard(const char *t)
 {
@@ -1069,24 +1265,40 @@ static void rules_prep(struct ctx *c)
 		x = add(c, "PREP-013", "/etc/fstab uses UUIDs; stale and network entries are handled",
 			nomatch ? VMIE_V_WARN : (ndev || odd) ? VMIE_V_INFO : VMIE_V_PASS, "%s", ev);
 		fix(x, "refer to file systems by UUID= in /etc/fstab; remove entries of disks that are not imported");
-		bool def = os->default_kernel[0] != 0;
+		/* PREP-014: what GRUB says (set default / saved_entry / default=N,
+		 * and the timeout), and the kernel that entry boots */
+		bool def = os->grub_default[0] != 0, tmo = os->grub_timeout >= 0;
+		char tbuf[16] = "not set";
+		if (tmo)
+			snprintf(tbuf, sizeof tbuf, "%d s", os->grub_timeout);
 		x = add(c, "PREP-014", "GRUB default entry and timeout are set",
-			def ? VMIE_V_PASS : VMIE_V_INFO, def ? "default kernel %s" : "no default entry found%.0s",
-			os->default_kernel);
+			def && tmo ? VMIE_V_PASS : VMIE_V_INFO,
+			"GRUB default entry %s, timeout %s; default kernel %s",
+			def ? os->grub_default : "not set", tbuf,
+			os->default_kernel[0] ? os->default_kernel : "not found");
 		fix(x, "the import sets the GRUB default entry and timeout");
-		static const char *const drivers[] = { "virtio_blk", "virtio_net", "nvme", "ena",
-						       "xen-blkfront", "xen-netfront", NULL };
-		char missing[200] = "";
-		for (int i = 0; drivers[i]; i++)
-			if (!strstr(os->initrd_drivers, drivers[i])) {
+		/* the drivers the target needs are policy data (aws-current:
+		 * nvme and ena; aws-legacy: the Xen PV drivers) */
+		static const char *const def_drivers[] = { "virtio_blk", "virtio_net", "nvme",
+			"ena", "xen-blkfront", "xen-netfront" };
+		const struct vmie_policy_set *ds = vmie_policy_get_set(c->p, "linux_initrd_drivers");
+		unsigned nd = ds ? ds->n : sizeof def_drivers / sizeof *def_drivers;
+		char missing[200] = "", need[200] = "";
+		for (unsigned i = 0; i < nd; i++) {
+			const char *drv = ds ? ds->values[i] : def_drivers[i];
+			size_t k = strlen(need);
+			snprintf(need + k, sizeof need - k, "%s%s", k ? ", " : "", drv);
+			if (!has_token(os->initrd_drivers, drv)) {
 				size_t n = strlen(missing);
-				snprintf(missing + n, sizeof missing - n, "%s%s", n ? ", " : "", drivers[i]);
+				snprintf(missing + n, sizeof missing - n, "%s%s", n ? ", " : "", drv);
 			}
+		}
 		x = add(c, "PREP-015", "the initramfs holds the block and network drivers the target needs",
 			os->initrd_read == 0 ? VMIE_V_WARN : missing[0] ? VMIE_V_INFO : VMIE_V_PASS,
-			os->initrd_read == 0 ? "the default initramfs could not be read%.0s%.0s" :
-			"initramfs drivers: %s; missing: %s",
-			os->initrd_drivers[0] ? os->initrd_drivers : "none", missing[0] ? missing : "none");
+			os->initrd_read == 0 ? "the default initramfs could not be read%.0s%.0s%.0s" :
+			"initramfs drivers: %s; the target needs: %s; missing: %s",
+			os->initrd_drivers[0] ? os->initrd_drivers : "none", need,
+			missing[0] ? missing : "none");
 		fix(x, "the import adds the missing drivers to the initramfs (or install them: dracut --add-drivers / update-initramfs)");
 		x = add(c, "PREP-017", "a non-root user with an SSH public key exists",
 			os->users_with_keys[0] ? VMIE_V_PASS : VMIE_V_WARN,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rules/rules.h"
 
@@ -89,6 +90,8 @@ static struct fixture *good_linux(void)
 	f->kern[0].is_default = true;
 	f->kern[0].has_modules = true;
 	strcpy(os->default_kernel, "5.10.0-23-amd64");
+	strcpy(os->grub_default, "0");
+	os->grub_timeout = 5;
 	strcpy(os->bootloader, "grub2");
 	os->grub2_bios = true;
 	os->efi_fallback = -1;
@@ -304,6 +307,27 @@ static void test_fs(void **s)
 	FAILS(f, cur, "FS-002");
 	free(f);
 
+	/* FS-002 looks at every Btrfs of the VM: a /home with subvolumes
+	 * fails too; no Btrfs at all is not applicable */
+	f = good_linux();
+	IS(f, cur, "FS-002", VMIE_V_NA);
+	f->in.n_fs = 2;
+	strcpy(f->fs[1].device, "disk0p2");
+	f->fs[1].partition = 2;
+	strcpy(f->fs[1].probe.type, "btrfs");
+	f->fs[1].opened = true;
+	IS(f, cur, "FS-002", VMIE_V_PASS);
+	f->fs[1].n_subvolumes = 1;
+	FAILS(f, cur, "FS-002");
+	FAILS(f, leg, "FS-002");
+	struct vmie_check_report *r = run(f, cur);
+	assert_non_null(strstr(vmie_report_find(r, "FS-002")->evidence,
+			       "disk0p2: 1 subvolume(s)"));
+	assert_string_equal(r->status_message,
+			    "ClientError: Btrfs subvolumes are not supported");
+	vmie_check_report_free(r);
+	free(f);
+
 	f = good_linux();
 	f->disks[0].pt.type = VMIE_PT_GPT;
 	PASSES(f, cur, "FS-003");
@@ -417,12 +441,70 @@ static void test_os_linux(void **s)
 	FAILS(f, cur, "OS-007");
 	free(f);
 
+	/* OS-010, the P2V heuristic: vendor partitions by MBR type, GPT type
+	 * GUID, GPT name or file system label; the partitions Windows setup
+	 * makes in VMs too (MBR 0x27, GPT Windows RE) are not signs */
+	static const struct { bool gpt; uint8_t type; const char *guid, *name,
+			      *label; enum vmie_verdict v; } p2v[] = {
+		{ false, 0x83, "", "", "", VMIE_V_PASS },
+		{ false, 0x27, "", "", "", VMIE_V_PASS },
+		{ false, 0x27, "", "", "Recovery", VMIE_V_PASS },
+		{ false, 0x27, "", "", "PQSERVICE", VMIE_V_WARN },
+		{ false, 0xde, "", "", "", VMIE_V_WARN },
+		{ false, 0x12, "", "", "", VMIE_V_WARN },
+		{ false, 0x84, "", "", "", VMIE_V_WARN },
+		{ false, 0xa0, "", "", "", VMIE_V_WARN },
+		{ false, 0xfe, "", "", "", VMIE_V_PASS },
+		{ false, 0x0c, "", "", "hp_tools", VMIE_V_WARN },
+		{ true, 0, "de94bba4-06d1-4d40-a16a-bfd50179d6ac", "Basic data partition", "", VMIE_V_PASS },
+		{ true, 0, "bfbfafe7-a34f-448a-9a5b-6213eb736c22", "", "", VMIE_V_WARN },
+		{ true, 0, "d3bfe2de-3daf-11df-ba40-e3a556d89593", "", "", VMIE_V_WARN },
+		{ true, 0, "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7", "DellUtility", "", VMIE_V_WARN },
+		{ true, 0, "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7", "de", "", VMIE_V_PASS },
+	};
+	for (size_t i = 0; i < sizeof p2v / sizeof *p2v; i++) {
+		f = good_linux();
+		f->disks[0].pt.type = p2v[i].gpt ? VMIE_PT_GPT : VMIE_PT_MBR;
+		f->disks[0].pt.n_parts = 2;
+		f->parts[0][1] = (struct vmie_partition){ .number = 2,
+			.mbr_type = p2v[i].type };
+		strcpy(f->parts[0][1].type_guid, p2v[i].guid);
+		strcpy(f->parts[0][1].name, p2v[i].name);
+		f->in.n_fs = 2;
+		strcpy(f->fs[1].device, "disk0p2");
+		f->fs[1].partition = 2;
+		strcpy(f->fs[1].probe.type, "vfat");
+		strcpy(f->fs[1].probe.label, p2v[i].label);
+		enum vmie_verdict v = verdict(f, cur, "OS-010");
+		if (v != p2v[i].v)
+			fail_msg("OS-010 case %zu: %s, want %s", i, vmie_verdict_name(v),
+				 vmie_verdict_name(p2v[i].v));
+		assert_int_equal(verdict(f, leg, "OS-010"), p2v[i].v);
+		free(f);
+	}
+	/* the lists are policy data: a policy may name its own signs */
+	struct vmie_policy *p = NULL;
+	struct vmie_err e = { 0 };
+	assert_int_equal(vmie_policy_parse("name mine\nallow p2v_labels ACME_DIAG\n"
+		"allow p2v_mbr_types 27\nlinux debian 11 kernel 5.10\n", "mine", &p, &e), 0);
 	f = good_linux();
-	PASSES(f, cur, "OS-010");
 	f->disks[0].pt.n_parts = 2;
 	f->parts[0][1] = (struct vmie_partition){ .number = 2, .mbr_type = 0xde };
-	WARNS(f, cur, "OS-010");
+	IS(f, p, "OS-010", VMIE_V_PASS);          /* not in this policy's list */
+	f->parts[0][1].mbr_type = 0x27;
+	WARNS(f, p, "OS-010");
+	f->parts[0][1].mbr_type = 0x0c;
+	f->in.n_fs = 2;
+	strcpy(f->fs[1].device, "disk0p2");
+	f->fs[1].partition = 2;
+	strcpy(f->fs[1].probe.label, "acme_diag");
+	WARNS(f, p, "OS-010");
+	r = run(f, p);
+	assert_non_null(strstr(vmie_report_find(r, "OS-010")->evidence,
+			       "disk0p2: listed as a P2V sign by the policy"));
+	vmie_check_report_free(r);
 	free(f);
+	vmie_policy_free(p);
 }
 
 static void test_os_windows(void **s)
@@ -592,109 +674,282 @@ static void test_boot(void **s)
 	free(f);
 }
 
-/* BOOT-006 as a full table: every combination of the inputs. */
+/* BOOT-006 as a full table: every combination of the inputs, with the
+ * disk size on both sides of each threshold (2 TiB: "smaller than 2 TB"
+ * picks BIOS, "2 TiB or smaller" converts) and 0 to 5 primary partitions
+ * (4 and 3 are the limits).  The expected values are written out from the
+ * seed's two sentences, independently of decide.c. */
+static const uint64_t b6_sizes[] = { 100 * GIB, 2 * TIB - 512, 2 * TIB,
+				     2 * TIB + 512, 3 * TIB };
+#define B6_NSIZES (sizeof b6_sizes / sizeof *b6_sizes)
+
 static void test_boot006_table(void **s)
 {
 	(void)s;
 	const char *reqs[] = { NULL, "legacy-bios", "uefi" };
+	unsigned n = 0, conversions = 0, bios_picks = 0;
 	for (int bios = 0; bios < 2; bios++)
 	for (int uefi = 0; uefi < 2; uefi++)
 	for (int ri = 0; ri < 3; ri++)
-	for (int big = 0; big < 2; big++)
-	for (unsigned prim = 1; prim <= 5; prim++)
+	for (size_t si = 0; si < B6_NSIZES; si++)
+	for (unsigned prim = 0; prim <= 5; prim++)
 	for (int dyn = 0; dyn < 2; dyn++)
 	for (int vhdx = 0; vhdx < 2; vhdx++)
 	for (int gpt = 0; gpt < 2; gpt++) {
+		uint64_t size = b6_sizes[si];
 		struct vmie_boot006_in in = {
 			.can_bios = bios, .can_uefi = uefi, .requested = reqs[ri],
-			.disk_size = big ? 3 * TIB : 100 * GIB, .primary_partitions = prim,
+			.disk_size = size, .primary_partitions = prim,
 			.dynamic_disk = dyn, .vhdx = vhdx, .gpt = gpt,
 		};
 		struct vmie_boot006_out out;
 		vmie_boot006_decide(&in, &out);
+		n++;
+		/* the mode: a request wins if the guest supports it (else no
+		 * mode: BOOT-002 fails); both modes: legacy BIOS when the
+		 * disk is under 2 TiB, at most 4 primaries, not dynamic and
+		 * VHDX, else UEFI; one mode: that one; none: no mode */
 		const char *want;
-		if (reqs[ri]) {
-			bool ok = !strcmp(reqs[ri], "uefi") ? uefi : bios;
-			want = ok ? reqs[ri] : NULL;
-		} else if (bios && uefi) {
-			want = !big && prim <= 4 && !dyn && vhdx ? "legacy-bios" : "uefi";
-		} else {
-			want = uefi ? "uefi" : bios ? "legacy-bios" : NULL;
-		}
-		if (!want)
-			assert_null(out.mode);
+		if (reqs[ri])
+			want = (ri == 2 ? uefi : bios) ? reqs[ri] : NULL;
+		else if (bios && uefi)
+			want = size < 2 * TIB && prim <= 4 && !dyn && vhdx ?
+			       "legacy-bios" : "uefi";
 		else
-			assert_string_equal(out.mode, want);
-		bool conv = want && gpt && uefi && !strcmp(want, "legacy-bios") && vhdx &&
-			    !big && prim <= 3 && !dyn;
-		assert_int_equal(out.gpt_to_mbr, conv);
+			want = uefi ? "uefi" : bios ? "legacy-bios" : NULL;
+		if (!want) {
+			if (out.mode)
+				fail_msg("case %u: mode %s, want none", n, out.mode);
+		} else if (!out.mode || strcmp(out.mode, want)) {
+			fail_msg("case %u (bios %d uefi %d req %s size %llu prim %u "
+				 "dyn %d vhdx %d gpt %d): mode %s, want %s", n, bios,
+				 uefi, reqs[ri] ? reqs[ri] : "-",
+				 (unsigned long long)size, prim, dyn, vhdx, gpt,
+				 out.mode ? out.mode : "none", want);
+		}
+		/* the GPT boot volume of a UEFI-compatible Windows booted with
+		 * BIOS is converted when: VHDX, 2 TiB or smaller, at most 3
+		 * primary partitions, not dynamic */
+		bool conv = want && !strcmp(want, "legacy-bios") && gpt && uefi &&
+			    vhdx && size <= 2 * TIB && prim <= 3 && !dyn;
+		if (out.gpt_to_mbr != conv)
+			fail_msg("case %u: gpt_to_mbr %d, want %d", n, out.gpt_to_mbr, conv);
 		assert_non_null(out.reason);
+		assert_true(out.reason[0] != 0);
+		conversions += conv;
+		bios_picks += !reqs[ri] && bios && uefi && want && want[0] == 'l';
+	}
+	/* the loops are the whole input space: 2*2*3*5*6*2*2*2 */
+	assert_int_equal(n, 2 * 2 * 3 * B6_NSIZES * 6 * 2 * 2 * 2);
+	assert_true(conversions > 0 && bios_picks > 0);
+}
+
+/* BOOT-006 through the engine: a Windows guest compatible with both
+ * modes, over every image format, partitioning, partition count, size
+ * and dynamic-disk flag of its boot disk: the report's decision is
+ * vmie_boot006_decide's on the facts the engine must gather (the boot
+ * disk's format, its primary partitions, its LDM flag). */
+static void test_boot006_engine(void **s)
+{
+	(void)s;
+	static const char *const fmts[] = { "vhdx", "vhd", "vmdk", "raw" };
+	static const uint64_t sizes[] = { 100 * GIB, 2 * TIB, 3 * TIB };
+	for (size_t fi = 0; fi < 4; fi++)
+	for (int gpt = 0; gpt < 2; gpt++)
+	for (unsigned np = 1; np <= 4; np++)
+	for (size_t si = 0; si < 3; si++)
+	for (int dyn = 0; dyn < 2; dyn++)
+	for (int req = 0; req < 3; req++) {
+		struct fixture *f = good_windows();
+		strcpy(f->inputs[0].format, fmts[fi]);
+		strcpy(f->disks[0].format, fmts[fi]);
+		f->disks[0].virtual_size = f->inputs[0].virtual_size = sizes[si];
+		f->disks[0].pt.type = gpt ? VMIE_PT_GPT : VMIE_PT_MBR;
+		f->disks[0].pt.ldm = dyn;
+		f->disks[0].pt.n_parts = np;
+		f->disks[0].pt.n_primary = gpt ? 0 : np;
+		for (unsigned i = 1; i < np; i++)
+			f->parts[0][i] = (struct vmie_partition){ .number = i + 1,
+				.mbr_type = gpt ? 0 : 0x07 };
+		f->os[0].can_uefi = f->os[0].bootmgr_efi = true;
+		f->o.boot_mode = req == 1 ? "legacy-bios" : req == 2 ? "uefi" : NULL;
+		struct vmie_boot006_in in = {
+			.can_bios = true, .can_uefi = true, .requested = f->o.boot_mode,
+			.disk_size = sizes[si], .primary_partitions = np,
+			.dynamic_disk = dyn, .vhdx = fi == 0, .gpt = gpt,
+		};
+		struct vmie_boot006_out want;
+		vmie_boot006_decide(&in, &want);
+		struct vmie_check_report *r = run(f, cur);
+		assert_string_equal(r->boot_mode, want.mode);
+		assert_string_equal(r->boot_mode_rule, "BOOT-006");
+		assert_int_equal(r->gpt_to_mbr, want.gpt_to_mbr);
+		const struct vmie_rule_result *x = vmie_report_find(r, "BOOT-006");
+		assert_int_equal(x->verdict, VMIE_V_INFO);
+		assert_non_null(strstr(x->evidence, want.reason));
+		if (want.gpt_to_mbr)
+			assert_non_null(strstr(x->evidence, "converted to MBR"));
+		vmie_check_report_free(r);
+		/* the older policy has no automatic choice: BIOS unless asked */
+		r = run(f, leg);
+		assert_string_equal(r->boot_mode, req == 2 ? "uefi" : "legacy-bios");
+		assert_string_equal(r->boot_mode_rule, "BOOT-008");
+		assert_false(r->gpt_to_mbr);
+		assert_int_equal(vmie_report_find(r, "BOOT-006")->verdict, VMIE_V_NA);
+		vmie_check_report_free(r);
+		free(f);
 	}
 }
 
-/* License rules as a table: OS kind x requested type. */
-static void test_license_table(void **s)
+/* vmie_license_decide over its whole input space: OS kind x every
+ * spelling of the option (AWS and BYOL as the API writes them, the CLI's
+ * lower case, Auto both ways, unset, and invalid values). */
+static void test_license_decide_table(void **s)
 {
 	(void)s;
-	static const struct { bool win, server; const char *req, *want, *rule; } t[] = {
-		{ false, false, NULL, "BYOL", "LIC-002" },
-		{ false, false, "Auto", "BYOL", "LIC-002" },
-		{ false, false, "BYOL", "BYOL", "LIC-002" },
-		{ false, false, "AWS", NULL, "LIC-002" },
-		{ true, false, NULL, "BYOL", "LIC-003" },
-		{ true, false, "BYOL", "BYOL", "LIC-003" },
-		{ true, false, "AWS", NULL, "LIC-003" },
-		{ true, true, NULL, "AWS", "LIC-004" },
-		{ true, true, "auto", "AWS", "LIC-004" },
-		{ true, true, "AWS", "AWS", "LIC-004" },
-		{ true, true, "BYOL", "BYOL", "LIC-004" },
-		{ true, true, "Free", NULL, "LIC-001" },
-		{ false, false, "GPL", NULL, "LIC-001" },
-	};
-	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
-		const char *rule = "";
-		const char *got = vmie_license_decide(t[i].win, t[i].server, t[i].req, &rule);
-		if (t[i].want)
-			assert_string_equal(got, t[i].want);
+	static const char *const reqs[] = { NULL, "Auto", "auto", "AWS", "aws",
+		"BYOL", "byol", "Byol", "Free", "", "BYOS" };
+	for (int win = 0; win < 2; win++)
+	for (int server = 0; server < 2; server++)
+	for (size_t i = 0; i < sizeof reqs / sizeof *reqs; i++) {
+		const char *q = reqs[i], *rule = "", *want, *want_rule;
+		bool aws = q && !strcasecmp(q, "AWS");
+		bool byol = q && !strcasecmp(q, "BYOL");
+		bool valid = !q || aws || byol || !strcasecmp(q, "Auto");
+		if (!valid) {
+			want = NULL, want_rule = "LIC-001";
+		} else if (!win) {           /* Linux: BYOL only, Auto = BYOL */
+			want = aws ? NULL : "BYOL", want_rule = "LIC-002";
+		} else if (!server) {        /* Windows client: BYOL only */
+			want = aws ? NULL : "BYOL", want_rule = "LIC-003";
+		} else {                     /* Windows Server: Auto = AWS */
+			want = byol ? "BYOL" : "AWS", want_rule = "LIC-004";
+		}
+		const char *got = vmie_license_decide(win, server, q, &rule);
+		if (want)
+			assert_string_equal(got, want);
 		else
 			assert_null(got);
-		assert_string_equal(rule, t[i].rule);
+		assert_string_equal(rule, want_rule);
 	}
-	/* through the engine: Linux + AWS fails LIC-005, Windows 10 + AWS too */
+}
+
+/* The license rules through the engine, every combination: five OS kinds
+ * x every --license-type x --usage-operation (unset, the one the license
+ * gives, another) x --platform (unset, the guest's, the other).  The
+ * expected verdicts of LIC-001..005, the decided license and usage
+ * operation are written out from seed 001's licensing section. */
+static void test_license_engine_table(void **s)
+{
+	(void)s;
+	enum { DEBIAN, RHEL, SLES, WIN_CLIENT, WIN_SERVER, NKINDS };
+	static const char *const reqs[] = { NULL, "Auto", "AWS", "aws", "BYOL",
+		"byol", "Free" };
+	unsigned n = 0;
+	for (int k = 0; k < NKINDS; k++)
+	for (size_t li = 0; li < sizeof reqs / sizeof *reqs; li++)
+	for (int ui = 0; ui < 3; ui++)
+	for (int pi = 0; pi < 3; pi++) {
+		struct fixture *f = k >= WIN_CLIENT ? good_windows() : good_linux();
+		struct vmie_insp_os *os = &f->os[0];
+		bool win = k >= WIN_CLIENT;
+		if (k == RHEL) {
+			strcpy(os->distro, "rhel");
+			strcpy(os->product_name, "Red Hat Enterprise Linux 7.9");
+			strcpy(os->version, "7.9");
+			strcpy(os->default_kernel, "3.10.0-1160.el7.x86_64");
+		} else if (k == SLES) {
+			strcpy(os->distro, "sles");
+			strcpy(os->product_name, "SUSE Linux Enterprise Server 12 SP4");
+			strcpy(os->version, "12.4");
+			os->major = 12, os->minor = 4;
+			strcpy(os->default_kernel, "4.12.14-94.41-default");
+		} else if (k == WIN_CLIENT) {
+			strcpy(os->product_name, "Windows 10 Pro");
+			strcpy(os->installation_type, "Client");
+			strcpy(os->edition, "Professional");
+			os->build = 19045;
+		}
+		const char *q = reqs[li];
+		bool aws = q && !strcasecmp(q, "AWS"), byol = q && !strcasecmp(q, "BYOL");
+		bool valid = !q || aws || byol || !strcasecmp(q, "Auto");
+		const char *lic = !valid ? NULL : k == WIN_SERVER ? (byol ? "BYOL" : "AWS") :
+				  aws ? NULL : "BYOL";
+		const char *usage = !lic ? "" : win ? (!strcmp(lic, "AWS") ?
+				    "RunInstances:0002" : "RunInstances:0800") :
+				    k == RHEL ? "RunInstances:00g0" : "RunInstances";
+		f->o.license_type = q;
+		f->o.usage_operation = ui == 0 ? NULL : ui == 1 ? usage : "RunInstances:0010";
+		if (ui == 1 && !lic)
+			f->o.usage_operation = "RunInstances";
+		f->o.platform = pi == 0 ? NULL : (pi == 1) == win ? "Windows" : "Linux";
+		bool usage_bad = ui == 2 && lic;
+		if (ui == 1 && !lic)
+			usage_bad = false;     /* nothing to compare with */
+		bool plat_bad = pi == 2;
+
+		struct vmie_check_report *r = run(f, cur);
+		n++;
+#define V(id) (vmie_report_find(r, id)->verdict)
+		assert_int_equal(V("LIC-001"), valid ? VMIE_V_PASS : VMIE_V_FAIL);
+		enum vmie_verdict w2 = VMIE_V_NA, w3 = VMIE_V_NA, w4 = VMIE_V_NA;
+		if (valid && !win)
+			w2 = !lic ? VMIE_V_FAIL : k == RHEL || k == SLES ? VMIE_V_INFO : VMIE_V_PASS;
+		if (valid && k == WIN_CLIENT)
+			w3 = lic ? VMIE_V_PASS : VMIE_V_FAIL;
+		if (valid && k == WIN_SERVER)
+			w4 = VMIE_V_PASS;
+		if (V("LIC-002") != w2 || V("LIC-003") != w3 || V("LIC-004") != w4)
+			fail_msg("kind %d license %s: LIC-002/3/4 %s/%s/%s, want %s/%s/%s",
+				 k, q ? q : "unset", vmie_verdict_name(V("LIC-002")),
+				 vmie_verdict_name(V("LIC-003")), vmie_verdict_name(V("LIC-004")),
+				 vmie_verdict_name(w2), vmie_verdict_name(w3), vmie_verdict_name(w4));
+		enum vmie_verdict w5 = (valid && !lic) || usage_bad || plat_bad ?
+				       VMIE_V_FAIL : !valid ? VMIE_V_NA : VMIE_V_PASS;
+		if (V("LIC-005") != w5)
+			fail_msg("kind %d license %s usage %d platform %d: LIC-005 %s, want %s",
+				 k, q ? q : "unset", ui, pi, vmie_verdict_name(V("LIC-005")),
+				 vmie_verdict_name(w5));
+#undef V
+		assert_string_equal(r->license_type, lic ? lic : "");
+		assert_string_equal(r->license_rule, !lic ? "" : !win ? "LIC-002" :
+				    k == WIN_CLIENT ? "LIC-003" : "LIC-004");
+		assert_string_equal(r->usage_operation, usage);
+		assert_string_equal(r->platform, win ? "Windows" : "Linux");
+		bool fails = !valid || !lic || usage_bad || plat_bad;
+		assert_int_equal(r->would_pass, !fails);
+		if (fails)
+			assert_non_null(strstr(r->status_message, "ClientError: "));
+		vmie_check_report_free(r);
+		free(f);
+	}
+	assert_int_equal(n, 5 * 7 * 3 * 3);
+}
+
+/* A few fixed cases of the license decision, with their messages. */
+static void test_license_messages(void **s)
+{
+	(void)s;
 	struct fixture *f = good_linux();
-	PASSES(f, cur, "LIC-005");
-	IS(f, cur, "LIC-002", VMIE_V_PASS);
 	f->o.license_type = "AWS";
-	FAILS(f, cur, "LIC-005");
-	FAILS(f, cur, "LIC-002");
-	f->o.license_type = "Cheap";
-	FAILS(f, cur, "LIC-001");
-	f->o.license_type = NULL;
-	strcpy(f->os[0].distro, "rhel");
-	strcpy(f->os[0].version, "7.9");
-	strcpy(f->os[0].default_kernel, "3.10.0-1160.el7.x86_64");
-	IS(f, cur, "LIC-002", VMIE_V_INFO);
 	struct vmie_check_report *r = run(f, cur);
-	assert_string_equal(r->usage_operation, "RunInstances:00g0");
+	assert_string_equal(vmie_report_find(r, "LIC-002")->status_message,
+			    "ClientError: Linux operating systems support only BYOL licenses");
+	vmie_check_report_free(r);
+	f->o.license_type = "Cheap";
+	r = run(f, cur);
+	assert_string_equal(r->status_message, "ClientError: Invalid license type Cheap");
 	vmie_check_report_free(r);
 	free(f);
 	f = good_windows();
-	f->o.license_type = "BYOL";
-	r = run(f, cur);
-	assert_string_equal(r->license_type, "BYOL");
-	assert_string_equal(r->usage_operation, "RunInstances:0800");
-	vmie_check_report_free(r);
-	PASSES(f, cur, "LIC-004");
-	f->o.usage_operation = "RunInstances:0002";
-	FAILS(f, cur, "LIC-005");
-	f->o.usage_operation = NULL;
 	strcpy(f->os[0].installation_type, "Client");
 	strcpy(f->os[0].product_name, "Windows 10 Pro");
 	strcpy(f->os[0].edition, "Professional");
-	PASSES(f, cur, "LIC-003");
 	f->o.license_type = "AWS";
-	FAILS(f, cur, "LIC-003");
-	FAILS(f, cur, "LIC-005");
+	r = run(f, cur);
+	assert_string_equal(r->status_message,
+			    "ClientError: Windows client operating systems support only BYOL licenses");
+	vmie_check_report_free(r);
 	free(f);
 }
 
@@ -725,10 +980,23 @@ static void test_prep(void **s)
 	strcpy(f->fstab[2].type, "cifs");
 	f->fstab[2].spec_kind = VMIE_SPEC_OTHER;
 	IS(f, cur, "PREP-013", VMIE_V_INFO);
-	PASSES(f, cur, "PREP-014");
-	f->os[0].default_kernel[0] = 0;
+	IS(f, cur, "PREP-014", VMIE_V_PASS);
+	f->os[0].grub_timeout = -1;
 	IS(f, cur, "PREP-014", VMIE_V_INFO);
-	PASSES(f, cur, "PREP-015");
+	f->os[0].grub_timeout = 5;
+	f->os[0].grub_default[0] = 0;
+	IS(f, cur, "PREP-014", VMIE_V_INFO);
+	/* PREP-015: the drivers of the policy (current: nvme, ena; legacy:
+	 * the Xen PV ones), whole names only */
+	IS(f, cur, "PREP-015", VMIE_V_PASS);
+	IS(f, leg, "PREP-015", VMIE_V_PASS);
+	strcpy(f->os[0].initrd_drivers, "virtio_blk,nvme,ena");
+	IS(f, cur, "PREP-015", VMIE_V_PASS);
+	IS(f, leg, "PREP-015", VMIE_V_INFO);
+	strcpy(f->os[0].initrd_drivers, "virtio_blk,nvme,xen-netfront");
+	IS(f, cur, "PREP-015", VMIE_V_INFO);     /* no ena */
+	strcpy(f->os[0].initrd_drivers, "nvme,enax");
+	IS(f, cur, "PREP-015", VMIE_V_INFO);     /* "enax" is not "ena" */
 	strcpy(f->os[0].initrd_drivers, "virtio_blk");
 	IS(f, cur, "PREP-015", VMIE_V_INFO);
 	f->os[0].initrd_read = 0;
@@ -832,6 +1100,17 @@ static void test_versions(void **s)
 	assert_false(vmie_kernel_matches("4.1", "4.14.35-1902.el7uek"));
 	assert_false(vmie_kernel_matches("5.1", "5.10.0-1"));
 	assert_true(vmie_kernel_matches("3.0.101-63", "3.0.101-63-default"));
+	/* whole components only, at every depth the matrices use */
+	assert_true(vmie_kernel_matches("2.6.32.12", "2.6.32.12-0.7-default"));
+	assert_false(vmie_kernel_matches("3.0.10", "3.0.101-63-default"));
+	assert_true(vmie_kernel_matches("4.4", "4.4.180-94.97-default"));
+	assert_false(vmie_kernel_matches("4.4", "4.14.35-1902.el7uek"));
+	assert_true(vmie_kernel_matches("5.10", "5.10.102-99.473.amzn2.x86_64"));
+	assert_true(vmie_kernel_matches("5.15", "5.15.0-91-generic"));
+	assert_true(vmie_kernel_matches("3.10.0", "3.10.0"));
+	assert_false(vmie_kernel_matches("3.10.0", "3.10"));
+	assert_false(vmie_kernel_matches("4.18.0", ""));
+	assert_true(vmie_kernel_matches("4.19", "4.19+105+deb10u1"));
 	struct vmie_policy_linux row = { .ver_prefix = true };
 	strcpy(row.ver_lo, "10");
 	strcpy(row.ver_hi, "10");
@@ -857,6 +1136,20 @@ static void test_policy_errors(void **s)
 		{ "name x\n", "lists no operating systems" },
 		{ "name \"x\nlinux debian 11 kernel 5\n", "x.pol:1: unterminated" },
 		{ "name x\nlinux debian 11-10 kernel 5\n", "range is backwards" },
+		{ "name x\nlimit max_volumz 4\n", "x.pol:2: field 2 ('max_volumz'): unknown limit" },
+		{ "name x\nallow linux_filesytems ext4\n", "x.pol:2: field 2 ('linux_filesytems'): unknown set" },
+		{ "name x\nallow linux_filesystems ext4\nallow linux_filesystems xfs\n",
+		  "x.pol:3: field 2 ('linux_filesystems'): set twice" },
+		{ "name x\nallow p2v_labels AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n",
+		  "x.pol:2: field 3 ('AAAA" },
+		{ "name x\nrule BOOT-099 on\n", "x.pol:2: field 2 ('BOOT-099'): no such rule" },
+		{ "name x\nrule OS-008 on\nrule OS-008 off\n", "x.pol:3: field 2 ('OS-008'): rule switched twice" },
+		{ "name x\nlimit max_volumes 4\nlimit max_volumes 5\n", "x.pol:3: field 2 ('max_volumes'): limit set twice" },
+		{ "name x\nrule OS-008 maybe\n", "x.pol:2: field 3 ('maybe'): expected on or off" },
+		{ "name x\ndotnet 10 four\n", "x.pol:2: field 3 ('four'): not a version" },
+		{ "name x\nlinux debian 11 sp x kernel 5\n", "x.pol:2: field 5 ('x')" },
+		{ "name x\nlinux debian 11 kernel\n", "needs at least one kernel" },
+		{ "name x\nlinux debian 11 kernel v5\n", "x.pol:2: field 5 ('v5'): a kernel series starts with a digit" },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
 		struct vmie_policy *p = NULL;
@@ -881,6 +1174,72 @@ static void test_policy_errors(void **s)
 	/* unknown policy name */
 	assert_int_equal(vmie_policy_load("no-such-policy", &p, &e), VMIE_ENOENT);
 	assert_non_null(strstr(e.msg, "aws-current"));
+}
+
+/* Status messages the service is known to end tasks with, word for word,
+ * and the ones vmie words in the same style. */
+static void test_status_messages(void **s)
+{
+	(void)s;
+	struct fixture *f = good_linux();
+	struct vmie_check_report *r;
+	strcpy(f->os[0].default_kernel, "4.18.0-15-generic");
+	strcpy(f->kern[0].version, "4.18.0-15-generic");
+	r = run(f, cur);
+	assert_string_equal(r->status_message, "ClientError: Unsupported kernel version 4.18.0-15-generic");
+	vmie_check_report_free(r);
+	/* an unlisted distribution is worded by its kernel too */
+	strcpy(f->os[0].distro, "kylin");
+	r = run(f, cur);
+	assert_string_equal(r->status_message, "ClientError: Unsupported kernel version 4.18.0-15-generic");
+	assert_non_null(strstr(vmie_report_find(r, "OS-002")->evidence,
+			       "distribution kylin is not in the matrix"));
+	vmie_check_report_free(r);
+	strcpy(f->os[0].distro, "debian");
+	f->os[0].default_kernel[0] = 0;
+	f->os[0].n_kernels = 0;
+	r = run(f, cur);
+	assert_string_equal(r->status_message, "ClientError: Unable to determine kernel version.");
+	vmie_check_report_free(r);
+	f->in.n_os = 0;
+	r = run(f, cur);
+	assert_string_equal(r->status_message, "ClientError: Unknown OS / Missing OS files.");
+	vmie_check_report_free(r);
+	f->in.n_fs = 0;
+	f->disks[0].pt.n_parts = 0;
+	r = run(f, cur);
+	assert_string_equal(vmie_report_find(r, "DSK-005")->status_message,
+			    "ClientError: No valid partitions. Not a valid volume.");
+	vmie_check_report_free(r);
+	free(f);
+
+	f = good_linux();
+	strcpy(f->inputs[0].subformat, "monolithicSparse");
+	r = run(f, cur);
+	assert_string_equal(r->status_message, "ClientError: Disk validation failed [Unsupported VMDK File Format]");
+	vmie_check_report_free(r);
+	strcpy(f->inputs[0].format, "ova");
+	strcpy(f->inputs[0].open_rule, "FMT-001");
+	strcpy(f->inputs[0].open_error, "x.ova: the first member is not an OVF");
+	r = run(f, cur);
+	assert_string_equal(r->status_message, "ClientError: Disk validation failed [Unsupported OVA format]");
+	vmie_check_report_free(r);
+	strcpy(f->inputs[0].format, "vdi");
+	r = run(f, cur);
+	assert_string_equal(r->status_message, "ClientError: Disk validation failed [Unsupported image format: vdi]");
+	vmie_check_report_free(r);
+	free(f);
+
+	/* the older service: a UEFI Linux boot volume */
+	f = good_linux();
+	f->os[0].can_bios = false;
+	f->os[0].can_uefi = true;
+	f->os[0].efi_fallback = 1;
+	r = run(f, leg);
+	assert_string_equal(vmie_report_find(r, "BOOT-008")->status_message,
+			    "ClientError: EFI partition detected. UEFI booting is not supported in EC2.");
+	vmie_check_report_free(r);
+	free(f);
 }
 
 static void test_every_rule_reported(void **s)
@@ -955,11 +1314,15 @@ int main(void)
 		cmocka_unit_test(test_os_windows),
 		cmocka_unit_test(test_boot),
 		cmocka_unit_test(test_boot006_table),
-		cmocka_unit_test(test_license_table),
+		cmocka_unit_test(test_boot006_engine),
+		cmocka_unit_test(test_license_decide_table),
+		cmocka_unit_test(test_license_engine_table),
+		cmocka_unit_test(test_license_messages),
 		cmocka_unit_test(test_prep),
 		cmocka_unit_test(test_windows_product_names),
 		cmocka_unit_test(test_versions),
 		cmocka_unit_test(test_policy_errors),
+		cmocka_unit_test(test_status_messages),
 		cmocka_unit_test(test_every_rule_reported),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -36,6 +36,16 @@ sed 's/^limit max_volumes 21 .*/limit max_volumes lots/' \
 line=$(grep -n '^limit max_volumes lots' "$T/my.policy" | cut -d: -f1)
 [ -n "$line" ] || fail "could not make the bad policy"
 expect2 "my\.policy:$line: field 3 \('lots'\)" --policy "$T/my.policy" "$c7"
+# a misspelt key is refused, not silently ignored (its rule would keep
+# the built-in default)
+sed 's/^allow linux_filesystems /allow linux_filesytems /' \
+	"$SRCDIR/policies/aws-current" > "$T/typo.policy"
+line=$(grep -n '^allow linux_filesytems' "$T/typo.policy" | cut -d: -f1)
+expect2 "typo\.policy:$line: field 2 \('linux_filesytems'\): unknown set" \
+	--policy "$T/typo.policy" "$c7"
+printf 'name x\nrule BOOT-042 off\nlinux debian 11 kernel 5.10\n' > "$T/rule.policy"
+expect2 "rule\.policy:2: field 2 \('BOOT-042'\): no such rule" \
+	--policy "$T/rule.policy" "$c7"
 printf 'name x\nwindows 11 editions home bits 128\n' > "$T/bits.policy"
 expect2 'bits\.policy:2' --policy "$T/bits.policy" "$c7"
 # a correct copy of a policy file works like the built-in one

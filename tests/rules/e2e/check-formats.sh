@@ -14,7 +14,8 @@ c7=$(cguest centos7-xfs)
 ses=$(sample dissect.hypervisor/sesparse.vmdk.gz)
 cp "$SAMPLES/dissect.hypervisor/sesparse-desc.vmdk" "$T/"
 check "SEsparse descriptor: FMT-002" "$T/sesparse-desc.vmdk" -- exit=1 \
-	FMT-002=fail 'FMT-002~seSparse' 'status~Unsupported VMDK File Format: SEsparse' \
+	FMT-002=fail 'FMT-002~seSparse' \
+	'status_message=ClientError: Disk validation failed [Unsupported VMDK File Format]' \
 	inputs.0.refused_by=FMT-002 inputs.0.format=vmdk FMT-001=pass
 check "SEsparse extent: FMT-002" "$ses" -- exit=1 FMT-002=fail
 # differencing disks, parents absent
@@ -63,7 +64,8 @@ check "stream-optimized VMDK, legacy" --policy aws-legacy "$T/c7.vmdk" -- \
 convert "$c7" vmdk,monolithicSparse "$T/c7-sparse.vmdk"
 check "monolithicSparse VMDK: FMT-001" "$T/c7-sparse.vmdk" -- exit=1 \
 	FMT-001=fail 'FMT-001~monolithicSparse' 'FMT-001~vmie convert -O vmdk,streamOptimized' \
-	FMT-006=n/a OS-002=pass
+	FMT-006=n/a OS-002=pass \
+	'status_message=ClientError: Disk validation failed [Unsupported VMDK File Format]'
 check "monolithicSparse VMDK, legacy: FMT-006 too" --policy aws-legacy \
 	"$T/c7-sparse.vmdk" -- exit=1 FMT-001=fail FMT-006=fail \
 	'FMT-006~monolithicSparse'

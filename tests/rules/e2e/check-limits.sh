@@ -32,6 +32,14 @@ check "6 TiB disk, legacy, no manifest: DSK-002" --policy aws-legacy "$c7" \
 check "6 TiB disk, legacy, --manifest" --policy aws-legacy --manifest "$c7" \
 	"$T/six.raw" -- exit=0 DSK-002=pass 'DSK-002~manifest given'
 rm -f "$T/six.raw"
+# 9 TiB: over the 8 TiB threshold of aws-current too
+truncate -s 9T "$T/nine.raw"
+check "9 TiB disk, current, no manifest: DSK-002" "$c7" "$T/nine.raw" -- \
+	exit=1 DSK-002=fail 'DSK-002~disk1 is 9 TiB, over 8 TiB' DSK-001=pass \
+	'status_message=ClientError: Disks larger than 8 TiB require an import manifest'
+check "9 TiB disk, current, --manifest" --manifest "$c7" "$T/nine.raw" -- \
+	exit=0 DSK-002=pass
+rm -f "$T/nine.raw"
 
 # 17 TiB: over the 16 TiB limit (a raw file cannot be that big on ext4:
 # a dynamic VHDX of that virtual size, or a sparse file on tmpfs)

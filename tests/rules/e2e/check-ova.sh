@@ -73,6 +73,7 @@ check "truncated OVA: FMT-005" "$T/cut.ova" -- exit=1 FMT-005=fail \
 # a tar whose first member is not an OVF is not an OVA that import takes
 tar --format=ustar -C "$T" -cf "$T/notovf.ova" data.vmdk
 check "tar without an OVF first: FMT-001" "$T/notovf.ova" -- exit=1 \
+	'status_message=ClientError: Disk validation failed [Unsupported OVA format]' \
 	FMT-001=fail inputs.0.format=ova inputs.0.refused_by=FMT-001
 
 # an OVA is a whole VM: not mixed with other disks

@@ -31,6 +31,7 @@ check "both modes, VHDX: legacy BIOS (BOOT-006)" "$T/both.vhdx" -- exit=0 \
 	decisions.license_rule=LIC-004 \
 	decisions.usage_operation=RunInstances:0002 OS-002=pass \
 	'OS-002~server-2019' FS-004=pass OS-009=n/a inputs.0.format=vhdx \
+	OS-008=pass 'OS-008~64-bit' \
 	inputs.0.subformat=dynamic
 # the same disk as VHD: not VHDX -> UEFI
 check "both modes, VHD: UEFI (BOOT-006)" "$T/both.vhd" -- exit=0 \
@@ -58,6 +59,7 @@ check "UEFI-only guest, --boot-mode legacy-bios: BOOT-002" \
 	--boot-mode legacy-bios "$w2019" -- exit=1 BOOT-002=fail BOOT-006=fail
 # Windows 11 needs UEFI: a UEFI-only guest gets it...
 check "Windows 11, UEFI only: OS-009 passes" "$w11" -- exit=0 OS-009=pass \
+	LIC-003=pass LIC-004=n/a \
 	OS-002=pass 'OS-002~product 11' decisions.boot_mode=uefi \
 	decisions.license_type=BYOL decisions.license_rule=LIC-003 \
 	decisions.usage_operation=RunInstances:0800
@@ -78,7 +80,10 @@ check "32-bit Windows 7 in an opt-in region: OS-008" --non-default-region \
 	"$w7de" -- exit=1 OS-008=fail
 check "Nano Server: OS-006" "$nano" -- exit=1 OS-006=fail \
 	'OS-006~Nano Server' 'status~Nano Server'
-check "Windows Server 2019 is not Nano" "$w2019" -- OS-006=pass OS-005=pass
+check "Windows Server 2019 is not Nano" "$w2019" -- OS-006=pass OS-005=pass \
+	PREP-005=pass PREP-007=pass PREP-010=pass PREP-009=info \
+	'PREP-009~RealTimeIsUniversal not set' PREP-018=info 'PREP-018~registry' \
+	LIC-004=pass LIC-003=n/a
 check "2008 R2: preparation warnings" "$w2008" -- exit=0 PREP-005=warn \
 	PREP-007=warn PREP-010=info PREP-009=pass PREP-002=warn \
 	decisions.boot_mode=legacy-bios
@@ -103,5 +108,29 @@ check "legacy: no automatic boot-mode choice" --policy aws-legacy \
 	decisions.boot_mode_rule=BOOT-008
 check "legacy: Windows 11 is not in the matrix" --policy aws-legacy "$w11" \
 	-- exit=1 OS-002=fail OS-009=n/a
+
+# a volume image: NTFS over the whole disk, no partition table (FS-004)
+whole=$(cguest win2019-wholedisk)
+check "NTFS without a partition table: FS-004" "$whole" -- exit=1 \
+	FS-004=fail 'FS-004~is ntfs on none' OS-001=pass OS-002=pass \
+	DSK-005=pass 'status~ClientError: '
+check "the same, legacy: FS-004" --policy aws-legacy "$whole" -- exit=1 \
+	FS-004=fail
+# PREP-002: the phony C: has MiBs, not 6 GiB, free: a policy of one's own
+# (the limit is data) shows the passing side with a fixed page file
+sed 's/^limit windows_min_free .*/limit windows_min_free 8MiB/' \
+	"$SRCDIR/policies/aws-current" > "$T/smallc.policy"
+check "fixed page file, enough free space: PREP-002 passes" \
+	--policy "$T/smallc.policy" "$T/both.vhdx" -- PREP-002=pass \
+	'PREP-002~C:\pagefile.sys 2048 2048'
+check "the same under aws-current: 6 GiB wanted" "$T/both.vhdx" -- \
+	PREP-002=warn 'PREP-002~needs 6 GiB'
+# PREP-008 (aws-legacy's .NET table): Server 2003 R2 with .NET 2.0 only
+w2003=$(iguest win2003r2-x86)
+check "legacy: .NET 2.0 on Server 2003 R2: PREP-008 warns" \
+	--policy aws-legacy "$w2003" -- PREP-008=warn 'PREP-008~needs 3.5'
+check "current: no .NET table" "$w2003" -- PREP-008=n/a
+check "legacy: .NET 4.8 on 2008 R2" --policy aws-legacy "$w2008" -- \
+	PREP-008=pass
 
 checks_done

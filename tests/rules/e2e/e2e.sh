@@ -29,6 +29,22 @@ done
 FIXTURE=${FIXTURE:-}
 bad=0
 
+# Coverage (coverage.sh): every report's verdicts go to $T/seen, one line
+# "RULE POLICY VERDICT ASSERTED LABEL"; checks_done copies them to
+# test-cache/rules-coverage/NAME.seen under a key of everything that made
+# them (e2e_key), so that coverage.sh reuses a fresh run instead of running
+# the test again.
+E2E_NAME=$(basename "$0" .sh)
+COVDIR="$BUILDDIR/test-cache/rules-coverage"
+e2e_key() { # NAME: what a run of tests/rules/e2e/NAME.sh depends on
+	{ cat "$E2E/$1.sh" "$E2E/e2e.sh" "$E2E/mkcheck.py" "$INSP/mkguest.py" \
+		"$INSP/guestlib.py" "$SRCDIR"/policies/*
+	  stat -L -c '%s %Y' "$VMIE"; echo "fixture=${FIXTURE:+yes}"
+	} | sha256sum | cut -c1-16
+}
+export CHECK_E2E_SEEN="$T/seen"
+: > "$CHECK_E2E_SEEN"
+
 need_windows() {
 	need mkntfs hivexregedit
 	[ -n "$FIXTURE" ] && [ -x "$FIXTURE" ] || skip "no ntfs_fixture"
@@ -62,7 +78,8 @@ check() {
 	if [ "$rc" -ge 2 ]; then
 		cat "$T/r.err" >&2; fail "$label: vmie check exited $rc"
 	fi
-	if "$PY" "$E2E/mkcheck.py" expect "$T/r.json" "$rc" "$@"; then
+	if CHECK_E2E_LABEL="$E2E_NAME: $label" \
+		"$PY" "$E2E/mkcheck.py" expect "$T/r.json" "$rc" "$@"; then
 		echo "ok   $label"
 	else
 		echo "FAIL $label"
@@ -73,5 +90,9 @@ check() {
 
 checks_done() {
 	[ "$bad" -eq 0 ] || fail "$bad check(s) gave a wrong report"
+	mkdir -p "$COVDIR"
+	{ echo "# key $(e2e_key "$E2E_NAME")"; cat "$CHECK_E2E_SEEN"; } \
+		> "$COVDIR/.$E2E_NAME.seen.$$"
+	mv -f "$COVDIR/.$E2E_NAME.seen.$$" "$COVDIR/$E2E_NAME.seen"
 	echo "all checks ok"
 }

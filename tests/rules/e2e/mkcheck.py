@@ -27,9 +27,11 @@ expect checks `vmie check --json` output: EXPR is one of
                           "inputs.1.format", "vm.nics"); null, true, false
                           and integers are parsed
   status~TEXT             TEXT in the top status message
-With CHECK_E2E_SEEN=FILE in the environment, expect appends "RULE POLICY
-VERDICT" for every rule of every report to FILE (which verdicts the suite
-reaches on real images).
+With CHECK_E2E_SEEN=FILE in the environment, expect appends
+"RULE POLICY VERDICT ASSERTED LABEL" for every rule of every report to FILE
+(ASSERTED is 1 when an EXPR named the rule's verdict; LABEL comes from
+CHECK_E2E_LABEL): which verdicts the suite reaches on real images, read by
+tests/rules/coverage.sh.
 """
 import fcntl
 import hashlib
@@ -101,8 +103,8 @@ def debian11(work, big=False):
 def debian11_unprepared(work):
     """Debian 11 as it should not be exported: no SSH server, no DHCP
     client, a static address, no user with an SSH key, an fstab naming
-    devices, a disk that is not there and a CIFS share (PREP-003, -004,
-    -013, -017)."""
+    devices, a disk that is not there and a CIFS share, a grub.cfg without
+    default entry or timeout (PREP-003, -004, -013, -014, -017)."""
     r = os.path.join(work, 'root')
     debian11_root(r)
     for p in ('usr/sbin/sshd', 'sbin/dhclient',
@@ -114,6 +116,10 @@ def debian11_unprepared(work):
     g.w(r, '/etc/fstab', '/dev/sda1 / ext4 errors=remount-ro 0 1\n'
         '/dev/sdb1 /data ext4 defaults 0 2\n'
         '//files/share /mnt/share cifs credentials=/root/.smb 0 0\n')
+    # a hand-written grub.cfg: one entry, no default, no timeout (PREP-014)
+    g.w(r, '/boot/grub/grub.cfg', "menuentry 'Debian' {\n"
+        '\tlinux /boot/vmlinuz-5.10.0-28-amd64 root=/dev/sda1 ro\n'
+        '\tinitrd /boot/initrd.img-5.10.0-28-amd64\n}\n')
     g.mkdisk(os.path.join(work, 'disk.img'), 320, 'dos', [
         dict(fs=mg.part_linux(work, 'root', r, 300, uuid=U_D11),
              size_mb=300, type='83', bootable=True)], boot_code='grub2')
@@ -128,6 +134,135 @@ def debian11_gpt(work):
     g.mkdisk(os.path.join(work, 'disk.img'), 320, 'gpt', [
         dict(size_mb=1, type='21686148-6449-6E6F-744E-656564454649',
              name='bios'),
+        dict(fs=mg.part_linux(work, 'root', r, 300, uuid=U_D11),
+             size_mb=300, type='0FC63DAF-8483-4772-8E79-3D69D8477DE4')],
+        boot_code='grub2')
+
+
+U_BT = 'b7f5b7f5-0000-4000-8000-0000000000b7'
+
+
+class NeedsRoot(Exception):
+    """The guest needs root and a loop mount; the caller skips (77)."""
+
+
+@guest('debian11-btrfs')
+def debian11_btrfs(work):
+    """Debian 11 with its root on Btrfs made by mkfs.btrfs --rootdir: one
+    top-level subvolume only (FS-001 and FS-002 pass)."""
+    r = os.path.join(work, 'root')
+    debian11_root(r, uuid=U_BT)
+    g.w(r, '/etc/fstab', 'UUID=%s / btrfs defaults 0 0\n' % U_BT)
+    g.mkdisk(os.path.join(work, 'disk.img'), 340, 'dos', [
+        dict(fs=mg.part_linux(work, 'root', r, 320, fs='btrfs', uuid=U_BT),
+             size_mb=320, type='83', bootable=True)], boot_code='grub2')
+
+
+@guest('debian11-btrfs-converted')
+def debian11_btrfs_converted(work):
+    """Debian 11 whose ext4 root was converted in place by btrfs-convert,
+    which keeps the ext4 image in the subvolume ext2_saved until it is
+    deleted: a Btrfs subvolume made without mounting (FS-002 fails)."""
+    r = os.path.join(work, 'root')
+    debian11_root(r)
+    fs = os.path.join(work, 'root.fs')
+    # btrfs-convert wants 4 KiB blocks (mke2fs picks 1 KiB below 512 MiB)
+    g.run('mke2fs', '-q', '-F', '-t', 'ext4', '-b', '4096', '-d', r,
+          '-U', U_D11, fs, '300M',
+          env=dict(os.environ, E2FSPROGS_FAKE_TIME='1600000000'))
+    g.run('btrfs-convert', fs)
+    g.mkdisk(os.path.join(work, 'disk.img'), 320, 'dos', [
+        dict(fs=fs, size_mb=300, type='83', bootable=True)], boot_code='grub2')
+
+
+@guest('debian11-btrfs-subvol')
+def debian11_btrfs_subvol(work):
+    """Debian 11 installed the way Ubuntu and SUSE installers lay out Btrfs:
+    the root in subvolume @ (the default subvolume, set-default), /home in
+    subvolume @home, fstab mounting them with subvol=.  Made by the real
+    kernel: mkfs.btrfs, a loop mount, btrfs subvolume create/set-default
+    (needs root: NeedsRoot otherwise)."""
+    if os.geteuid() != 0:
+        raise NeedsRoot('not root')
+    r = os.path.join(work, 'root')
+    debian11_root(r, uuid=U_BT)
+    g.w(r, '/etc/fstab', 'UUID=%s / btrfs defaults,subvol=@ 0 0\n'
+        'UUID=%s /home btrfs defaults,subvol=@home 0 0\n' % (U_BT, U_BT))
+    home = os.path.join(r, 'home')
+    fs = os.path.join(work, 'root.fs')
+    with open(fs, 'wb') as f:
+        f.truncate(320 * g.MiB)
+    g.run('mkfs.btrfs', '-q', '-f', '-U', U_BT, fs)
+    mnt = os.path.join(work, 'mnt')
+    os.makedirs(mnt)
+    if subprocess.run(['mount', '-o', 'loop', fs, mnt],
+                      stderr=subprocess.DEVNULL).returncode:
+        raise NeedsRoot('cannot loop-mount a Btrfs image here')
+    try:
+        g.run('btrfs', 'subvolume', 'create', os.path.join(mnt, '@'))
+        g.run('btrfs', 'subvolume', 'create', os.path.join(mnt, '@home'))
+        for name in os.listdir(r):
+            if name == 'home':
+                continue
+            src = os.path.join(r, name)
+            if os.path.isdir(src) and not os.path.islink(src):
+                shutil.copytree(src, os.path.join(mnt, '@', name),
+                                symlinks=True)
+            else:
+                shutil.copy2(src, os.path.join(mnt, '@', name),
+                             follow_symlinks=False)
+        os.makedirs(os.path.join(mnt, '@', 'home'))
+        for name in os.listdir(home):
+            shutil.copytree(os.path.join(home, name),
+                            os.path.join(mnt, '@home', name), symlinks=True)
+        out = g.run('btrfs', 'subvolume', 'list', mnt).decode()
+        sid = [ln.split()[1] for ln in out.splitlines()
+               if ln.split()[-1] == '@'][0]
+        g.run('btrfs', 'subvolume', 'set-default', sid, mnt)
+    finally:
+        # umount detaches the loop device (autoclear); lazily if busy
+        if subprocess.run(['umount', mnt]).returncode:
+            subprocess.run(['umount', '-l', mnt])
+    g.mkdisk(os.path.join(work, 'disk.img'), 340, 'dos', [
+        dict(fs=fs, size_mb=320, type='83', bootable=True)], boot_code='grub2')
+
+
+def vendor_part(work, label, size_mb=16):
+    """A FAT file system with an OEM volume label (its contents are of no
+    interest to the check)."""
+    d = os.path.join(work, 'oem-' + label)
+    g.w(d, '/readme.txt', 'vendor tools\n')
+    img = os.path.join(work, 'oem-%s.fs' % label)
+    g.mkfat(d, img, size_mb, label=label)
+    return img
+
+
+@guest('debian11-dell')
+def debian11_dell(work):
+    """Debian 11 installed on a Dell machine and copied to an image: the
+    disk starts with Dell's utility partition (MBR type 0xde, FAT labelled
+    DellUtility, upper case as FAT stores it), as the factory leaves it
+    (OS-010 warns)."""
+    r = os.path.join(work, 'root')
+    debian11_root(r)
+    g.mkdisk(os.path.join(work, 'disk.img'), 330, 'dos', [
+        dict(fs=vendor_part(work, 'DELLUTILITY'), size_mb=16, type='de'),
+        dict(fs=mg.part_linux(work, 'root', r, 300, uuid=U_D11),
+             size_mb=300, type='83', bootable=True)], boot_code='grub2')
+
+
+@guest('debian11-gpt-hp')
+def debian11_gpt_hp(work):
+    """Debian 11 on the GPT disk of an HP machine: an ordinary basic-data
+    partition whose FAT label is HP_TOOLS (OS-010 warns on the label)."""
+    r = os.path.join(work, 'root')
+    debian11_root(r)
+    g.mkdisk(os.path.join(work, 'disk.img'), 340, 'gpt', [
+        dict(size_mb=1, type='21686148-6449-6E6F-744E-656564454649',
+             name='bios'),
+        dict(fs=vendor_part(work, 'HP_TOOLS'), size_mb=16,
+             type='EBD0A0A2-B9E5-4433-87C0-68B6B72699C7',
+             name='Basic data partition'),
         dict(fs=mg.part_linux(work, 'root', r, 300, uuid=U_D11),
              size_mb=300, type='0FC63DAF-8483-4772-8E79-3D69D8477DE4')],
         boot_code='grub2')
@@ -225,6 +360,18 @@ def win2019_both_gpt(work, fixture):
 @guest('win11-both')
 def win11_both(work, fixture):
     win_both(work, fixture, **WIN11)
+
+
+@guest('win2019-wholedisk')
+def win2019_wholedisk(work, fixture):
+    """Windows Server 2019's C: volume alone, an NTFS file system over the
+    whole disk with no partition table (a volume image, not a disk image):
+    FS-004 wants NTFS on MBR or GPT."""
+    r = os.path.join(work, 'c')
+    mg.win_tree(r)
+    mg.win_hives(r, paging=['C:\\pagefile.sys 2048 2048'])
+    g.w(r, 'Windows/System32/ntoskrnl.exe', 'MZ')
+    g.mkntfs(r, os.path.join(work, 'disk.img'), 64, fixture)
 
 
 # ----------------------------------------------------------------- build
@@ -450,9 +597,17 @@ def expect(path, rc, exprs):
     bad = []
     seen = os.environ.get('CHECK_E2E_SEEN')    # coverage: rule verdict
     if seen:
+        asserted = set()
+        for e in exprs:
+            if '=' in e and '~' not in e.split('=')[0] and \
+                    e.split('=')[0] in res:
+                asserted.add(e.split('=')[0])
+        label = os.environ.get('CHECK_E2E_LABEL', '?').replace('\n', ' ')
         with open(seen, 'a') as f:
             for r in doc['results']:
-                f.write('%s %s %s\n' % (r['id'], doc['policy'], r['verdict']))
+                f.write('%s %s %s %d %s\n' % (r['id'], doc['policy'],
+                                              r['verdict'],
+                                              r['id'] in asserted, label))
     for e in exprs:
         if e.startswith('exit='):
             if int(e[5:]) != rc:
@@ -496,6 +651,17 @@ def expect(path, rc, exprs):
     for r in fails:
         if not r['status_message'] or not r['fix']:
             bad.append('%s fails without a status message or fix' % r['id'])
+        elif not r['status_message'].startswith('ClientError: '):
+            bad.append('%s: status message not in the service\'s form: %r'
+                       % (r['id'], r['status_message']))
+    for r in doc['results']:
+        if r['verdict'] == 'warn' and not r['fix']:
+            bad.append('%s warns without a fix' % r['id'])
+        if r['verdict'] != 'fail' and r['status_message']:
+            bad.append('%s is %s but has a status message' % (r['id'],
+                                                              r['verdict']))
+        if not r['evidence']:
+            bad.append('%s has no evidence' % r['id'])
     if fails and doc['status_message'] != fails[0]['status_message']:
         bad.append('top status message is not the first failure\'s')
     req = os.path.join(os.environ.get('SHARED', ''), 'REQUIREMENTS.md')
@@ -514,8 +680,12 @@ def expect(path, rc, exprs):
 def main():
     cmd = sys.argv[1]
     if cmd == 'build':
-        print(build(sys.argv[2], sys.argv[3],
-                    sys.argv[4] if len(sys.argv) > 4 else None))
+        try:
+            print(build(sys.argv[2], sys.argv[3],
+                        sys.argv[4] if len(sys.argv) > 4 else None))
+        except NeedsRoot as e:
+            print('%s: %s' % (sys.argv[3], e), file=sys.stderr)
+            sys.exit(77)
     elif cmd == 'ova':
         make_ova(sys.argv[2], sys.argv[3:])
     elif cmd == 'expect':
