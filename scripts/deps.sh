@@ -8,7 +8,7 @@ PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
  libcmocka-dev liblzma-dev
  qemu-utils e2fsprogs xfsprogs btrfs-progs jfsutils dosfstools mtools ntfs-3g
  libhivex-bin fdisk gdisk zstd lz4 xz-utils bzip2 cpio time libwin-hivex-perl debootstrap
- python3 lvm2 util-linux strace grub-pc-bin"
+ python3 lvm2 util-linux strace grub-pc-bin ldmtool"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -4,7 +4,8 @@
  * For each disk: the partition table (lib/part); for each partition, or
  * the whole disk when there is no table, a file system probe (lib/fs);
  * LVM physical volumes of all disks are assembled together and their
- * logical volumes probed too.  Every readable file system is opened and
+ * logical volumes probed too; so are the volumes of Windows dynamic disks
+ * (LDM disk groups), whose container partitions are then not read.  Every readable file system is opened and
  * looked at for an operating system root (Linux: linux.c, Windows:
  * windows.c).  Then the VM-wide facts: dual boot, boot modes.
  *
@@ -180,6 +181,8 @@ static void insp_open_fs(struct insp_ctx *c, unsigned i)
 	struct vmie_err e = { 0 };
 	struct vmie_fs *fs = NULL;
 
+	if (f->error[0])
+		return;         /* set aside (an LDM container) */
 	if (!f->probe.type[0]) {
 		vmie_strlcpy(f->error, "no known file system", sizeof f->error);
 		return;
@@ -603,6 +606,95 @@ out:
 	return rc;
 }
 
+/* Windows dynamic disks: the volumes of their LDM disk groups (over all
+ * the disks), each added and probed like a partition: "disk0:ldm:Volume1"
+ * when its extents are all on disk 0, "ldm:Volume1" over several disks.
+ * The partitions holding the LDM data (MBR 0x42, GPT LDM) of a disk whose
+ * database was read are set aside: their contents are those volumes. */
+static int insp_ldm(struct insp_ctx *c, struct vmie_image *const *disks)
+{
+	struct vmie_inspection *in = c->in;
+	struct vmie_image **devs = NULL;
+	const struct vmie_ptable **pts = NULL;
+	unsigned *map = NULL, nl = 0, n_fs = in->n_fs;
+	struct vmie_ldm l = { 0 };
+	struct vmie_err e = { 0 };
+	int rc = 0;
+
+	for (unsigned d = 0; d < in->n_disks; d++)
+		nl += in->disks[d].pt.ldm;
+	if (!nl)
+		return 0;
+	devs = calloc(nl, sizeof *devs);
+	pts = calloc(nl, sizeof *pts);
+	map = calloc(nl, sizeof *map);
+	if (!devs || !pts || !map) {
+		rc = VMIE_ENOMEM;
+		goto out;
+	}
+	nl = 0;
+	for (unsigned d = 0; d < in->n_disks; d++) {
+		if (!in->disks[d].pt.ldm)
+			continue;
+		devs[nl] = disks[d];
+		pts[nl] = &in->disks[d].pt;
+		map[nl++] = d;
+	}
+	if (vmie_ldm_scan(devs, pts, nl, &l, &e)) {
+		if (e.code == VMIE_ENOMEM)
+			rc = VMIE_ENOMEM;
+		else
+			insp_warn(in, "LDM: %s", e.msg);
+		goto out;
+	}
+	for (unsigned k = 0; k < l.n_warnings; k++)
+		insp_warn(in, "%s", l.warnings[k]);
+	for (unsigned i = 0; i < n_fs; i++) {
+		struct vmie_insp_fs *f = &in->fs[i];
+		const struct vmie_partition *p = insp_part(c, i);
+		if (!p || !in->disks[f->disk].pt.ldm_db ||
+		    strncmp(p->kind, "ldm", 3))
+			continue;
+		memset(&f->probe, 0, sizeof f->probe);
+		vmie_insp_fmt(f->error, sizeof f->error, "Windows dynamic disk "
+			      "(LDM) %s partition: its volumes are listed as "
+			      "ldm:<volume>", p->kind);
+	}
+	for (unsigned k = 0; k < l.n_volumes; k++) {
+		struct vmie_ldm_volume *v = &l.volumes[k];
+		uint64_t mask = 0;
+		int disk = -1;
+		char dev[160];
+		if (!v->dev) {
+			insp_warn(in, "LDM volume %s: %s", v->name, v->error);
+			continue;
+		}
+		for (unsigned b = 0; b < nl && b < 64; b++)
+			if ((v->dev_mask & (uint64_t)1 << b) && map[b] < 64)
+				mask |= (uint64_t)1 << map[b];
+		if (mask && !(mask & (mask - 1)))
+			for (disk = 0; !(mask & (uint64_t)1 << disk); disk++)
+				;
+		if (disk >= 0)
+			vmie_insp_fmt(dev, sizeof dev, "disk%d:ldm:%s", disk,
+				      v->name);
+		else
+			vmie_insp_fmt(dev, sizeof dev, "ldm:%s", v->name);
+		rc = insp_add_fs(c, v->dev, true, disk, -1, NULL, dev);
+		if (rc)
+			goto out;
+		v->dev = NULL;          /* closed with the other devices */
+		in->fs[in->n_fs - 1].disk_mask = mask;
+		vmie_fs_probe(c->devs[in->n_fs - 1], &in->fs[in->n_fs - 1].probe);
+	}
+out:
+	vmie_ldm_free(&l);
+	free(devs);
+	free(pts);
+	free(map);
+	return rc;
+}
+
 /* Boot modes of an OS from the facts gathered (BOOT-001). */
 static void insp_boot_modes(struct insp_ctx *c, struct vmie_insp_os *os)
 {
@@ -670,6 +762,9 @@ int vmie_inspect(struct vmie_image *const *disks, const char *const *names,
 	for (unsigned i = 0; i < in->n_fs; i++)
 		vmie_fs_probe(c.devs[i], &in->fs[i].probe);
 	rc = insp_lvm(&c);
+	if (rc)
+		goto out;
+	rc = insp_ldm(&c, disks);
 	if (rc)
 		goto out;
 	for (unsigned i = 0; i < in->n_fs; i++)

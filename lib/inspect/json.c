@@ -87,6 +87,54 @@ static const char *spec_name(enum vmie_fstab_spec k)
 	}
 }
 
+/* A dynamic disk's LDM database: its disk group and every volume of the
+ * group, with the extents (those on this disk have a start). */
+static json_t *ldm_json(const struct vmie_ptable *pt)
+{
+	json_t *o = json_object(), *vols = json_array();
+
+	json_object_set_new(o, "disk_guid", js(pt->ldm_disk_guid));
+	json_object_set_new(o, "group", js(pt->ldm_group));
+	json_object_set_new(o, "group_guid", js(pt->ldm_group_guid));
+	json_object_set_new(o, "error", js(pt->ldm_error));
+	for (unsigned i = 0; i < pt->n_ldm_volumes; i++) {
+		const struct vmie_ldm_volume *v = &pt->ldm_volumes[i];
+		json_t *j = json_object(), *ex = json_array();
+		json_object_set_new(j, "name", js(v->name));
+		json_object_set_new(j, "type", js(v->type));
+		json_object_set_new(j, "size", ju64(v->size));
+		json_object_set_new(j, "drive_hint", js(v->hint));
+		json_object_set_new(j, "guid", js(v->guid));
+		json_object_set_new(j, "partition_type",
+				    json_integer(v->part_type));
+		json_object_set_new(j, "stripe_size", v->stripe_size ?
+				    ju64(v->stripe_size) : json_null());
+		json_object_set_new(j, "columns", json_integer(v->columns));
+		json_object_set_new(j, "plexes", json_integer(v->n_plexes));
+		json_object_set_new(j, "error", js(v->error));
+		for (unsigned k = 0; k < v->n_extents; k++) {
+			const struct vmie_ldm_extent *e = &v->extents[k];
+			json_t *x = json_object();
+			json_object_set_new(x, "name", js(e->name));
+			json_object_set_new(x, "disk_name", js(e->disk_name));
+			json_object_set_new(x, "disk_guid", js(e->disk_guid));
+			json_object_set_new(x, "on_this_disk",
+					    json_boolean(e->dev == 0));
+			json_object_set_new(x, "start", e->dev == 0 ?
+					    ju64(e->start) : json_null());
+			json_object_set_new(x, "size", ju64(e->size));
+			json_object_set_new(x, "volume_offset", ju64(e->vol_off));
+			json_object_set_new(x, "column", json_integer(e->column));
+			json_object_set_new(x, "plex", json_integer(e->plex));
+			json_array_append_new(ex, x);
+		}
+		json_object_set_new(j, "extents", ex);
+		json_array_append_new(vols, j);
+	}
+	json_object_set_new(o, "volumes", vols);
+	return o;
+}
+
 static json_t *disk_json(unsigned idx, const struct vmie_insp_disk *d)
 {
 	json_t *o = json_object(), *pt = json_object(), *parts = json_array();
@@ -131,6 +179,8 @@ static json_t *disk_json(unsigned idx, const struct vmie_insp_disk *d)
 		json_array_append_new(parts, j);
 	}
 	json_object_set_new(pt, "partitions", parts);
+	if (d->pt.ldm)
+		json_object_set_new(pt, "ldm_database", ldm_json(&d->pt));
 	json_object_set_new(o, "partition_table", pt);
 	return o;
 }
@@ -149,6 +199,10 @@ static json_t *fs_json(const struct vmie_insp_fs *f)
 	json_object_set_new(o, "disks", ds);
 	json_object_set_new(o, "partition", json_integer(f->partition));
 	json_object_set_new(o, "lv", js(f->lv));
+	/* an LDM volume: "disk0:ldm:Volume1" or "ldm:Volume1" */
+	const char *ldm = strstr(f->device, "ldm:");
+	json_object_set_new(o, "ldm_volume", f->partition < 0 && ldm ?
+			    js(ldm + 4) : json_null());
 	json_object_set_new(o, "type", js(f->probe.type));
 	json_object_set_new(o, "version", js(f->probe.version));
 	json_object_set_new(o, "uuid", js(f->probe.uuid));

@@ -2,7 +2,8 @@
  * Partition-table dispatcher and the MBR reader: sector 0, the four
  * primary entries, extended/logical chains (EBRs), the boot code and which
  * boot loader wrote it.  A 0xEE entry hands over to the GPT reader
- * (gpt.c).  Layouts and sources: part_disk.h.
+ * (gpt.c), a dynamic disk (type 0x42 or GPT LDM partitions) to the LDM
+ * reader (ldm.c).  Layouts and sources: part_disk.h.
  *
  * EBR chains are untrusted linked lists: every EBR must lie inside the
  * extended partition and the disk, an EBR already visited ends the chain
@@ -383,8 +384,8 @@ static bool mbr_lvm_label(struct vmie_image *disk)
 	return false;
 }
 
-int vmie_ptable_read(struct vmie_image *disk, struct vmie_ptable *pt,
-		     struct vmie_err *err)
+static int mbr_ptable_read(struct vmie_image *disk, struct vmie_ptable *pt,
+			   struct vmie_err *err)
 {
 	uint8_t s0[512];
 	struct mbr_entry e[4];
@@ -470,10 +471,21 @@ int vmie_ptable_read(struct vmie_image *disk, struct vmie_ptable *pt,
 	return mbr_read_table(disk, pt, s0, err);
 }
 
+int vmie_ptable_read(struct vmie_image *disk, struct vmie_ptable *pt,
+		     struct vmie_err *err)
+{
+	int r = mbr_ptable_read(disk, pt, err);
+	/* a dynamic disk: its LDM database (ldm.c) */
+	if (!r && pt->ldm)
+		r = part_ldm_read(disk, pt, err);
+	return r;
+}
+
 void vmie_ptable_free(struct vmie_ptable *pt)
 {
 	if (!pt)
 		return;
+	part_ldm_free(pt);
 	free(pt->parts);
 	pt->parts = NULL;
 	pt->n_parts = 0;

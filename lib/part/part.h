@@ -11,7 +11,9 @@
  * Supported: MBR (with extended/logical chains, loop- and bounds-protected),
  * GPT (primary and backup headers, CRC-32), protective and hybrid MBRs,
  * whole-disk file systems with no table, LVM2 (text metadata, linear and
- * striped LVs), Windows dynamic disks (LDM) detected and reported.
+ * striped LVs), Windows dynamic disks (LDM: the database is read and its
+ * simple, spanned, striped and mirrored volumes are exposed as images,
+ * across the disks of one VM; RAID-5 volumes are reported only).
  */
 #ifndef VMIE_PART_PART_H
 #define VMIE_PART_PART_H
@@ -48,6 +50,50 @@ struct vmie_partition {
 };
 
 #define VMIE_PT_MAX_WARN 8
+
+/* ---- Windows dynamic disks (LDM), lib/part/ldm.c ---- */
+
+/* One LDM partition: a piece of a volume on one disk. */
+struct vmie_ldm_extent {
+	char name[64];          /* "Disk1-01" */
+	char disk_guid[37];     /* the disk it is on (PRIVHEAD disk GUID) */
+	char disk_name[64];     /* "Disk1" */
+	int dev;                /* index of that disk in the devices given to
+				   vmie_ldm_scan (0 = this disk in a
+				   ptable's list), -1 when not present */
+	uint64_t data_off;      /* bytes from the disk's LDM data area start */
+	uint64_t start;         /* bytes from the start of the disk (valid
+				   when dev >= 0) */
+	uint64_t size;          /* bytes */
+	uint64_t vol_off;       /* bytes: where it sits in a spanned volume */
+	unsigned column;        /* striped / RAID-5: its column */
+	unsigned plex;          /* which component (mirror half), 0-based */
+};
+
+struct vmie_ldm_volume {
+	char group[64];         /* disk group name ("WIN-ABC-Dg0") */
+	char group_guid[37];
+	char name[64];          /* "Volume1" */
+	char guid[37];
+	/* "simple", "spanned", "striped", "mirrored", "raid5" */
+	char type[12];
+	uint64_t size;          /* bytes */
+	uint8_t part_type;      /* MBR-style type of its contents (0x07) */
+	char hint[16];          /* drive letter hint ("C:"), or "" */
+	uint64_t stripe_size;   /* bytes, striped and RAID-5 */
+	unsigned columns;       /* striped and RAID-5 */
+	unsigned n_plexes;      /* components: 2 for a mirror */
+	unsigned n_extents;
+	struct vmie_ldm_extent *extents;
+	uint64_t dev_mask;      /* bit i: an extent on device i (i < 64) */
+	struct vmie_image *dev; /* the volume as an image; NULL when it was
+				   not assembled (always NULL in a ptable) */
+	char error[200];        /* why dev is NULL: a missing disk, RAID-5,
+				   a bad layout; "" */
+};
+
+struct vmie_ldm_db;     /* one disk's parsed database (ldm.c) */
+
 struct vmie_ptable {
 	enum vmie_pt_type type;
 	uint64_t disk_size;
@@ -69,6 +115,18 @@ struct vmie_ptable {
 	char warnings[VMIE_PT_MAX_WARN][160];
 	uint32_t sector_size;   /* logical sector size of the table: 512, or
 				   4096 for a GPT found at byte 4096 */
+	/* Windows dynamic disk (ldm set): what its LDM database says.  Each
+	 * disk of a disk group holds the whole group's database, so the
+	 * volume list names every volume of the group; extents on this disk
+	 * have dev 0, those on other disks -1.  ldm_error says why the
+	 * database could not be read ("" when it was). */
+	char ldm_disk_guid[37];
+	char ldm_group[64];
+	char ldm_group_guid[37];
+	char ldm_error[200];
+	unsigned n_ldm_volumes;
+	struct vmie_ldm_volume *ldm_volumes;
+	struct vmie_ldm_db *ldm_db;   /* owned; used by vmie_ldm_scan */
 };
 
 /* Read the partition table of a disk.  A disk with no recognisable table
@@ -113,5 +171,41 @@ bool vmie_lvm_is_pv(struct vmie_image *dev);
 int vmie_lvm_scan(struct vmie_image *const *devs, unsigned n,
 		  struct vmie_lvm *out, struct vmie_err *err);
 void vmie_lvm_free(struct vmie_lvm *l);
+
+/* ---- Windows dynamic disks (LDM) across the disks of one VM ---- */
+
+struct vmie_ldm_group {
+	char name[64];
+	char guid[37];
+	uint64_t seq;           /* committed sequence of the copy used */
+	unsigned n_disks;       /* disks the database lists */
+	unsigned n_present;     /* of those, found among the devices */
+};
+
+struct vmie_ldm {
+	unsigned n_groups;
+	struct vmie_ldm_group *groups;
+	unsigned n_volumes;
+	struct vmie_ldm_volume *volumes;
+	/* Non-fatal problems: an unreadable database on one disk, a disk
+	 * with an older copy, a duplicate disk GUID... */
+	unsigned n_warnings;
+	char warnings[VMIE_PT_MAX_WARN][200];
+};
+
+/* Assemble the LDM disk groups of the whole disks devs[0..n) (the disks
+ * of one VM): disks are matched by the GUID in their PRIVHEAD, the
+ * database copy with the highest committed sequence number is used, and
+ * every volume whose extents are all present is exposed as an image
+ * (driver "ldm"): simple, spanned, striped, and mirrored (from the first
+ * complete plex).  RAID-5 volumes are listed with an error.  pts, if not
+ * NULL, are the disks' tables from vmie_ptable_read (read again if NULL);
+ * disks that are not dynamic are skipped.  Fails only on I/O or memory
+ * errors, or when dynamic disks were given but no database could be read
+ * (the error is the first problem).  devs must outlive the result. */
+int vmie_ldm_scan(struct vmie_image *const *devs,
+		  const struct vmie_ptable *const *pts, unsigned n,
+		  struct vmie_ldm *out, struct vmie_err *err);
+void vmie_ldm_free(struct vmie_ldm *l);
 
 #endif

@@ -38,6 +38,16 @@ const char *part_gpt_kind(const char *type_guid);
 int part_gpt_read(struct vmie_image *disk, struct vmie_ptable *pt,
 		  bool *found, struct vmie_err *err);
 
+/* ---- Windows dynamic disks (ldm.c) ---- */
+
+/* Read the LDM database of a disk whose table said it is dynamic
+ * (pt->ldm): fill pt's ldm_* fields, or pt->ldm_error and a warning when
+ * the database is unreadable.  Fails only on I/O or memory errors. */
+int part_ldm_read(struct vmie_image *disk, struct vmie_ptable *pt,
+		  struct vmie_err *err);
+/* Free what part_ldm_read put in pt. */
+void part_ldm_free(struct vmie_ptable *pt);
+
 /* ---- LVM2 text metadata (lvm_text.c) ---- */
 
 enum lvm_vtype { LVM_V_SECTION, LVM_V_INT, LVM_V_STR, LVM_V_ARRAY,

@@ -436,14 +436,48 @@ static void rules_fs(struct ctx *c)
 		       "GPT Windows boot volumes are supported only in VHDX images");
 	}
 
-	/* FS-005: dynamic disks */
-	int ldm = -1;
-	for (unsigned i = 0; i < c->in->n_disks; i++)
-		if (c->in->disks[i].pt.ldm)
-			ldm = (int)i;
+	/* FS-005: dynamic disks, named with what their LDM database says
+	 * (group, volumes with type, size and drive letter). */
+	char ev[400] = "";
+	size_t n = 0;
+	int ndyn = 0;
+	for (unsigned i = 0; i < c->in->n_disks; i++) {
+		const struct vmie_ptable *dpt = &c->in->disks[i].pt;
+		if (!dpt->ldm)
+			continue;
+		ndyn++;
+		if (n < sizeof ev)
+			n += (size_t)snprintf(ev + n, sizeof ev - n, "%sdisk%u: "
+				"Windows dynamic disk (LDM", n ? "; " : "", i);
+		if (n < sizeof ev && dpt->ldm_group[0])
+			n += (size_t)snprintf(ev + n, sizeof ev - n,
+					      " group %s", dpt->ldm_group);
+		if (n < sizeof ev)
+			n += (size_t)snprintf(ev + n, sizeof ev - n, ")");
+		if (n < sizeof ev && dpt->ldm_error[0])
+			n += (size_t)snprintf(ev + n, sizeof ev - n,
+					      ": database unreadable: %s",
+					      dpt->ldm_error);
+		/* a group's volumes are named once, at its first disk */
+		bool seen = false;
+		for (unsigned j = 0; j < i && dpt->ldm_group_guid[0]; j++)
+			if (c->in->disks[j].pt.ldm &&
+			    !strcmp(c->in->disks[j].pt.ldm_group_guid,
+				    dpt->ldm_group_guid))
+				seen = true;
+		for (unsigned v = 0; !seen && v < dpt->n_ldm_volumes &&
+		     n < sizeof ev; v++) {
+			const struct vmie_ldm_volume *lv = &dpt->ldm_volumes[v];
+			n += (size_t)snprintf(ev + n, sizeof ev - n,
+					      "%s %s %s %llu MiB%s%s",
+					      v ? "," : ":", lv->name, lv->type,
+					      (unsigned long long)(lv->size >> 20),
+					      lv->hint[0] ? " " : "", lv->hint);
+		}
+	}
 	x = add(c, "FS-005", "Windows dynamic disks are detected (they change the boot-mode choice)",
-		ldm >= 0 ? VMIE_V_WARN : VMIE_V_PASS,
-		ldm >= 0 ? "disk%d is a Windows dynamic disk (LDM)" : "no dynamic disks%.0d", ldm < 0 ? 0 : ldm);
+		ndyn ? VMIE_V_WARN : VMIE_V_PASS, "%s",
+		ndyn ? ev : "no dynamic disks");
 	fix(x, "convert dynamic disks to basic before export if possible; the boot mode will be UEFI (BOOT-006)");
 }
 

@@ -426,8 +426,13 @@ static void test_gpt_names_and_ldm(void **state)
 	assert_string_equal(pt.parts[0].kind, "ldm-metadata");
 	assert_string_equal(pt.parts[0].name, "\xc3\xa9\xf0\x9f\x98\x80"
 			    "\xef\xbf\xbdx");
-	/* the backup still has no name: it was not used */
-	assert_int_equal(pt.n_warnings, 0);
+	/* the backup still has no name: it was not used; the only warning
+	 * is that the LDM metadata partition holds no database */
+	assert_int_equal(pt.n_warnings, 1);
+	assert_true(has_warning(&pt, "ldm: database unreadable: no PRIVHEAD "
+				"at sector 4095"));
+	assert_string_equal(pt.ldm_error, "no PRIVHEAD at sector 4095");
+	assert_int_equal(pt.n_ldm_volumes, 0);
 	vmie_ptable_free(&pt);
 }
 
