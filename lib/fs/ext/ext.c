@@ -11,6 +11,12 @@
  * superblock and group descriptors): no bitmaps, free space comes from the
  * superblock.
  *
+ * A file system that needs recovery (a guest exported running or after a
+ * crash) has its committed jbd2 transactions replayed in memory on open
+ * (ext_journal.c): the io manager serves the blocks the log holds from the
+ * log, so reads see what a kernel mount or e2fsck would, and the image is
+ * never written.  vmie_ext_journal_info() (ext.h) tells what was done.
+ *
  * Probing decodes the superblock itself (ext_disk.h) and names the file
  * system the way blkid does: ext4 when it uses a feature that the ext3
  * driver did not know, ext3 with a journal, ext2 otherwise.
@@ -19,7 +25,9 @@
  * handles are not thread-safe); separate handles are independent.
  */
 #include "fs/fs.h"
+#include "fs/ext/ext.h"
 #include "fs/ext/ext_disk.h"
+#include "fs/ext/ext_journal.h"
 #include "core/checked.h"
 #include "core/endian.h"
 #include "core/util.h"
@@ -33,6 +41,8 @@
 #include <et/com_err.h>
 #include <ext2fs/ext2fs.h>
 
+extern const struct vmie_fs_driver vmie_fsdrv_ext;
+
 /* ---- the io manager over a struct vmie_image ---- */
 
 #define EXTIO_SLOTS 64
@@ -41,6 +51,7 @@ static pthread_mutex_t extio_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	unsigned long token;
 	struct vmie_image *img;
+	const struct extj_overlay *ov;
 } extio_slots[EXTIO_SLOTS];
 static unsigned long extio_next_token;
 
@@ -52,12 +63,15 @@ static unsigned long extio_next_token;
 
 struct extio_priv {
 	struct vmie_image *img;
+	const struct extj_overlay *ov;  /* replayed journal blocks, or NULL */
 	uint8_t *ra;            /* EXTIO_RA_SIZE bytes, or NULL */
 	uint64_t ra_off, ra_len;
 };
 
-/* Publish img under a fresh token; 0 when the table is full. */
-static unsigned long extio_register(struct vmie_image *img)
+/* Publish img (and the journal overlay its reads go through) under a
+ * fresh token; 0 when the table is full. */
+static unsigned long extio_register(struct vmie_image *img,
+				    const struct extj_overlay *ov)
 {
 	unsigned long token = 0;
 	pthread_mutex_lock(&extio_lock);
@@ -66,6 +80,7 @@ static unsigned long extio_register(struct vmie_image *img)
 			token = ++extio_next_token;
 			extio_slots[i].token = token;
 			extio_slots[i].img = img;
+			extio_slots[i].ov = ov;
 			break;
 		}
 	}
@@ -82,7 +97,8 @@ static void extio_unregister(unsigned long token)
 	pthread_mutex_unlock(&extio_lock);
 }
 
-static struct vmie_image *extio_find(const char *name)
+static struct vmie_image *extio_find(const char *name,
+				     const struct extj_overlay **ov)
 {
 	struct vmie_image *img = NULL;
 	char *end;
@@ -93,8 +109,10 @@ static struct vmie_image *extio_find(const char *name)
 		return NULL;
 	pthread_mutex_lock(&extio_lock);
 	for (int i = 0; i < EXTIO_SLOTS; i++)
-		if (extio_slots[i].img && extio_slots[i].token == token)
+		if (extio_slots[i].img && extio_slots[i].token == token) {
 			img = extio_slots[i].img;
+			*ov = extio_slots[i].ov;
+		}
 	pthread_mutex_unlock(&extio_lock);
 	return img;
 }
@@ -103,7 +121,8 @@ static struct struct_io_manager extio_manager;
 
 static errcode_t extio_open(const char *name, int flags, io_channel *channel)
 {
-	struct vmie_image *img = extio_find(name ? name : "");
+	const struct extj_overlay *ov = NULL;
+	struct vmie_image *img = extio_find(name ? name : "", &ov);
 	io_channel ch;
 	struct extio_priv *p;
 
@@ -119,6 +138,7 @@ static errcode_t extio_open(const char *name, int flags, io_channel *channel)
 		return EXT2_ET_NO_MEMORY;
 	}
 	p->img = img;
+	p->ov = ov;
 	ch->magic = EXT2_ET_MAGIC_IO_CHANNEL;
 	ch->manager = &extio_manager;
 	ch->block_size = 1024;
@@ -172,10 +192,13 @@ static errcode_t extio_read_blk64(io_channel ch, unsigned long long block,
 		}
 		if (p->ra && off >= p->ra_off && off + len <= p->ra_off + p->ra_len) {
 			memcpy(data, p->ra + (off - p->ra_off), (size_t)len);
-			return 0;
+			goto journal;
 		}
 	}
 	if (vmie_image_pread(p->img, data, (size_t)len, off, NULL))
+		return EIO;
+journal:
+	if (extj_overlay_apply(p->ov, p->img, off, data, len))
 		return EIO;
 	return 0;
 }
@@ -323,26 +346,35 @@ static void ext_init_error_table(void)
 	initialize_ext2_error_table();
 }
 
-static int ext_open(struct vmie_fs *fs, struct vmie_err *err)
+/* What fs->priv points to. */
+struct extd {
+	ext2_filsys efs;
+	struct extj_overlay *ov;        /* replayed journal, or NULL */
+	struct vmie_ext_journal jnl;
+};
+
+static ext2_filsys ext_efs(struct vmie_fs *fs)
 {
-	ext2_filsys efs = NULL;
+	return ((struct extd *)fs->priv)->efs;
+}
+
+/* ext2fs_open2 on fs->dev, reading through the journal overlay ov. */
+static int ext_open_efs(struct vmie_fs *fs, const struct extj_overlay *ov,
+			ext2_filsys *out, struct vmie_err *err)
+{
 	char name[40];
 	unsigned long token;
 	errcode_t e;
 
-	if (!strcmp(fs->info.type, "jbd"))
-		return VMIE_ERR(err, VMIE_EUNSUPP,
-				"%s: an external ext3/4 journal holds no files",
-				fs->dev->name);
-	pthread_once(&ext_et_once, ext_init_error_table);
-	token = extio_register(fs->dev);
+	*out = NULL;
+	token = extio_register(fs->dev, ov);
 	if (!token)
 		return VMIE_ERR(err, VMIE_ENOMEM,
 				"ext: more than %d file systems opening at once",
 				EXTIO_SLOTS);
 	snprintf(name, sizeof name, "vmie-ext:%lu", token);
 	e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP,
-			 0, 0, &extio_manager, &efs);
+			 0, 0, &extio_manager, out);
 	extio_unregister(token);
 	if (e == EXT2_ET_UNSUPP_FEATURE || e == EXT2_ET_RO_UNSUPP_FEATURE) {
 		uint8_t sb[EXT_SB_SIZE];
@@ -362,20 +394,126 @@ static int ext_open(struct vmie_fs *fs, struct vmie_err *err)
 	}
 	if (e)
 		return ext_err(fs, err, e, "superblock");
-	fs->priv = efs;
+	return 0;
+}
+
+/* Replay the journal in memory when the file system needs recovery, and
+ * reopen through it (the superblock and group descriptors may be in the
+ * log).  When the replayed metadata cannot be opened, the disk is read as
+ * it is and the reason kept in d->jnl.problem. */
+static int ext_open_journal(struct vmie_fs *fs, struct extd *d,
+			    struct vmie_err *err)
+{
+	struct ext2_super_block *sb = d->efs->super;
+	struct extj_overlay *ov = NULL;
+	ext2_filsys efs2 = NULL;
+	struct vmie_err e2 = { 0 };
+	int r;
+
+	if (!ext2fs_has_feature_journal(sb)) {
+		d->jnl.state = VMIE_EXT_JOURNAL_NONE;
+		return 0;
+	}
+	d->jnl.state = VMIE_EXT_JOURNAL_CLEAN;
+	d->jnl.external = !sb->s_journal_inum;
+	if (!ext2fs_has_feature_journal_needs_recovery(sb))
+		return 0;
+	r = extj_replay(d->efs, fs->dev, &ov, &d->jnl, err);
+	if (r || !ov)
+		return r;
+	r = ext_open_efs(fs, ov, &efs2, &e2);
+	if (r == VMIE_ENOMEM) {
+		extj_overlay_free(ov);
+		if (err)
+			*err = e2;
+		return r;
+	}
+	if (r) {
+		extj_overlay_free(ov);
+		d->jnl.state = VMIE_EXT_JOURNAL_SKIPPED;
+		VMIE_CORRUPT(&d->jnl.problem, "ext journal: %s: the file "
+			     "system does not open after replaying %u "
+			     "transactions (%s): read as it is on disk",
+			     fs->dev->name, d->jnl.transactions, e2.msg);
+		return 0;
+	}
+	ext2fs_close_free(&d->efs);
+	d->efs = efs2;
+	d->ov = ov;
+	return 0;
+}
+
+static int ext_open(struct vmie_fs *fs, struct vmie_err *err)
+{
+	struct extd *d;
+	int r;
+
+	if (!strcmp(fs->info.type, "jbd"))
+		return VMIE_ERR(err, VMIE_EUNSUPP,
+				"%s: an external ext3/4 journal holds no files",
+				fs->dev->name);
+	pthread_once(&ext_et_once, ext_init_error_table);
+	d = calloc(1, sizeof *d);
+	if (!d)
+		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	r = ext_open_efs(fs, NULL, &d->efs, err);
+	if (!r)
+		r = ext_open_journal(fs, d, err);
+	if (r) {
+		if (d->efs)
+			ext2fs_close_free(&d->efs);
+		free(d);
+		return r;
+	}
+	fs->priv = d;
 	fs->root = EXT2_ROOT_INO;
-	/* the superblock is authoritative once libext2fs accepted it */
+	/* the superblock is authoritative once libext2fs accepted it (and
+	 * may come from the journal) */
+	struct ext2_super_block *sb = d->efs->super;
 	uint64_t fr;
-	if (!vmie_mul_u64(ext2fs_free_blocks_count(efs->super),
-			  (uint64_t)efs->blocksize, &fr))
+	if (!vmie_mul_u64(ext2fs_free_blocks_count(sb),
+			  (uint64_t)d->efs->blocksize, &fr))
 		fs->info.free = fr;
+	if (d->ov) {
+		size_t n = 0;
+		while (n < sizeof sb->s_volume_name && sb->s_volume_name[n])
+			n++;
+		memcpy(fs->info.label, sb->s_volume_name, n);
+		fs->info.label[n] = 0;
+	}
 	return 0;
 }
 
 static void ext_close(struct vmie_fs *fs)
 {
-	if (fs->priv)
-		ext2fs_close_free((ext2_filsys *)&fs->priv);
+	struct extd *d = fs->priv;
+	if (!d)
+		return;
+	if (d->efs)
+		ext2fs_close_free(&d->efs);
+	extj_overlay_free(d->ov);
+	free(d);
+	fs->priv = NULL;
+}
+
+int vmie_ext_journal_info(const struct vmie_fs *fs,
+			  struct vmie_ext_journal *out)
+{
+	if (!fs || fs->drv != &vmie_fsdrv_ext || !fs->priv)
+		return VMIE_EINVAL;
+	*out = ((const struct extd *)fs->priv)->jnl;
+	return 0;
+}
+
+const char *vmie_ext_journal_state_name(enum vmie_ext_journal_state s)
+{
+	switch (s) {
+	case VMIE_EXT_JOURNAL_NONE: return "none";
+	case VMIE_EXT_JOURNAL_CLEAN: return "clean";
+	case VMIE_EXT_JOURNAL_REPLAYED: return "replayed";
+	case VMIE_EXT_JOURNAL_SKIPPED: return "skipped";
+	}
+	return "?";
 }
 
 /* ---- inode operations ---- */
@@ -383,7 +521,7 @@ static void ext_close(struct vmie_fs *fs)
 static int ext_ino(struct vmie_fs *fs, vmie_ino_t ino, ext2_ino_t *out,
 		   struct vmie_err *err)
 {
-	ext2_filsys efs = fs->priv;
+	ext2_filsys efs = ext_efs(fs);
 	if (!ino || ino > efs->super->s_inodes_count)
 		return VMIE_CORRUPT(err, "%s: %s: inode %llu out of range",
 				    fs->info.type, fs->dev->name,
@@ -395,7 +533,7 @@ static int ext_ino(struct vmie_fs *fs, vmie_ino_t ino, ext2_ino_t *out,
 static int ext_lookup(struct vmie_fs *fs, vmie_ino_t dir, const char *name,
 		      vmie_ino_t *out, struct vmie_err *err)
 {
-	ext2_filsys efs = fs->priv;
+	ext2_filsys efs = ext_efs(fs);
 	ext2_ino_t d = 0, ino = 0;
 	int r = ext_ino(fs, dir, &d, err);
 	if (r)
@@ -415,7 +553,7 @@ static int ext_read_inode(struct vmie_fs *fs, ext2_ino_t ino,
 			  struct ext2_inode_large *in, struct vmie_err *err)
 {
 	memset(in, 0, sizeof *in);
-	errcode_t e = ext2fs_read_inode_full(fs->priv, ino,
+	errcode_t e = ext2fs_read_inode_full(ext_efs(fs), ino,
 					     (struct ext2_inode *)in,
 					     sizeof *in);
 	if (e)
@@ -426,7 +564,7 @@ static int ext_read_inode(struct vmie_fs *fs, ext2_ino_t ino,
 static int ext_stat(struct vmie_fs *fs, vmie_ino_t ino, struct vmie_stat *st,
 		    struct vmie_err *err)
 {
-	ext2_filsys efs = fs->priv;
+	ext2_filsys efs = ext_efs(fs);
 	struct ext2_inode_large in;
 	ext2_ino_t i = 0;
 	int r = ext_ino(fs, ino, &i, err);
@@ -464,7 +602,7 @@ static int ext_read(struct vmie_fs *fs, vmie_ino_t ino, void *buf, size_t len,
 		return r;
 	if (len > (1u << 30))
 		len = 1u << 30;
-	e = ext2fs_file_open(fs->priv, i, 0, &f);
+	e = ext2fs_file_open(ext_efs(fs), i, 0, &f);
 	if (e)
 		return ext_err(fs, err, e, "file open");
 	e = ext2fs_file_llseek(f, off, EXT2_SEEK_SET, NULL);
@@ -521,7 +659,7 @@ static int ext_dir_cb(ext2_ino_t dir, int entry, struct ext2_dir_entry *de,
 static int ext_readdir(struct vmie_fs *fs, vmie_ino_t dir, vmie_dirent_cb cb,
 		       void *ctx, struct vmie_err *err)
 {
-	ext2_filsys efs = fs->priv;
+	ext2_filsys efs = ext_efs(fs);
 	struct ext_dir_ctx c = { .cb = cb, .ctx = ctx };
 	ext2_ino_t d = 0;
 	int r = ext_ino(fs, dir, &d, err);
@@ -539,7 +677,7 @@ static int ext_readdir(struct vmie_fs *fs, vmie_ino_t dir, vmie_dirent_cb cb,
 static int ext_readlink(struct vmie_fs *fs, vmie_ino_t ino, char *buf,
 			size_t size, struct vmie_err *err)
 {
-	ext2_filsys efs = fs->priv;
+	ext2_filsys efs = ext_efs(fs);
 	struct ext2_inode_large in;
 	ext2_ino_t i = 0;
 	int r = ext_ino(fs, ino, &i, err);

@@ -16,8 +16,17 @@
  * Lookup is case-insensitive as on Windows: the volume is switched to
  * case-insensitive collation through its $UpCase table, so the directory
  * index finds "/windows/system32" and DOS 8.3 names in one descent.
- * readdir leaves out DOS names (the long name is listed); the system files
- * at the root ($MFT, $Volume...) are listed like any file.
+ * readdir leaves out DOS names (the long name is listed) and, like
+ * ntfs-3g's default (show_sys_files off), the metadata files: MFT records
+ * 0 to 15 ($MFT, $MFTMirr, $LogFile, $Volume, $AttrDef, $Bitmap, $Boot,
+ * $BadClus, $Secure, $UpCase, $Extend and the reserved ones, all in the
+ * root) and everything in $Extend ($ObjId, $Quota, $Reparse, $UsnJrnl...).
+ * They stay reachable by explicit path ("/$MFT", "/$Extend/$UsnJrnl").
+ *
+ * Open also records the volume's state for inspection (ntfs.h): the dirty
+ * flag of $Volume and whether hiberfil.sys holds a hibernation image
+ * (Windows hibernated, or shut down with fast startup).  libntfs-3g refuses
+ * such volumes read-write only; they open read-only here.
  * Reparse points that are symlinks, junctions and WSL symlinks are
  * VMIE_FT_LNK; "C:\x\y" targets become "/x/y" (the guest root is the volume
  * the link is on), relative targets keep their shape with '/' separators.
@@ -37,6 +46,7 @@
 #define HAVE_TIME_H 1
 
 #include "fs/fs.h"
+#include "fs/ntfs/ntfs.h"
 #include "fs/ntfs/ntfs_disk.h"
 #include "core/checked.h"
 #include "core/endian.h"
@@ -338,7 +348,62 @@ static int ntfsd_probe(struct vmie_image *dev, struct vmie_fs_probe *p)
 struct ntfsd {
 	struct ntfsd_dev d;
 	ntfs_volume *vol;
+	struct vmie_ntfs_state st;
 };
+
+extern const struct vmie_fs_driver vmie_fsdrv_ntfs;
+
+/* hiberfil.sys at the root: present?  Its header as libntfs-3g judges it
+ * (ntfs_volume_check_hiberfile): hibernated when the first 4 bytes are
+ * "hibr" or "HIBR", or when the file is shorter than the header. */
+static void ntfsd_check_hiberfile(struct ntfsd *n)
+{
+	ntfschar *uname = NULL;
+	ntfs_inode *root, *ni = NULL;
+	ntfs_attr *na = NULL;
+	uint8_t *hdr = NULL;
+	int ulen;
+
+	root = ntfs_inode_open(n->vol, FILE_root);
+	ulen = ntfs_mbstoucs(NTFS_HIBERFILE, &uname);
+	if (!root || ulen < 0)
+		goto out;
+	u64 m = ntfs_inode_lookup_by_name(root, uname, ulen);
+	if (m == (u64)-1 || !(ni = ntfs_inode_open(n->vol, MREF(m))))
+		goto out;
+	n->st.hiberfile = true;
+	if (!(na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0)) ||
+	    !(hdr = calloc(1, NTFS_HIBERFILE_HDR)))
+		goto out;
+	s64 got = ntfs_attr_pread(na, 0, NTFS_HIBERFILE_HDR, hdr);
+	if (got >= 4) {
+		bool print = true;
+		for (int i = 0; i < 4; i++)
+			print = print && hdr[i] >= 0x20 && hdr[i] < 0x7f;
+		if (print)
+			memcpy(n->st.hiber_sig, hdr, 4);
+	}
+	n->st.hibernated = got >= 0 && (got < NTFS_HIBERFILE_HDR ||
+					!memcmp(hdr, "hibr", 4) ||
+					!memcmp(hdr, "HIBR", 4));
+out:
+	free(hdr);
+	free(uname);
+	if (na)
+		ntfs_attr_close(na);
+	if (ni)
+		ntfs_inode_close(ni);
+	if (root)
+		ntfs_inode_close(root);
+}
+
+int vmie_ntfs_state(const struct vmie_fs *fs, struct vmie_ntfs_state *out)
+{
+	if (!fs || fs->drv != &vmie_fsdrv_ntfs || !fs->priv)
+		return VMIE_EINVAL;
+	*out = ((const struct ntfsd *)fs->priv)->st;
+	return 0;
+}
 
 static int ntfsd_errno(struct vmie_fs *fs, struct vmie_err *err, int e,
 		       const char *what)
@@ -399,6 +464,9 @@ static int ntfsd_open(struct vmie_fs *fs, struct vmie_err *err)
 	}
 	/* Windows semantics: names compare through $UpCase */
 	NVolClearCaseSensitive(n->vol);
+	n->st.volume_flags = le16_to_cpu(n->vol->flags);
+	n->st.dirty = n->vol->flags & VOLUME_IS_DIRTY;
+	ntfsd_check_hiberfile(n);
 	fs->priv = n;
 	fs->root = FILE_root;
 	if (n->vol->vol_name && n->vol->vol_name[0])
@@ -571,6 +639,7 @@ struct ntfsd_rd {
 	vmie_dirent_cb cb;
 	void *ctx;
 	int ret;
+	bool in_extend;         /* listing $Extend: all of it is metadata */
 };
 
 static int ntfsd_fill(void *ctx, const ntfschar *name, const int name_len,
@@ -582,8 +651,9 @@ static int ntfsd_fill(void *ctx, const ntfschar *name, const int name_len,
 	struct vmie_dirent d;
 	char *u = NULL;
 
-	if (name_type == FILE_NAME_DOS)
-		return 0;
+	if (name_type == FILE_NAME_DOS || c->in_extend ||
+	    MREF(mref) < FILE_first_user)
+		return 0;       /* DOS alias, or a metadata file */
 	if (ntfs_ucstombs(name, name_len, &u, 0) < 0 || !u)
 		return 0;
 	if (!strcmp(u, ".") || !strcmp(u, "..")) {
@@ -607,7 +677,8 @@ static int ntfsd_fill(void *ctx, const ntfschar *name, const int name_len,
 static int ntfsd_readdir(struct vmie_fs *fs, vmie_ino_t dir, vmie_dirent_cb cb,
 			 void *ctx, struct vmie_err *err)
 {
-	struct ntfsd_rd c = { .cb = cb, .ctx = ctx };
+	struct ntfsd_rd c = { .cb = cb, .ctx = ctx,
+			      .in_extend = dir == FILE_Extend };
 	ntfs_inode *ni = ntfsd_iget(fs, dir, err);
 	int r = 0;
 	if (!ni)

@@ -75,6 +75,10 @@
 #define NTFS_TAG_LX_SYMLINK     0xA000001Du
 #define NTFS_SYMLINK_RELATIVE   1
 
+/* hiberfil.sys: its first 4 KiB are the header libntfs-3g checks. */
+#define NTFS_HIBERFILE          "hiberfil.sys"
+#define NTFS_HIBERFILE_HDR      4096
+
 /* 100 ns intervals between 1601-01-01 and 1970-01-01. */
 #define NTFS_EPOCH_DELTA        116444736000000000LL
 

@@ -64,10 +64,23 @@ assert_eq "$("$FSREAD" "$img" readlink "/Documents and Settings")" "/Users"
 assert_eq "$("$FSREAD" "$img" ls "/documents and settings/public" | tr '\n' ' ')" \
 	"f Résumé ünïcode.txt f empty.txt "
 
-# listing: user files plus the metadata files at the root
+# listing: user files; the metadata files (MFT records 0-15, $Extend and
+# what is in it) are hidden as with ntfs-3g's default, but reachable by path
 "$FSREAD" "$img" find > "$T/find"
 grep -qx 'f 300000 /Windows/System32/drivers/big driver.sys' "$T/find" || fail find
-grep -q '^f [0-9]* /\$MFT$' "$T/find" || fail "system files"
+grep -q '\$' "$T/find" && { grep '\$' "$T/find" >&2; fail "metadata files listed"; }
+assert_eq "$("$FSREAD" "$img" ls / | tr '\n' ' ')" \
+	"l Documents and Settings d Program Files d Users d Windows " "root listing"
+for f in '$MFT' '$MFTMirr' '$LogFile' '$Volume' '$AttrDef' '$Bitmap' '$Boot' \
+	'$BadClus' '$Secure' '$UpCase'; do
+	"$FSREAD" "$img" lstat "/$f" | grep -qx 'type=f' || fail "/$f by path"
+done
+"$FSREAD" "$img" lstat '/$Extend' | grep -qx 'type=d' || fail '$Extend by path'
+assert_eq "$("$FSREAD" "$img" ls '/$Extend')" "" '$Extend listed empty'
+"$FSREAD" "$img" exists '/$Extend/$Quota' || fail '$Extend/$Quota by path'
+"$FSREAD" "$img" cat '/$MFT' | head -c 4 | grep -q FILE || fail '$MFT content'
+ntfscat "$img" '$Boot' 2>/dev/null | cmp -s - <("$FSREAD" "$img" cat '/$boot') \
+	|| fail '$Boot differs from ntfscat'
 grep -q '~' "$T/find" && fail "DOS 8.3 names listed"
 "$FSREAD" "$img" ls / | grep -qx 'd Windows' || fail "ls"
 

@@ -8,6 +8,7 @@
  *     symlink:/A/link=TARGET  Windows symlink reparse point (relative when
  *                             TARGET does not start with "X:\" or "\")
  *     junction:/A/j=TARGET    directory junction (mount point) to TARGET
+ *     dirty:                  set the $Volume dirty flag (VOLUME_IS_DIRTY)
  */
 #define HAVE_STDINT_H 1
 #define HAVE_SYS_TYPES_H 1
@@ -94,6 +95,12 @@ int main(int argc, char **argv)
 	if (!vol)
 		die("mount", argv[1]);
 	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "dirty:")) {
+			if (ntfs_volume_write_flags(vol, vol->flags |
+						    VOLUME_IS_DIRTY))
+				die("set dirty flag", argv[1]);
+			continue;
+		}
 		char *op = strdup(argv[i]), *path = strchr(op, ':'), *arg;
 		if (!path)
 			die("bad op", argv[i]);
