@@ -3,21 +3,33 @@
  * accept) and monolithicSparse.
  *
  * Spec: VMware "Virtual Disk Format 5.0", "Stream-Optimized Compressed
- * Sparse Extents" and "Hosted Sparse Extents"; layouts in vmdk_disk.h.
+ * Sparse Extents", "Hosted Sparse Extents" and "The Descriptor File";
+ * layouts in vmdk_disk.h.  Where the spec leaves a choice, the stream
+ * output follows what VMware's own writers produce (a VMware-written
+ * stream VMDK, VMware's open-vmdk, ESXi and Workstation descriptors) and
+ * what the strictest readers require (VirtualBox, ovftool); every field
+ * and its source is in docs/format-vmdk.md.
  *
  * streamOptimized, written append-only from offset 0 to the end:
- *   sector 0        header, version 3, flags NL|compressed|markers,
+ *   sector 0        header, version 3, flags NL|compressed|markers
+ *                   (0x30001), grain 128 sectors, 512 GTEs per GT,
  *                   gdOffset = all ones (the footer has the real one)
- *   sector 1..      embedded descriptor, padded; grains start at 64 KiB
- *   grains          {LBA, size, zlib stream} padded to 512 bytes; zero grains
- *                   are not stored (their table entry stays 0)
- *   after the grains of each grain table: GT marker + the table (4 sectors)
+ *   sector 1..      embedded descriptor, NUL-terminated inside
+ *                   descriptorSize; overHead 128: grains start at 64 KiB
+ *   grains          {LBA, size, zlib stream} padded to 512 bytes, LBAs
+ *                   ascending; zero grains are not stored (their table
+ *                   entry stays 0); the last grain of a disk whose size is
+ *                   not a multiple of 64 KiB is padded to a whole grain
+ *   after the grains of each grain table: GT marker + the table (4 sectors);
+ *                   tables without grains are not written (GD entry 0)
  *   at the end      GD marker + directory, footer marker + footer (header
- *                   copy with gdOffset set), end-of-stream marker
+ *                   copy with gdOffset set), end-of-stream marker as the
+ *                   very last sector
  * Grains are compressed by encode() in the convert engine's worker threads
  * with ISA-L level 1 (zlib framing); a grain that does not shrink is stored
  * as a zlib stream made of deflate "stored" blocks, which costs a copy and
- * an Adler-32 instead of a second compression attempt.
+ * an Adler-32 instead of a second compression attempt, and keeps every
+ * grain record within the 129 sectors VirtualBox's reader buffers.
  *
  * monolithicSparse (header version 1, like VMware Workstation and qemu-img):
  *   header, descriptor (20 sectors), redundant GD, redundant GTs, GD, GTs
@@ -51,6 +63,11 @@
 #define VMDK_W_SPARSE_DESC_SECTORS 20u
 
 _Static_assert(VMDK_W_GRAIN == 65536, "stored-block layout assumes 64 KiB");
+/* VirtualBox reads a compressed grain with its marker into a buffer of
+ * align(grain + 24, 512) bytes and refuses larger records */
+_Static_assert(VMDK_W_MAX_RECORD <= ((VMDK_W_GRAIN + 24 + VMDK_SECTOR - 1) &
+				     ~(VMDK_SECTOR - 1)),
+	       "a grain record must fit VirtualBox's buffer");
 
 struct vmdk_comp {
 	struct vmdk_comp *next;
@@ -90,27 +107,57 @@ static const char *const vmdk_adapters[] = {
 	"ide", "buslogic", "lsilogic", "pvscsi", "legacyESX", NULL
 };
 
-static int vmdk_w_options(const struct vmie_create_opts *o,
-			  const char **adapter, const char **hw,
-			  struct vmie_err *err)
+/* Values from -o, with vmie's defaults (docs/format-vmdk.md says why). */
+struct vmdk_wopts {
+	const char *adapter;        /* ddb.adapterType */
+	const char *hw;             /* ddb.virtualHWVersion */
+	const char *tools;          /* ddb.toolsVersion, NULL = not written */
+};
+
+/* A decimal number of 1..max_digits digits, no leading zero unless it is
+ * "0" itself and zero_ok, not above max. */
+static bool vmdk_w_number(const char *v, size_t max_digits, uint64_t max,
+			  bool zero_ok)
 {
-	*adapter = "lsilogic";
-	*hw = "4";
+	size_t n = strlen(v);
+	uint64_t x = 0;
+	if (n < 1 || n > max_digits || (v[0] == '0' && (n > 1 || !zero_ok)))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i] < '0' || v[i] > '9')
+			return false;
+		x = x * 10 + (uint64_t)(v[i] - '0');
+	}
+	return x <= max;
+}
+
+static int vmdk_w_options(const struct vmie_create_opts *o,
+			  struct vmdk_wopts *wo, struct vmie_err *err)
+{
+	static const char *const keys[] = {
+		"adapter_type", "hwversion", "toolsversion", NULL
+	};
+	wo->adapter = "lsilogic";
+	wo->hw = "4";
+	wo->tools = "2147483647";
 	for (size_t i = 0; i < o->n_kv; i++) {
 		const char *kv = o->kv[i], *eq = strchr(kv, '=');
 		size_t kl = eq ? (size_t)(eq - kv) : strlen(kv);
-		if (!(kl == 12 && !strncmp(kv, "adapter_type", 12)) &&
-		    !(kl == 9 && !strncmp(kv, "hwversion", 9)))
+		bool known = false;
+		for (size_t k = 0; keys[k]; k++)
+			known |= kl == strlen(keys[k]) &&
+				 !strncmp(kv, keys[k], kl);
+		if (!known)
 			return VMIE_ERR(err, VMIE_EINVAL, "vmdk: unknown option "
-					"'%.*s' (known: adapter_type, hwversion)",
-					(int)kl, kv);
+					"'%.*s' (known: adapter_type, hwversion, "
+					"toolsversion)", (int)kl, kv);
 	}
 	const char *a = vmie_create_opt(o, "adapter_type");
 	if (a) {
 		bool ok = false;
 		for (size_t i = 0; vmdk_adapters[i]; i++)
 			if (!strcasecmp(a, vmdk_adapters[i])) {
-				*adapter = vmdk_adapters[i];
+				wo->adapter = vmdk_adapters[i];
 				ok = true;
 			}
 		if (!ok)
@@ -120,14 +167,21 @@ static int vmdk_w_options(const struct vmie_create_opts *o,
 	}
 	const char *h = vmie_create_opt(o, "hwversion");
 	if (h) {
-		size_t n = strlen(h);
-		bool ok = n >= 1 && n <= 2;
-		for (size_t i = 0; ok && i < n; i++)
-			ok = h[i] >= '0' && h[i] <= '9';
-		if (!ok || !strcmp(h, "0") || h[0] == '0')
+		if (!vmdk_w_number(h, 2, 99, false))
 			return VMIE_ERR(err, VMIE_EINVAL, "vmdk: hwversion '%s' "
 					"is not a number from 1 to 99", h);
-		*hw = h;
+		wo->hw = h;
+	}
+	const char *t = vmie_create_opt(o, "toolsversion");
+	if (t) {
+		if (!strcasecmp(t, "none"))
+			wo->tools = NULL;
+		else if (vmdk_w_number(t, 10, 2147483647u, true))
+			wo->tools = t;
+		else
+			return VMIE_ERR(err, VMIE_EINVAL, "vmdk: toolsversion "
+					"'%s' is not 'none' or a number from 0 "
+					"to 2147483647", t);
 	}
 	return 0;
 }
@@ -151,38 +205,78 @@ static void vmdk_random(void *buf, size_t len)
 	}
 }
 
-/* Build the embedded descriptor (malloc'd, NUL-terminated). */
-static char *vmdk_w_descriptor(const struct vmie_writer *w, bool stream,
-			       uint64_t capacity, const char *adapter,
-			       const char *hw)
+/* ddb.geometry the way VMware derives it from the adapter and capacity:
+ * IDE 16 heads x 63 sectors per track; SCSI adapters (VMware KB 1026266)
+ * 64 x 32 below 1 GiB, 128 x 32 below 2 GiB, 255 x 63 from 2 GiB.
+ * Cylinders are rounded down (VMware's own descriptors: 16 GiB gives 2088),
+ * at least 1, and capped at the ATA / BIOS limits (16383 for IDE, 65535
+ * for SCSI) that VirtualBox and VMware's open-vmdk apply. */
+static void vmdk_w_geometry(const char *adapter, uint64_t sectors,
+			    uint64_t *cyl, unsigned *heads, unsigned *secs)
 {
-	uint8_t rnd[4 + 16 + 16];
-	char lcid[33], uuid[48], name[128];
+	uint64_t cap = 65535;
+	if (!strcmp(adapter, "ide")) {
+		*heads = 16;
+		*secs = 63;
+		cap = 16383;
+	} else if (sectors < ((uint64_t)1 << 30) / VMDK_SECTOR) {
+		*heads = 64;
+		*secs = 32;
+	} else if (sectors < ((uint64_t)2 << 30) / VMDK_SECTOR) {
+		*heads = 128;
+		*secs = 32;
+	} else {
+		*heads = 255;
+		*secs = 63;
+	}
+	*cyl = sectors / ((uint64_t)*heads * *secs);
+	if (*cyl < 1)
+		*cyl = 1;
+	if (*cyl > cap)
+		*cyl = cap;
+}
+
+/* Build the embedded descriptor (malloc'd, NUL-terminated).  Field by
+ * field what VMware's exports carry; docs/format-vmdk.md gives the source
+ * of each. */
+static char *vmdk_w_descriptor(const struct vmie_writer *w, bool stream,
+			       uint64_t capacity, const struct vmdk_wopts *wo)
+{
+	uint8_t rnd[4 + 12 + 13];
+	char lcid[25], uuid[48], name[128], tools[64] = "";
 	const char *base = w->sink && w->sink->name ? w->sink->name : "";
 	const char *slash = strrchr(base, '/');
+	uint64_t cyl;
+	unsigned heads, secs;
 	uint32_t cid;
 
 	vmdk_random(rnd, sizeof rnd);
+	/* CID: random; ffffffff means "no parent" and fffffffe is the
+	 * "never written" value of a freshly created disk */
 	cid = vmie_le32(rnd);
 	if (cid >= 0xfffffffeu)
 		cid = 0x12345678u;
-	vmie_hex(lcid, rnd + 4, 16);
-	for (int i = 0, p = 0; i < 16; i++)
-		p += snprintf(uuid + p, sizeof uuid - (size_t)p, "%02x%s",
-			      rnd[20 + i], i == 15 ? "" : i == 7 ? "-" : " ");
+	/* longContentID: 32 hex digits whose last 8 are the CID, as ESXi,
+	 * Workstation and open-vmdk write it */
+	vmie_hex(lcid, rnd + 4, 12);
+	/* ddb.uuid: 16 bytes in VMware's "xx xx xx xx xx xx xx xx-xx ..."
+	 * form, starting 60 00 C2 like every disk VMware creates (the guest
+	 * sees it as naa.6000c29... when disk.EnableUUID is set) */
+	int p = snprintf(uuid, sizeof uuid, "60 00 C2");
+	for (int i = 3; i < 16; i++)
+		p += snprintf(uuid + p, sizeof uuid - (size_t)p, "%s%02x",
+			      i == 8 ? "-" : " ", rnd[16 + i - 3]);
 	vmie_strlcpy(name, slash ? slash + 1 : base, sizeof name);
 	for (char *c = name; *c; c++)
-		if (*c == '"' || (unsigned char)*c < 0x20)
+		if (*c == '"' || (unsigned char)*c < 0x20 ||
+		    (unsigned char)*c >= 0x7f)
 			*c = '_';
 	if (!name[0])
 		vmie_strlcpy(name, "disk.vmdk", sizeof name);
-
-	bool ide = !strcmp(adapter, "ide");
-	unsigned heads = ide ? 16 : 255;
-	uint64_t cyl = capacity / (heads * 63u);
-	uint64_t cap = ide ? 16383 : 65535;
-	if (cyl > cap)
-		cyl = cap;
+	if (wo->tools)
+		snprintf(tools, sizeof tools, "ddb.toolsVersion = \"%s\"\n",
+			 wo->tools);
+	vmdk_w_geometry(wo->adapter, capacity, &cyl, &heads, &secs);
 
 	char *d = NULL;
 	int n = asprintf(&d,
@@ -194,7 +288,7 @@ static char *vmdk_w_descriptor(const struct vmie_writer *w, bool stream,
 		"createType=\"%s\"\n"
 		"\n"
 		"# Extent description\n"
-		"RW %llu SPARSE \"%s\"\n"
+		"%s %llu SPARSE \"%s\"\n"
 		"\n"
 		"# The Disk Data Base\n"
 		"#DDB\n"
@@ -202,14 +296,18 @@ static char *vmdk_w_descriptor(const struct vmie_writer *w, bool stream,
 		"ddb.adapterType = \"%s\"\n"
 		"ddb.geometry.cylinders = \"%llu\"\n"
 		"ddb.geometry.heads = \"%u\"\n"
-		"ddb.geometry.sectors = \"63\"\n"
-		"ddb.longContentID = \"%s\"\n"
-		"ddb.toolsVersion = \"2147483647\"\n"
+		"ddb.geometry.sectors = \"%u\"\n"
+		"ddb.longContentID = \"%s%08x\"\n"
+		"%s"
 		"ddb.uuid = \"%s\"\n"
 		"ddb.virtualHWVersion = \"%s\"\n",
 		cid, stream ? "streamOptimized" : "monolithicSparse",
-		(unsigned long long)capacity, name, adapter,
-		(unsigned long long)cyl, heads, lcid, uuid, hw);
+		/* a stream extent cannot be written in place: VMware's
+		 * exports mark it RDONLY */
+		stream ? "RDONLY" : "RW",
+		(unsigned long long)capacity, name, wo->adapter,
+		(unsigned long long)cyl, heads, secs, lcid, cid, tools, uuid,
+		wo->hw);
 	return n < 0 ? NULL : d;
 }
 
@@ -237,13 +335,13 @@ static void vmdk_w_free(struct vmie_writer *w)
 static int vmdk_w_create(struct vmie_writer *w, const struct vmie_create_opts *o,
 			 struct vmie_err *err)
 {
-	const char *adapter, *hw;
+	struct vmdk_wopts wo;
 	struct vmdk_wstate *s;
 	uint8_t *buf = NULL;
 	char *desc = NULL;
 	int r;
 
-	r = vmdk_w_options(o, &adapter, &hw, err);
+	r = vmdk_w_options(o, &wo, err);
 	if (r)
 		return r;
 	bool stream = !o->subformat || !o->subformat[0] ||
@@ -273,13 +371,14 @@ static int vmdk_w_create(struct vmie_writer *w, const struct vmie_create_opts *o
 		r = VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
 		goto out;
 	}
-	desc = vmdk_w_descriptor(w, stream, s->capacity, adapter, hw);
+	desc = vmdk_w_descriptor(w, stream, s->capacity, &wo);
 	if (!desc) {
 		r = VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
 		goto out;
 	}
 	uint64_t desc_len = strlen(desc);
-	uint64_t desc_sec = vmie_div_round_up(desc_len, VMDK_SECTOR);
+	/* room for a NUL after the text: readers take it as a C string */
+	uint64_t desc_sec = vmie_div_round_up(desc_len + 1, VMDK_SECTOR);
 	uint64_t gd_sec = vmie_div_round_up(s->n_gd * 4, VMDK_SECTOR);
 
 	struct vmdk_header_disk *h = &s->h;

@@ -166,7 +166,21 @@ static void test_stream_layout(void **state)
 		assert_int_equal(f[i], 0);
 	/* descriptor */
 	assert_non_null(strstr((char *)f + 512, "createType=\"streamOptimized\""));
-	assert_non_null(strstr((char *)f + 512, "ddb.geometry.heads = \"255\""));
+	/* VMware's SCSI geometry of a disk under 1 GiB: 64 heads x 32
+	 * sectors (10243 sectors / 2048 = 5 cylinders); a stream extent is
+	 * RDONLY; the longContentID ends with the CID */
+	assert_non_null(strstr((char *)f + 512, "ddb.geometry.heads = \"64\""));
+	assert_non_null(strstr((char *)f + 512, "ddb.geometry.sectors = \"32\""));
+	assert_non_null(strstr((char *)f + 512,
+			       "ddb.geometry.cylinders = \"5\""));
+	assert_non_null(strstr((char *)f + 512, "\nRDONLY 10243 SPARSE \""));
+	const char *cid = strstr((char *)f + 512, "\nCID=");
+	const char *lcid = strstr((char *)f + 512, "ddb.longContentID = \"");
+	assert_non_null(cid);
+	assert_non_null(lcid);
+	assert_memory_equal(cid + 5, lcid + 21 + 24, 8);
+	/* the descriptor text ends inside descriptorSize with a NUL */
+	assert_true(strlen((char *)f + 512) < vmie_le64(f + 0x24) * 512);
 	/* zeros are not stored, random data is stored with little overhead */
 	assert_true(n < 3u << 20);
 	free(f);
@@ -188,11 +202,29 @@ static void test_options(void **state)
 	const char *bad3[] = { "hwversion=x1" };
 	to_vmdk(d, DISK, "streamOptimized", bad3, 1, &n, VMIE_EINVAL, &e);
 	assert_non_null(strstr(e.msg, "hwversion"));
+	const char *bad4[] = { "toolsversion=2147483648" };
+	to_vmdk(d, DISK, "streamOptimized", bad4, 1, &n, VMIE_EINVAL, &e);
+	assert_non_null(strstr(e.msg, "toolsversion"));
+	const char *bad5[] = { "hwversion=0" };
+	to_vmdk(d, DISK, "streamOptimized", bad5, 1, &n, VMIE_EINVAL, &e);
+	assert_non_null(strstr(e.msg, "hwversion"));
+	const char *tools[] = { "toolsversion=12352" };
+	uint8_t *f = to_vmdk(d, DISK, "streamOptimized", tools, 1, &n, 0, &e);
+	assert_non_null(strstr((char *)f + 512,
+			       "ddb.toolsVersion = \"12352\"\n"));
+	free(f);
+	const char *notools[] = { "toolsversion=none" };
+	f = to_vmdk(d, DISK, "streamOptimized", notools, 1, &n, 0, &e);
+	assert_null(strstr((char *)f + 512, "ddb.toolsVersion"));
+	assert_non_null(strstr((char *)f + 512, "ddb.uuid = \"60 00 C2 "));
+	free(f);
 	const char *good[] = { "adapter_type=ide", "hwversion=13" };
-	uint8_t *f = to_vmdk(d, DISK, "monolithicSparse", good, 2, &n, 0, &e);
+	f = to_vmdk(d, DISK, "monolithicSparse", good, 2, &n, 0, &e);
 	assert_non_null(strstr((char *)f + 512, "ddb.adapterType = \"ide\""));
 	assert_non_null(strstr((char *)f + 512, "ddb.virtualHWVersion = \"13\""));
 	assert_non_null(strstr((char *)f + 512, "ddb.geometry.heads = \"16\""));
+	assert_non_null(strstr((char *)f + 512, "ddb.geometry.sectors = \"63\""));
+	assert_non_null(strstr((char *)f + 512, "\nRW 10243 SPARSE \""));
 	free(f);
 	free(d);
 }
