@@ -136,6 +136,21 @@ static void print_text(const struct vmie_inspection *in)
 		       f->mountpoint);
 		if (f->error[0] && f->probe.type[0])
 			printf("  %-16s (%s)\n", "", f->error);
+		if (!strcmp(f->journal, "replayed"))
+			printf("  %-16s (not cleanly unmounted: journal replayed "
+			       "in memory, %u transaction(s), %llu block(s))\n",
+			       "", f->journal_transactions,
+			       (unsigned long long)f->journal_blocks);
+		else if (!strcmp(f->journal, "skipped"))
+			printf("  %-16s (needs journal recovery, not replayed: "
+			       "contents may be stale: %s)\n", "",
+			       f->journal_problem);
+		if (f->hibernated || f->dirty)
+			printf("  %-16s (%s%s%s)\n", "",
+			       f->hibernated ? "hibernated: hiberfil.sys holds "
+			       "a hibernation image" : "",
+			       f->hibernated && f->dirty ? "; " : "",
+			       f->dirty ? "volume marked dirty" : "");
 	}
 	for (unsigned i = 0; i < in->n_warnings; i++)
 		printf("warning: %s\n", in->warnings[i]);

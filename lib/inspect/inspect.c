@@ -25,6 +25,8 @@
 
 #include "core/util.h"
 #include "fs/fs.h"
+#include "fs/ext/ext.h"
+#include "fs/ntfs/ntfs.h"
 #include "ova/ova.h"
 #include "part/part.h"
 #if defined(__has_include)
@@ -205,6 +207,22 @@ static void insp_open_fs(struct insp_ctx *c, unsigned i)
 		f->probe.free = fs->info.free;
 	if (fs->info.size && !f->probe.size)
 		f->probe.size = fs->info.size;
+	/* not shut down cleanly: the journal replayed, a dirty or
+	 * hibernated NTFS (reported; the rules warn) */
+	struct vmie_ext_journal j;
+	struct vmie_ntfs_state ns;
+	if (!vmie_ext_journal_info(fs, &j)) {
+		vmie_strlcpy(f->journal, vmie_ext_journal_state_name(j.state),
+			     sizeof f->journal);
+		f->journal_transactions = j.transactions;
+		f->journal_blocks = j.blocks;
+		if (j.problem.code)
+			vmie_strlcpy(f->journal_problem, j.problem.msg,
+				     sizeof f->journal_problem);
+	} else if (!vmie_ntfs_state(fs, &ns)) {
+		f->dirty = ns.dirty;
+		f->hibernated = ns.hibernated;
+	}
 #ifdef INSP_HAVE_BTRFS_SUBVOLS
 	if (!strcmp(f->probe.type, "btrfs")) {
 		unsigned n = 0;

@@ -57,6 +57,19 @@ struct vmie_insp_fs {
 	char error[200];        /* why it could not be read, or "" */
 	unsigned n_subvolumes;  /* Btrfs subvolumes other than the top level */
 	char mountpoint[160];   /* from the guest's fstab, if known */
+	/* Was the file system shut down cleanly?  ext3/4: "none" (ext2),
+	 * "clean", "replayed" (needs_recovery: the journal's committed
+	 * transactions were replayed in memory), "skipped" (needs_recovery
+	 * but not replayed: metadata may be stale, see journal_problem).
+	 * "" for other types. */
+	char journal[12];
+	unsigned journal_transactions;
+	uint64_t journal_blocks;
+	char journal_problem[200];
+	/* NTFS: the volume's dirty flag, and a hibernation image in
+	 * hiberfil.sys (hibernated, or Windows fast startup). */
+	bool dirty;
+	bool hibernated;
 };
 
 struct vmie_insp_kernel {

@@ -216,6 +216,19 @@ static json_t *fs_json(const struct vmie_insp_fs *f)
 	json_object_set_new(o, "error", js(f->error));
 	json_object_set_new(o, "subvolumes", json_integer(f->n_subvolumes));
 	json_object_set_new(o, "mountpoint", js(f->mountpoint));
+	if (f->journal[0]) {
+		json_t *j = json_object();
+		json_object_set_new(j, "state", js(f->journal));
+		json_object_set_new(j, "transactions",
+				    json_integer(f->journal_transactions));
+		json_object_set_new(j, "blocks", ju64(f->journal_blocks));
+		json_object_set_new(j, "problem", js(f->journal_problem));
+		json_object_set_new(o, "journal", j);
+	} else {
+		json_object_set_new(o, "journal", json_null());
+	}
+	json_object_set_new(o, "dirty", json_boolean(f->dirty));
+	json_object_set_new(o, "hibernated", json_boolean(f->hibernated));
 	return o;
 }
 

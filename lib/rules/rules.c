@@ -1232,9 +1232,23 @@ static void rules_prep(struct ctx *c)
 		x = add(c, "PREP-006", "Windows autologon is disabled", os->autologon == 1 ? VMIE_V_WARN : VMIE_V_PASS,
 			"AutoAdminLogon %s", os->autologon == 1 ? "enabled" : "disabled");
 		fix(x, "disable autologon (Winlogon AutoAdminLogon = 0)");
-		x = add(c, "PREP-007", "no pending updates or reboot", os->pending_reboot == 1 ? VMIE_V_WARN : VMIE_V_PASS,
-			"pending reboot: %s", os->pending_reboot == 1 ? "yes" : os->pending_reboot == 0 ? "no" : "unknown");
-		fix(x, "install pending updates and reboot before export");
+		/* a system volume that was not shut down cleanly (hibernated
+		 * by Fast Startup, or dirty) is as unsafe as a pending reboot:
+		 * the seed says to shut the VM down before exporting it */
+		const struct vmie_insp_fs *sysfs = NULL;
+		for (unsigned i = 0; i < c->in->n_fs; i++)
+			if (!strcmp(c->in->fs[i].device, os->root_device))
+				sysfs = &c->in->fs[i];
+		bool hib = sysfs && sysfs->hibernated, dirty = sysfs && sysfs->dirty;
+		x = add(c, "PREP-007", "no pending updates or reboot", os->pending_reboot == 1 || hib || dirty ? VMIE_V_WARN : VMIE_V_PASS,
+			"pending reboot: %s%s%s", os->pending_reboot == 1 ? "yes" : os->pending_reboot == 0 ? "no" : "unknown",
+			hib ? "; the system volume holds a hibernation image (hiberfil.sys: hibernated or Fast Startup)" : "",
+			dirty ? "; the system volume is marked dirty (not shut down cleanly)" : "");
+		if (hib || dirty)
+			fix(x, "%sshut Windows down fully before export (disable Fast Startup: powercfg /h off, then shutdown /s /t 0)",
+			    os->pending_reboot == 1 ? "install pending updates and reboot, then " : "");
+		else
+			fix(x, "install pending updates and reboot before export");
 		char product[24];
 		vmie_windows_product(os, product, sizeof product);
 		const char *min = NULL;

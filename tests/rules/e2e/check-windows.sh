@@ -132,5 +132,19 @@ check "legacy: .NET 2.0 on Server 2003 R2: PREP-008 warns" \
 check "current: no .NET table" "$w2003" -- PREP-008=n/a
 check "legacy: .NET 4.8 on 2008 R2" --policy aws-legacy "$w2008" -- \
 	PREP-008=pass
+# PREP-007: a system volume hibernated by Fast Startup (hiberfil.sys holds
+# a hibernation image) was not shut down: warn, the disk is stale
+hib=$(cguest win2019-hibernated)
+check "hibernated system volume: PREP-007 warns" "$hib" -- exit=0 \
+	PREP-007=warn 'PREP-007~hibernation image' 'PREP-007~pending reboot: no'
+check "the same guest without hiberfil.sys passes PREP-007" "$both" -- \
+	PREP-007=pass
+"$VMIE" inspect --json "$hib" > "$T/hib.json" || fail "inspect hibernated"
+"$PY" - "$T/hib.json" <<'PY' || fail "inspect: hibernated not reported"
+import json, sys
+d = json.load(open(sys.argv[1]))
+h = [f['device'] for f in d['filesystems'] if f.get('hibernated')]
+sys.exit(0 if len(h) == 1 else 1)
+PY
 
 checks_done

@@ -302,7 +302,7 @@ def centos7_xfs(work):
 
 # -------------------------------------------------------------- Windows
 
-def win_both(work, fixture, gpt=False, **hv):
+def win_both(work, fixture, gpt=False, hiber=False, **hv):
     """A Windows guest that boots in both modes.  MBR: an active System
     Reserved partition with bootmgr and Boot/BCD (BIOS), an EFI system
     partition (type 0xef) with EFI/Microsoft/Boot/bootmgfw.efi (UEFI), C:.
@@ -312,6 +312,9 @@ def win_both(work, fixture, gpt=False, **hv):
     mg.win_tree(r)
     mg.win_hives(r, **hv)
     g.w(r, 'Windows/System32/ntoskrnl.exe', 'MZ')
+    if hiber:
+        # Fast Startup left a hibernation image: its header starts "HIBR"
+        g.w(r, 'hiberfil.sys', 'HIBR' + '\0' * 8188)
     c = os.path.join(work, 'c.fs')
     g.mkntfs(r, c, 64, fixture)
     e = os.path.join(work, 'esp.d')
@@ -350,6 +353,11 @@ WIN11 = dict(product='Windows 10 Pro', edition='Professional', itype='Client',
 @guest('win2019-both')
 def win2019_both(work, fixture):
     win_both(work, fixture, rdp=0, paging=['C:\\pagefile.sys 2048 2048'])
+
+
+@guest('win2019-hibernated')
+def win2019_hibernated(work, fixture):
+    win_both(work, fixture, hiber=True, paging=['C:\\pagefile.sys 2048 2048'])
 
 
 @guest('win2019-both-gpt')
