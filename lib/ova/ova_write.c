@@ -43,6 +43,22 @@ struct ovaw_member {
 	uint64_t populated;
 };
 
+/* Name a disk's window "<archive>/<member>": messages say where in the OVA
+ * the error is, and the VMDK writer names its extent after the member
+ * ("web-disk1.vmdk"), as VMware writes it, not after the archive. */
+static int ovaw_name_window(struct vmie_sink *win, const struct vmie_sink *ova,
+			    const struct ovaw_member *d, struct vmie_err *err)
+{
+	size_t n = strlen(ova->name ? ova->name : "") + strlen(d->name) + 2;
+	char *name = malloc(n);
+	if (!name)
+		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	snprintf(name, n, "%s/%s", ova->name ? ova->name : "", d->name);
+	free(win->name);
+	win->name = name;
+	return 0;
+}
+
 /* The archive being written. */
 struct ovaw {
 	struct vmie_sink *sink;
@@ -427,6 +443,8 @@ static int ova_w_create(struct vmie_writer *w, const struct vmie_create_opts *o,
 		goto out;
 	s->d = ovaw_next_disk(&s->a);
 	r = vmie_sink_open_window(w->sink, s->d->data_off, &s->win, err);
+	if (!r)
+		r = ovaw_name_window(s->win, w->sink, s->d, err);
 	if (r)
 		goto out;
 	s->inner.drv = vmdk;
@@ -548,8 +566,12 @@ int vmie_ova_write(const char *path, const struct vmie_ova_write_opts *o,
 		co.progress_ctx = o->progress_ctx;
 		co.cancel = o->cancel;
 		r = vmie_sink_open_window(sink, d->data_off, &win, err);
-		if (r)
+		if (!r)
+			r = ovaw_name_window(win, sink, d, err);
+		if (r) {
+			vmie_sink_free(win);
 			goto out;
+		}
 		r = vmie_convert_to_sink(o->disks[i].img, win, &co, &st, err);
 		uint64_t size = win->written_end;
 		vmie_sink_free(win);

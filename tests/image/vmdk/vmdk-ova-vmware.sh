@@ -80,6 +80,9 @@ for n, size in (('web', 64 << 20), ('big', 9 << 30),
     assert int(f.get(OVF + 'size')) == os.path.getsize(member), n
     vmdk = open(member, 'rb').read(4096)
     assert struct.unpack_from('<Q', vmdk, 12)[0] * 512 == cap, n
+    # the extent line names the member, as VMware writes it, not the OVA
+    ext = re.search(rb'RDONLY \d+ SPARSE "([^"]+)"', vmdk).group(1).decode()
+    assert ext == f.get(OVF + 'href'), (n, ext)
     # the controller the disk hangs on has the VMDK's adapter type
     adapter = re.search(rb'ddb.adapterType = "(\w+)"', vmdk).group(1).decode()
     items = {i.findtext(RASD + 'InstanceID'): i for i in root.iter(OVF + 'Item')}
