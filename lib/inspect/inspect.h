@@ -166,6 +166,11 @@ struct vmie_insp_os {
 	char systemroot[64];    /* "C:\\Windows" / "/Windows" path on the fs */
 	int current_control_set;
 	int realtime_is_universal;  /* tri */
+	/* The machine Windows last ran on, as its firmware (SMBIOS) named it:
+	 * SYSTEM\<ControlSet>\Control\SystemInformation (Vista and later):
+	 * "VMware, Inc." / "VMware7,1", "Dell Inc." / "OptiPlex 7010"... */
+	char system_manufacturer[96];
+	char system_product[96];
 	char paging_files[256];
 	int paging_auto;        /* "automatically manage" (tri) */
 	int rdp_enabled, rdp_firewall, autologon, vmware_tools;  /* tri */

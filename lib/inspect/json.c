@@ -306,6 +306,9 @@ static json_t *windows_json(const struct vmie_insp_os *os)
 			    jint_known(os->current_control_set));
 	json_object_set_new(o, "realtime_is_universal",
 			    jtri(os->realtime_is_universal));
+	json_object_set_new(o, "system_manufacturer",
+			    js(os->system_manufacturer));
+	json_object_set_new(o, "system_product", js(os->system_product));
 	json_object_set_new(o, "paging_files", js(os->paging_files));
 	json_object_set_new(o, "paging_auto", jtri(os->paging_auto));
 	json_object_set_new(o, "rdp_enabled", jtri(os->rdp_enabled));

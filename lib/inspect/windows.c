@@ -470,6 +470,18 @@ static void win_system(hive_h *h, const char *sysroot_path,
 		}
 	}
 
+	n = win_key(h, ctl, "SystemInformation");
+	if (win_str(h, n, "SystemManufacturer", os->system_manufacturer,
+		    sizeof os->system_manufacturer) |
+	    win_str(h, n, "SystemProductName", os->system_product,
+		    sizeof os->system_product)) {
+		vmie_insp_fmt(where, sizeof where, "HKLM\\SYSTEM\\%s\\Control"
+			 "\\SystemInformation", path);
+		vmie_insp_evidence(os, "system_manufacturer", where,
+				   "SystemManufacturer=%s SystemProductName=%s",
+				   os->system_manufacturer, os->system_product);
+	}
+
 	n = win_key(h, ctl, "TimeZoneInformation");
 	os->realtime_is_universal = win_dword(h, n, "RealTimeIsUniversal", &d) &&
 				    d == 1;

@@ -740,6 +740,24 @@ static bool p2v_sign(const struct ctx *c, const char *key, const char *value,
 	return strlen(value) != 2 && strlen(value) != 36;
 }
 
+/* SMBIOS manufacturer / product names of virtual platforms (as Windows
+ * records them): any of these words, case-insensitively. */
+static bool p2v_virtual_platform(const struct vmie_insp_os *os)
+{
+	static const char *const words[] = {
+		"VMware", "innotek", "VirtualBox", "QEMU", "KVM", "Xen",
+		"Red Hat", "Amazon EC2", "Google", "Parallels", "Nutanix",
+		"OpenStack", "Bochs", "Virtual Machine", "HVM domU",
+		"Standard PC", "Proxmox", "oVirt", "DigitalOcean", "Hetzner",
+		"Scaleway", "Alibaba Cloud", "Apple Virtualization",
+	};
+	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
+		if (strcasestr(os->system_manufacturer, words[i]) ||
+		    strcasestr(os->system_product, words[i]))
+			return true;
+	return false;
+}
+
 static void rules_p2v(struct ctx *c)
 {
 	const struct vmie_inspection *in = c->in;
@@ -790,9 +808,24 @@ static void rules_p2v(struct ctx *c)
 			 in->fs[k].device, what, in->fs[k].probe.label);
 		nsigns++;
 	}
+	/* Windows keeps the SMBIOS names of the machine it last ran on; a
+	 * physical vendor there (not a hypervisor) is the strongest sign */
+	for (unsigned k = 0; k < in->n_os; k++) {
+		const struct vmie_insp_os *os = &in->os[k];
+		if (!os->system_manufacturer[0] || p2v_virtual_platform(os))
+			continue;
+		size_t n = strlen(ev);
+		snprintf(ev + n, sizeof ev - n, "%s%.40s last ran on \"%.60s\" "
+			 "\"%.60s\" (SystemInformation), not a hypervisor",
+			 n ? "; " : "", os->root_device, os->system_manufacturer,
+			 os->system_product);
+		nsigns++;
+	}
 	if (!nsigns)
 		snprintf(ev, sizeof ev, "no vendor utility, diagnostics, recovery or "
-			 "hibernation partition on %u disk(s)", in->n_disks);
+			 "hibernation partition on %u disk(s)%s", in->n_disks,
+			 in->n_os && in->os[0].system_manufacturer[0] ?
+			 "; Windows last ran on a virtual machine" : "");
 	x = add(c, "OS-010", "not a P2V conversion of a physical machine (heuristic)",
 		nsigns ? VMIE_V_WARN : VMIE_V_PASS, "%s%s", ev,
 		nsigns ? ": left by the vendor of a physical machine" : "");

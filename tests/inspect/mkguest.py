@@ -721,7 +721,8 @@ def win_hives(r, sysroot='Windows', product='Windows Server 2019 Datacenter',
               major=10, minor=0, build='17763', csd=None, arch='AMD64',
               lang='0409', packs=('en-US',), paging=None, rdp=0,
               rdp_rule=True, autologon=False, vmware=False, pending=False,
-              dotnet=528040, rtu=False, hostname='WIN-TEST', old_fw=False):
+              dotnet=528040, rtu=False, hostname='WIN-TEST', old_fw=False,
+              smbios=None):
     cv = {'ProductName': product, 'CurrentVersion': version,
           'CurrentBuildNumber': build, 'CurrentBuild': build,
           'SystemRoot': 'C:\\' + sysroot}
@@ -763,6 +764,10 @@ def win_hives(r, sysroot='Windows', product='Windows Server 2019 Datacenter',
           {'ComputerName': hostname}}
     if rtu:
         sy[cs + '\\Control\\TimeZoneInformation']['RealTimeIsUniversal'] = 1
+    if smbios:
+        # the firmware's names of the machine Windows last ran on
+        sy[cs + '\\Control\\SystemInformation'] = {
+            'SystemManufacturer': smbios[0], 'SystemProductName': smbios[1]}
     for p in packs:
         sy[cs + '\\Control\\MUI\\UILanguages\\' + p] = {'LCID': 1033}
     if rdp_rule and not old_fw:

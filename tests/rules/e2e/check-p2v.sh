@@ -50,4 +50,15 @@ check "own policy: 0x27 is a sign" --policy "$T/p2v.policy" "$c7" \
 	"$T/winre.raw" -- OS-010=warn 'OS-010~listed as a P2V sign by the policy'
 check "own policy: 0xde is not" --policy "$T/p2v.policy" "$dell" -- \
 	OS-010=warn 'OS-010~label DellUtility'
+# Windows records the SMBIOS names of the machine it last ran on
+if [ -n "$FIXTURE" ] && [ -x "$FIXTURE" ] && command -v hivexregedit >/dev/null; then
+	wdell=$(cguest win2019-dell)
+	wvm=$(cguest win2019-vmware)
+	check "Windows last ran on a Dell PowerEdge: OS-010 warns" "$wdell" -- \
+		exit=0 OS-010=warn 'OS-010~"Dell Inc." "PowerEdge R740"'
+	check "Windows last ran on VMware: OS-010 passes" "$wvm" -- \
+		exit=0 OS-010=pass 'OS-010~last ran on a virtual machine'
+else
+	echo "note: no ntfs_fixture/hivexregedit: SMBIOS cases not run"
+fi
 checks_done

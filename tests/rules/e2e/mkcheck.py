@@ -360,6 +360,16 @@ def win2019_hibernated(work, fixture):
     win_both(work, fixture, hiber=True, paging=['C:\\pagefile.sys 2048 2048'])
 
 
+@guest('win2019-dell')
+def win2019_dell(work, fixture):
+    win_both(work, fixture, smbios=('Dell Inc.', 'PowerEdge R740'))
+
+
+@guest('win2019-vmware')
+def win2019_vmware(work, fixture):
+    win_both(work, fixture, smbios=('VMware, Inc.', 'VMware7,1'))
+
+
 @guest('win2019-both-gpt')
 def win2019_both_gpt(work, fixture):
     win_both(work, fixture, gpt=True)
