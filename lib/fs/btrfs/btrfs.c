@@ -1,13 +1,19 @@
 /*
  * Btrfs reader (single device, read-only): superblock, chunk tree (SINGLE
  * and DUP profiles), root tree, subvolumes (the default subvolume is the
- * root; DIR_ITEMs pointing at a ROOT_ITEM cross into another subvolume),
+ * root; a directory entry pointing at a ROOT_ITEM crosses into that
+ * subvolume when a matching ROOT_REF links it there, and is otherwise the
+ * empty placeholder Linux shows for a nested subvolume inside a snapshot),
  * directories (DIR_ITEM by name hash, DIR_INDEX to list), files (inline,
- * regular, prealloc, holes; zlib, LZO and zstd compression) and symlinks.
- * Follows the Btrfs "On-disk Format" documentation; layouts in
- * btrfs_disk.h.
+ * regular, prealloc, holes; zlib, LZO and zstd compression, inline or in
+ * extents referenced in part) and symlinks.  Follows the Btrfs "On-disk
+ * Format" documentation and, where it is silent (LZO framing, streams that
+ * stop at EOF rather than at ram_bytes), what Linux writes; layouts in
+ * btrfs_disk.h.  A compressed stream that gives more than ram_bytes, or
+ * less than the file reads from it, is corrupt (FMT-005).
  *
- * Inode handles: subvolume id << 48 | objectid.
+ * Inode handles: subvolume id << 48 | objectid (placeholders: objectid
+ * BTRFS_EMPTY_SUBVOL_DIR in the parent's subvolume).
  *
  * Every tree block is checked (CRC-32C when the checksum type is crc32c,
  * its own address, its level, its item table) before use; a DUP block
@@ -23,6 +29,7 @@
 #include "core/util.h"
 
 #include <lzo/lzo1x.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
@@ -32,6 +39,7 @@
 #define BTRFS_CACHE_NODES       64
 #define BTRFS_MAX_SUBVOL_CACHE  16
 #define BTRFS_MAX_EXTENT_RAM    ((uint64_t)1 << 20)   /* compressed: 128K */
+#define BTRFS_MAX_COMPRESSED    ((size_t)128 << 10)
 #define BTRFS_INO_BITS          48
 #define BTRFS_INO_MASK          (((uint64_t)1 << BTRFS_INO_BITS) - 1)
 
@@ -56,6 +64,7 @@ struct btrfs_cached {
 
 struct btrfs_subvol {
 	uint64_t id, bytenr;
+	uint64_t dirid;           /* its top directory (256) */
 	uint8_t level;
 };
 
@@ -71,6 +80,14 @@ struct btrfs_fs {
 	struct btrfs_cached cache[BTRFS_CACHE_NODES];
 	struct btrfs_subvol subvols[BTRFS_MAX_SUBVOL_CACHE];
 	unsigned nsubvols;
+	/* the compressed extent decompressed last, so that reading a file
+	 * in small pieces decompresses each extent once */
+	struct {
+		uint64_t bytenr, dnum, ram;
+		unsigned comp;
+		size_t got;
+		uint8_t *buf;
+	} zc;
 };
 
 /* A position in a tree: a copy of each node on the way down. */
@@ -627,8 +644,14 @@ static int btrfs_subvol_root(struct btrfs_fs *fs, uint64_t id,
 	if (!r) {
 		out->id = id;
 		out->bytenr = vmie_le64(d + 176);
+		out->dirid = vmie_le64(d + 168);
 		out->level = d[238];
-		if (out->level >= BTRFS_MAX_LEVEL)
+		if (out->dirid < BTRFS_FIRST_FREE_OBJECTID ||
+		    out->dirid > BTRFS_INO_MASK)
+			r = VMIE_CORRUPT(err, "btrfs: subvolume %llu: bad root "
+					 "directory %llu", (unsigned long long)id,
+					 (unsigned long long)out->dirid);
+		else if (out->level >= BTRFS_MAX_LEVEL)
 			r = VMIE_CORRUPT(err, "btrfs: subvolume %llu: bad root "
 					 "level %u", (unsigned long long)id,
 					 out->level);
@@ -654,6 +677,7 @@ struct btrfs_inode {
 	uint64_t size;
 	uint32_t nlink, uid, gid, mode;
 	int64_t mtime;
+	bool placeholder;         /* BTRFS_EMPTY_SUBVOL_DIR: no inode item */
 };
 
 static int btrfs_split(struct btrfs_fs *fs, vmie_ino_t h, struct btrfs_inode *ip,
@@ -672,6 +696,17 @@ static int btrfs_read_inode(struct btrfs_fs *fs, vmie_ino_t h,
 	int r = btrfs_split(fs, h, ip, err);
 	if (r)
 		return r;
+	if (ip->objectid == BTRFS_EMPTY_SUBVOL_DIR) {
+		/* a nested subvolume's placeholder: as Linux shows it */
+		ip->size = 0;
+		ip->nlink = 1;
+		ip->uid = ip->gid = 0;
+		ip->mode = 040755;
+		ip->mtime = 0;
+		ip->placeholder = true;
+		return 0;
+	}
+	ip->placeholder = false;
 	struct btrfs_key k = { ip->objectid, BTRFS_INODE_ITEM_KEY, 0 };
 	r = btrfs_get_item(fs, ip->root.bytenr, ip->root.level, &k, &d, &size,
 			   err);
@@ -714,21 +749,49 @@ static enum vmie_ftype btrfs_dir_ftype(unsigned t)
 	return t < sizeof map / sizeof map[0] ? map[t] : VMIE_FT_UNKNOWN;
 }
 
-/* Handle for a directory entry's location key, seen from subvolume sv. */
-static int btrfs_loc_handle(uint64_t sv, const uint8_t *loc, vmie_ino_t *out,
-			    struct vmie_err *err)
+/* Handle for the directory entry name (nlen bytes) in directory dir of
+ * subvolume sv, whose location key is at loc.  An entry for a subvolume
+ * crosses into it only when the root tree holds the matching ROOT_REF
+ * (sv, child, same directory and name), as the kernel requires; otherwise
+ * (the copy of a nested subvolume inside a snapshot) it is an empty
+ * placeholder directory, BTRFS_EMPTY_SUBVOL_DIR_OBJECTID in sv. */
+static int btrfs_entry_handle(struct btrfs_fs *fs, uint64_t sv, uint64_t dir,
+			      const uint8_t *loc, const uint8_t *name,
+			      size_t nlen, vmie_ino_t *out,
+			      struct vmie_err *err)
 {
 	struct btrfs_key k;
 	btrfs_key_decode(loc, &k);
 	if (k.type == BTRFS_ROOT_ITEM_KEY) {
+		struct btrfs_key rk = { sv, BTRFS_ROOT_REF_KEY, k.objectid };
+		struct btrfs_subvol child;
+		uint8_t *ref = NULL;
+		uint32_t size;
+		int r;
 		if (k.objectid >> (64 - BTRFS_INO_BITS))
 			return VMIE_ERR(err, VMIE_EUNSUPP, "btrfs: subvolume id "
 					"%llu too large for vmie's handles",
 					(unsigned long long)k.objectid);
-		*out = k.objectid << BTRFS_INO_BITS | BTRFS_FIRST_FREE_OBJECTID;
+		r = btrfs_get_item(fs, fs->root_bytenr, fs->root_level, &rk,
+				   &ref, &size, err);
+		if (r && r != VMIE_ENOENT)
+			return r;
+		bool linked = !r && size >= 18 && vmie_le64(ref) == dir &&
+			      vmie_le16(ref + 16) == nlen &&
+			      size - 18 >= nlen && !memcmp(ref + 18, name, nlen);
+		free(ref);
+		if (!linked) {
+			*out = sv << BTRFS_INO_BITS | BTRFS_EMPTY_SUBVOL_DIR;
+			return 0;
+		}
+		r = btrfs_subvol_root(fs, k.objectid, &child, err);
+		if (r)
+			return r;
+		*out = k.objectid << BTRFS_INO_BITS | child.dirid;
 		return 0;
 	}
-	if (k.type != BTRFS_INODE_ITEM_KEY || k.objectid > BTRFS_INO_MASK)
+	if (k.type != BTRFS_INODE_ITEM_KEY || k.objectid > BTRFS_INO_MASK ||
+	    k.objectid < BTRFS_FIRST_FREE_OBJECTID)
 		return VMIE_CORRUPT(err, "btrfs: directory entry with bad "
 				    "location (%llu %u %llu)",
 				    (unsigned long long)k.objectid, k.type,
@@ -740,6 +803,7 @@ static int btrfs_loc_handle(uint64_t sv, const uint8_t *loc, vmie_ino_t *out,
 /* ---- directories ---- */
 
 struct btrfs_lookup_ctx {
+	struct btrfs_fs *fs;
 	const char *name;
 	size_t len;
 	uint64_t subvol;
@@ -763,7 +827,10 @@ static int btrfs_lookup_cb(void *vctx, const struct btrfs_key *k,
 			goto bad;
 		if (nlen == c->len && !memcmp(e + BTRFS_DIR_ITEM_HDR, c->name,
 					      nlen)) {
-			int r = btrfs_loc_handle(c->subvol, e, &c->ino, err);
+			int r = btrfs_entry_handle(c->fs, c->subvol,
+						   k->objectid, e,
+						   e + BTRFS_DIR_ITEM_HDR,
+						   nlen, &c->ino, err);
 			if (r)
 				return r;
 			c->found = true;
@@ -797,6 +864,10 @@ static int btrfs_lookup(struct vmie_fs *vfs, vmie_ino_t dir, const char *name,
 		*out = dir;
 		return 0;
 	}
+	if (ip.placeholder)
+		return VMIE_ERR(err, VMIE_ENOENT, "btrfs: no entry '%s' in the "
+				"empty placeholder of a nested subvolume (its "
+				"parent is not recorded)", name);
 	if (!strcmp(name, "..")) {
 		uint32_t size;
 		struct btrfs_key k;
@@ -804,7 +875,7 @@ static int btrfs_lookup(struct vmie_fs *vfs, vmie_ino_t dir, const char *name,
 			*out = dir;
 			return 0;
 		}
-		if (ip.objectid == BTRFS_FIRST_FREE_OBJECTID) {
+		if (ip.objectid == ip.root.dirid) {
 			/* the root of a subvolume: its parent directory is
 			 * in another tree (ROOT_BACKREF) */
 			struct btrfs_key min = { ip.subvol,
@@ -852,7 +923,7 @@ static int btrfs_lookup(struct vmie_fs *vfs, vmie_ino_t dir, const char *name,
 		btrfs_path_free(&p);
 		return r;
 	}
-	struct btrfs_lookup_ctx c = { name, len, ip.subvol, 0, false };
+	struct btrfs_lookup_ctx c = { fs, name, len, ip.subvol, 0, false };
 	uint32_t h = btrfs_name_hash(name, len);
 	struct btrfs_key k = { ip.objectid, BTRFS_DIR_ITEM_KEY, h };
 	r = btrfs_iterate(fs, ip.root.bytenr, ip.root.level, &k, &k,
@@ -868,6 +939,7 @@ static int btrfs_lookup(struct vmie_fs *vfs, vmie_ino_t dir, const char *name,
 }
 
 struct btrfs_readdir_ctx {
+	struct btrfs_fs *fs;
 	vmie_dirent_cb cb;
 	void *ctx;
 	uint64_t subvol;
@@ -887,7 +959,8 @@ static int btrfs_readdir_cb(void *vctx, const struct btrfs_key *k,
 	memcpy(de.name, d + BTRFS_DIR_ITEM_HDR, nlen);
 	de.name[nlen] = 0;
 	de.type = btrfs_dir_ftype(d[29]);
-	int r = btrfs_loc_handle(c->subvol, d, &de.ino, err);
+	int r = btrfs_entry_handle(c->fs, c->subvol, k->objectid, d,
+				   d + BTRFS_DIR_ITEM_HDR, nlen, &de.ino, err);
 	if (r)
 		return r;
 	return c->cb(c->ctx, &de);
@@ -908,7 +981,9 @@ static int btrfs_readdir(struct vmie_fs *vfs, vmie_ino_t dir,
 	if (vmie_ftype_from_mode(ip.mode) != VMIE_FT_DIR)
 		return VMIE_ERR(err, VMIE_EINVAL, "btrfs: inode %llu is not a "
 				"directory", (unsigned long long)ip.objectid);
-	struct btrfs_readdir_ctx c = { cb, ctx, ip.subvol };
+	if (ip.placeholder)
+		return 0;
+	struct btrfs_readdir_ctx c = { fs, cb, ctx, ip.subvol };
 	struct btrfs_key min = { ip.objectid, BTRFS_DIR_INDEX_KEY, 0 };
 	struct btrfs_key max = { ip.objectid, BTRFS_DIR_INDEX_KEY, UINT64_MAX };
 	return btrfs_iterate(fs, ip.root.bytenr, ip.root.level, &min, &max,
@@ -917,89 +992,202 @@ static int btrfs_readdir(struct vmie_fs *vfs, vmie_ino_t dir,
 
 /* ---- file data ---- */
 
+/* Why a compressed extent does not decompress: a static string or one
+ * formatted into buf. */
+struct btrfs_zwhy {
+	char msg[160];
+};
+
+/* LZO as Btrfs stores it: le32 total length (header included), then
+ * segments of le32 length + LZO1X data that decompress to at most one
+ * sector each; a segment header never straddles a sector boundary (zero
+ * padding up to it instead).  Limits as the kernel's: total at most
+ * min(inlen, 128 KiB), a segment at most lzo1x_worst_compress(sector). */
 static int btrfs_lzo_decompress(const uint8_t *in, size_t inlen, uint8_t *out,
-				size_t outlen, uint32_t sector, size_t *got)
+				size_t outlen, uint32_t sector, size_t *got,
+				struct btrfs_zwhy *why)
 {
-	size_t pos = 4, o = 0, total;
-	if (inlen < 4)
+	size_t pos = 4, o = 0, total, maxseg = sector + sector / 16 + 64 + 3;
+	uint8_t *scratch = NULL;
+	int r = -1;
+
+	if (inlen < 8) {
+		snprintf(why->msg, sizeof why->msg, "lzo: %zu bytes are too "
+			 "short for a header", inlen);
 		return -1;
+	}
 	total = vmie_le32(in);
-	if (total > inlen || total < 4)
+	if (total > inlen || total > BTRFS_MAX_COMPRESSED || total < 8) {
+		snprintf(why->msg, sizeof why->msg, "lzo: total length %zu is "
+			 "not within 8..%zu", total,
+			 (size_t)vmie_min_u64(inlen, BTRFS_MAX_COMPRESSED));
 		return -1;
-	while (pos < total && o < outlen) {
+	}
+	scratch = malloc(sector);
+	if (!scratch) {
+		snprintf(why->msg, sizeof why->msg, "out of memory");
+		return -1;
+	}
+	while (pos < total) {
 		/* a segment header never crosses a sector boundary */
 		if (sector - pos % sector < 4)
 			pos += sector - pos % sector;
-		if (total - pos < 4)
+		if (pos >= total)
 			break;
+		if (total - pos < 4) {
+			snprintf(why->msg, sizeof why->msg, "lzo: segment "
+				 "header at byte %zu runs past the total length "
+				 "%zu", pos, total);
+			goto out;
+		}
 		size_t seg = vmie_le32(in + pos);
 		pos += 4;
-		if (seg > total - pos || seg == 0)
-			return -1;
-		lzo_uint n = (lzo_uint)vmie_min_u64(outlen - o, sector);
-		if (lzo1x_decompress_safe(in + pos, (lzo_uint)seg, out + o, &n,
-					  NULL) != LZO_E_OK &&
-		    n == 0)
-			return -1;
+		if (seg == 0 || seg > maxseg || seg > total - pos) {
+			snprintf(why->msg, sizeof why->msg, "lzo: segment at "
+				 "byte %zu has length %zu (at most %zu, %zu "
+				 "left)", pos - 4, seg, maxseg, total - pos);
+			goto out;
+		}
+		lzo_uint n = sector;
+		int lr = lzo1x_decompress_safe(in + pos, (lzo_uint)seg, scratch,
+					       &n, NULL);
+		if (lr != LZO_E_OK) {
+			snprintf(why->msg, sizeof why->msg, "lzo: segment at "
+				 "byte %zu is corrupt (lzo error %d)", pos - 4,
+				 lr);
+			goto out;
+		}
+		if (n > outlen - o) {
+			snprintf(why->msg, sizeof why->msg, "lzo: decompresses "
+				 "to more than the extent's %zu bytes", outlen);
+			goto out;
+		}
+		memcpy(out + o, scratch, n);
 		o += n;
 		pos += seg;
 	}
 	*got = o;
-	return 0;
+	r = 0;
+out:
+	free(scratch);
+	return r;
 }
 
-/* Decompress in into out (outlen bytes, zero-filled past what the stream
- * gives).  0 or -1. */
+/* Decompress in (inlen bytes) into out (outlen = the extent's ram_bytes);
+ * *got = bytes the stream gives, which may be fewer than outlen (the kernel
+ * compresses only up to EOF, not to the end of the sector): the caller
+ * checks that what it copies is covered.  A stream that gives more than
+ * outlen, ends early or is damaged is an error (-1, reason in why). */
 static int btrfs_decompress(struct btrfs_fs *fs, unsigned type,
 			    const uint8_t *in, size_t inlen, uint8_t *out,
-			    size_t outlen)
+			    size_t outlen, size_t *got, struct btrfs_zwhy *why)
 {
-	size_t got = 0;
+	uint8_t extra;
+
+	*got = 0;
 	switch (type) {
 	case BTRFS_COMPRESS_ZLIB: {
 		z_stream z = { 0 };
-		if (inflateInit(&z) != Z_OK)
+		int zr;
+		if (inflateInit(&z) != Z_OK) {
+			snprintf(why->msg, sizeof why->msg, "zlib: cannot "
+				 "initialise");
 			return -1;
+		}
 		z.next_in = (Bytef *)in;
 		z.avail_in = (uInt)inlen;
 		z.next_out = out;
 		z.avail_out = (uInt)outlen;
-		int zr = inflate(&z, Z_FINISH);
-		got = outlen - z.avail_out;
+		zr = inflate(&z, Z_FINISH);
+		*got = outlen - z.avail_out;
+		if ((zr == Z_OK || zr == Z_BUF_ERROR) && z.avail_out == 0) {
+			/* full: anything more is a lie about the size */
+			z.next_out = &extra;
+			z.avail_out = 1;
+			zr = inflate(&z, Z_FINISH);
+			if (z.avail_out == 0) {
+				inflateEnd(&z);
+				snprintf(why->msg, sizeof why->msg, "zlib: "
+					 "decompresses to more than the "
+					 "extent's %zu bytes", outlen);
+				return -1;
+			}
+		}
 		inflateEnd(&z);
-		if (zr != Z_STREAM_END && zr != Z_OK && zr != Z_BUF_ERROR)
-			return -1;
-		break;
+		if (zr == Z_STREAM_END)
+			break;
+		if (zr == Z_OK || zr == Z_BUF_ERROR)
+			snprintf(why->msg, sizeof why->msg, "zlib: the stream "
+				 "has no end within its %zu bytes (%zu bytes "
+				 "out)", inlen, *got);
+		else
+			snprintf(why->msg, sizeof why->msg, "zlib: corrupt "
+				 "data after %zu bytes out (%s)", *got,
+				 z.msg ? z.msg : "error");
+		return -1;
 	}
 	case BTRFS_COMPRESS_ZSTD: {
 		ZSTD_DStream *zs = ZSTD_createDStream();
 		ZSTD_inBuffer ib = { in, inlen, 0 };
 		ZSTD_outBuffer ob = { out, outlen, 0 };
-		if (!zs)
+		size_t zr = 1;
+		if (!zs) {
+			snprintf(why->msg, sizeof why->msg, "out of memory");
 			return -1;
-		while (ob.pos < ob.size && ib.pos < ib.size) {
-			size_t zr = ZSTD_decompressStream(zs, &ob, &ib);
-			if (ZSTD_isError(zr)) {
-				ZSTD_freeDStream(zs);
-				return -1;
-			}
-			if (zr == 0 && ib.pos == ib.size)
-				break;
 		}
-		got = ob.pos;
+		/* one frame; the rest of the last sector is zero padding */
+		while (zr != 0) {
+			size_t before_in = ib.pos, before_out = ob.pos;
+			if (ob.pos == ob.size) {
+				/* full: one more byte would be a lie */
+				ZSTD_outBuffer one = { &extra, 1, 0 };
+				zr = ZSTD_decompressStream(zs, &one, &ib);
+				if (!ZSTD_isError(zr) && one.pos) {
+					snprintf(why->msg, sizeof why->msg,
+						 "zstd: decompresses to more "
+						 "than the extent's %zu bytes",
+						 outlen);
+					zr = (size_t)-1;
+					break;
+				}
+			} else {
+				zr = ZSTD_decompressStream(zs, &ob, &ib);
+			}
+			if (ZSTD_isError(zr)) {
+				snprintf(why->msg, sizeof why->msg, "zstd: "
+					 "corrupt data after %zu bytes out "
+					 "(%s)", ob.pos, ZSTD_getErrorName(zr));
+				break;
+			}
+			if (zr != 0 && ib.pos == before_in &&
+			    ob.pos == before_out) {
+				snprintf(why->msg, sizeof why->msg, "zstd: the "
+					 "frame has no end within its %zu "
+					 "bytes (%zu bytes out)", inlen,
+					 ob.pos);
+				zr = (size_t)-1;
+				break;
+			}
+		}
+		*got = ob.pos;
 		ZSTD_freeDStream(zs);
+		if (zr != 0)
+			return -1;
 		break;
 	}
 	case BTRFS_COMPRESS_LZO:
-		if (lzo_init() != LZO_E_OK ||
-		    btrfs_lzo_decompress(in, inlen, out, outlen,
-					 fs->sectorsize, &got))
+		if (lzo_init() != LZO_E_OK) {
+			snprintf(why->msg, sizeof why->msg, "lzo: cannot "
+				 "initialise");
 			return -1;
-		break;
+		}
+		return btrfs_lzo_decompress(in, inlen, out, outlen,
+					    fs->sectorsize, got, why);
 	default:
+		snprintf(why->msg, sizeof why->msg, "unknown compression %u",
+			 type);
 		return -1;
 	}
-	memset(out + got, 0, outlen - got);
 	return 0;
 }
 
@@ -1011,6 +1199,52 @@ struct btrfs_read_ctx {
 	uint64_t next;            /* extents must not go backwards */
 };
 
+static const char *const btrfs_comp_names[] = { "none", "zlib", "lzo",
+						  "zstd" };
+
+/* Decompress an extent (file offset fo, on disk at dbytenr or inline when
+ * 0) into out (ram bytes); *got = what the stream gives, the rest of out is
+ * zeroed. */
+static int btrfs_unpack(struct btrfs_read_ctx *c, uint64_t fo, uint64_t dbytenr,
+			unsigned comp, const uint8_t *in, size_t inlen,
+			uint8_t *out, uint64_t ram, size_t *got,
+			struct vmie_err *err)
+{
+	struct btrfs_zwhy why = { "" };
+	char where[48] = "inline";
+
+	if (dbytenr)
+		snprintf(where, sizeof where, "disk 0x%llx",
+			 (unsigned long long)dbytenr);
+	if (btrfs_decompress(c->fs, comp, in, inlen, out, (size_t)ram, got,
+			     &why))
+		return VMIE_CORRUPT(err, "btrfs: inode %llu: %s extent at file "
+				    "offset %llu (%s, %zu bytes, ram_bytes "
+				    "%llu): %s", (unsigned long long)c->objectid,
+				    btrfs_comp_names[comp],
+				    (unsigned long long)fo, where, inlen,
+				    (unsigned long long)ram, why.msg);
+	memset(out + *got, 0, (size_t)ram - *got);
+	return 0;
+}
+
+/* The reader copies the first need bytes of a decompressed extent: the
+ * stream must have given them (the kernel compresses up to EOF only, so
+ * fewer than ram_bytes is fine past what the file reads). */
+static int btrfs_unpacked_enough(struct btrfs_read_ctx *c, uint64_t fo,
+				 unsigned comp, size_t got, uint64_t need,
+				 uint64_t ram, struct vmie_err *err)
+{
+	if (got >= need)
+		return 0;
+	return VMIE_CORRUPT(err, "btrfs: inode %llu: %s extent at file offset "
+			    "%llu decompresses to %zu bytes, but the file "
+			    "needs %llu of its ram_bytes %llu",
+			    (unsigned long long)c->objectid,
+			    btrfs_comp_names[comp], (unsigned long long)fo, got,
+			    (unsigned long long)need, (unsigned long long)ram);
+}
+
 /* Copy [from, to) of an extent whose bytes at file offset fo are src. */
 static int btrfs_extent_cb(void *vctx, const struct btrfs_key *k,
 			   const uint8_t *d, uint32_t size,
@@ -1020,6 +1254,7 @@ static int btrfs_extent_cb(void *vctx, const struct btrfs_key *k,
 	struct btrfs_fs *fs = c->fs;
 	uint64_t fo = k->offset, len, from, to, ram;
 	uint8_t *tmp = NULL, *ztmp = NULL;
+	const char *why = "too short";
 	unsigned comp, type;
 	int r = 0;
 
@@ -1047,20 +1282,23 @@ static int btrfs_extent_cb(void *vctx, const struct btrfs_key *k,
 		const uint8_t *src = d + BTRFS_FILE_EXTENT_INLINE_OFF;
 		len = comp ? ram : ilen;
 		if (comp) {
-			if (ram > BTRFS_MAX_EXTENT_RAM)
+			size_t got;
+			if (ram == 0 || ram > BTRFS_MAX_EXTENT_RAM) {
+				why = "ram_bytes out of range";
 				goto bad;
-			tmp = malloc(ram ? ram : 1);
+			}
+			tmp = malloc(ram);
 			if (!tmp)
 				return VMIE_ERR(err, VMIE_ENOMEM, "btrfs: out of "
 						"memory");
-			if (btrfs_decompress(fs, comp, src, ilen, tmp, ram)) {
-				r = VMIE_CORRUPT(err, "btrfs: inode %llu: inline "
-						 "extent at %llu does not "
-						 "decompress",
-						 (unsigned long long)c->objectid,
-						 (unsigned long long)fo);
+			r = btrfs_unpack(c, fo, 0, comp, src, ilen, tmp, ram,
+					 &got, err);
+			if (!r)
+				r = btrfs_unpacked_enough(c, fo, comp, got,
+						vmie_min_u64(ram, c->end - fo),
+						ram, err);
+			if (r)
 				goto out;
-			}
 			src = tmp;
 		}
 		from = vmie_max_u64(fo, c->start);
@@ -1070,15 +1308,19 @@ static int btrfs_extent_cb(void *vctx, const struct btrfs_key *k,
 			       to - from);
 		goto out;
 	}
-	if (type != BTRFS_FILE_EXTENT_REG && type != BTRFS_FILE_EXTENT_PREALLOC)
+	if (type != BTRFS_FILE_EXTENT_REG && type != BTRFS_FILE_EXTENT_PREALLOC) {
+		why = "unknown type";
 		goto bad;
+	}
 	if (size < BTRFS_FILE_EXTENT_REG_SIZE)
 		goto bad;
 	uint64_t dbytenr = vmie_le64(d + 21), dnum = vmie_le64(d + 29);
 	uint64_t eoff = vmie_le64(d + 37);
 	len = vmie_le64(d + 45);
-	if (fo + len < fo)
+	if (fo + len < fo) {
+		why = "num_bytes wraps";
 		goto bad;
+	}
 	from = vmie_max_u64(fo, c->start);
 	to = vmie_min_u64(fo + len, c->end);
 	if (from >= to || dbytenr == 0 || type == BTRFS_FILE_EXTENT_PREALLOC)
@@ -1087,6 +1329,7 @@ static int btrfs_extent_cb(void *vctx, const struct btrfs_key *k,
 		uint64_t at;
 		if (vmie_add_u64(dbytenr, eoff, &at) ||
 		    vmie_add_u64(at, from - fo, &at)) {
+			why = "disk address wraps";
 			goto bad;
 		}
 		r = btrfs_read_logical(fs, c->buf + (from - c->start),
@@ -1098,12 +1341,33 @@ static int btrfs_extent_cb(void *vctx, const struct btrfs_key *k,
 					(unsigned long long)fo);
 		goto out;
 	}
-	if (dnum == 0 || dnum > BTRFS_MAX_EXTENT_RAM || ram == 0 ||
-	    ram > BTRFS_MAX_EXTENT_RAM || eoff > ram || len > ram - eoff)
+	if (dnum == 0 || dnum > BTRFS_MAX_EXTENT_RAM) {
+		why = "disk_num_bytes out of range";
 		goto bad;
+	}
+	if (ram == 0 || ram > BTRFS_MAX_EXTENT_RAM) {
+		why = "ram_bytes out of range";
+		goto bad;
+	}
+	if (eoff > ram || len > ram - eoff) {
+		why = "offset + num_bytes past ram_bytes";
+		goto bad;
+	}
+	if (fs->zc.buf && fs->zc.bytenr == dbytenr && fs->zc.dnum == dnum &&
+	    fs->zc.ram == ram && fs->zc.comp == comp) {
+		r = btrfs_unpacked_enough(c, fo, comp, fs->zc.got,
+					  eoff + (to - fo), ram, err);
+		if (!r)
+			memcpy(c->buf + (from - c->start),
+			       fs->zc.buf + eoff + (from - fo), to - from);
+		goto out;
+	}
+	fs->zc.bytenr = 0;        /* invalid until decompressed */
+	uint8_t *zbuf = realloc(fs->zc.buf, ram);
+	if (zbuf)
+		fs->zc.buf = zbuf;
 	ztmp = malloc(dnum);
-	tmp = malloc(ram);
-	if (!ztmp || !tmp) {
+	if (!zbuf || !ztmp) {
 		r = VMIE_ERR(err, VMIE_ENOMEM, "btrfs: out of memory");
 		goto out;
 	}
@@ -1114,15 +1378,20 @@ static int btrfs_extent_cb(void *vctx, const struct btrfs_key *k,
 				(unsigned long long)fo);
 		goto out;
 	}
-	if (btrfs_decompress(fs, comp, ztmp, dnum, tmp, ram)) {
-		r = VMIE_CORRUPT(err, "btrfs: inode %llu: extent at %llu "
-				 "(disk 0x%llx) does not decompress",
-				 (unsigned long long)c->objectid,
-				 (unsigned long long)fo,
-				 (unsigned long long)dbytenr);
+	r = btrfs_unpack(c, fo, dbytenr, comp, ztmp, dnum, fs->zc.buf, ram,
+			 &fs->zc.got, err);
+	if (r)
 		goto out;
-	}
-	memcpy(c->buf + (from - c->start), tmp + eoff + (from - fo), to - from);
+	fs->zc.bytenr = dbytenr;
+	fs->zc.dnum = dnum;
+	fs->zc.ram = ram;
+	fs->zc.comp = comp;
+	r = btrfs_unpacked_enough(c, fo, comp, fs->zc.got, eoff + (to - fo),
+				  ram, err);
+	if (r)
+		goto out;
+	memcpy(c->buf + (from - c->start), fs->zc.buf + eoff + (from - fo),
+	       to - from);
 out:
 	free(tmp);
 	free(ztmp);
@@ -1131,8 +1400,8 @@ bad:
 	free(tmp);
 	free(ztmp);
 	return VMIE_CORRUPT(err, "btrfs: inode %llu: bad extent item at file "
-			    "offset %llu", (unsigned long long)c->objectid,
-			    (unsigned long long)fo);
+			    "offset %llu: %s", (unsigned long long)c->objectid,
+			    (unsigned long long)fo, why);
 }
 
 static int btrfs_read_range(struct btrfs_fs *fs, const struct btrfs_inode *ip,
@@ -1244,6 +1513,7 @@ static void btrfs_free(struct btrfs_fs *fs)
 		return;
 	for (int i = 0; i < BTRFS_CACHE_NODES; i++)
 		free(fs->cache[i].buf);
+	free(fs->zc.buf);
 	free(fs->chunks);
 	free(fs);
 }
@@ -1349,8 +1619,7 @@ static int btrfs_open(struct vmie_fs *vfs, struct vmie_err *err)
 	r = btrfs_subvol_root(fs, fs->default_subvol, &sv, err);
 	if (r)
 		goto out;
-	vfs->root = fs->default_subvol << BTRFS_INO_BITS |
-		    BTRFS_FIRST_FREE_OBJECTID;
+	vfs->root = fs->default_subvol << BTRFS_INO_BITS | sv.dirid;
 	vfs->priv = fs;
 	struct vmie_stat st;
 	r = btrfs_stat(vfs, vfs->root, &st, err);

@@ -88,6 +88,9 @@
 
 /* object ids */
 #define BTRFS_FS_TREE_OBJECTID      5
+/* the inode number Linux gives the empty directory standing for a nested
+ * subvolume inside a snapshot; never an inode item */
+#define BTRFS_EMPTY_SUBVOL_DIR      2
 #define BTRFS_FIRST_FREE_OBJECTID   256
 #define BTRFS_LAST_FREE_OBJECTID    ((uint64_t)-256)
 #define BTRFS_FIRST_CHUNK_TREE_OBJECTID 256

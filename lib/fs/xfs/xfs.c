@@ -6,10 +6,13 @@
  * (xfs-documentation); the layouts are summarised in xfs_disk.h.
  *
  * Metadata is read lazily: open reads the superblock and the root inode,
- * everything else is read when a path is looked up.  Directories are read
- * by walking the data blocks below the 32 GiB leaf offset through the
- * inode's extent map, which covers the block, leaf, node and B-tree forms
- * alike; the hash indexes are not needed.
+ * everything else is read when a path is looked up.  Directories are
+ * listed by walking the data blocks below the 32 GiB leaf offset through
+ * the inode's extent map, which covers the block, leaf, node and B-tree
+ * forms alike; a name is looked up through the hash index (the leaf table
+ * of a block directory, or the node and leaf blocks from the leaf offset
+ * on), so one lookup reads a few blocks even in a directory of 10^5
+ * entries.  Short-form and ASCII-CI directories are scanned.
  *
  * Inode handles are XFS inode numbers.
  */
@@ -625,6 +628,257 @@ static int xfs_dir_iterate(struct xfs_fs *fs, const struct xfs_inode *ip,
 	return r;
 }
 
+/* ---- hashed lookup (block, leaf, node and B-tree forms) ---- */
+
+static uint32_t xfs_rol32(uint32_t v, unsigned n)
+{
+	return v << n | v >> (32 - n);
+}
+
+/* xfs_da_hashname: the hash of a directory entry name. */
+static uint32_t xfs_da_hashname(const uint8_t *name, size_t len)
+{
+	uint32_t h = 0;
+
+	for (; len >= 4; len -= 4, name += 4)
+		h = (uint32_t)name[0] << 21 ^ (uint32_t)name[1] << 14 ^
+		    (uint32_t)name[2] << 7 ^ name[3] ^ xfs_rol32(h, 28);
+	switch (len) {
+	case 3:
+		return (uint32_t)name[0] << 14 ^ (uint32_t)name[1] << 7 ^
+		       name[2] ^ xfs_rol32(h, 21);
+	case 2:
+		return (uint32_t)name[0] << 7 ^ name[1] ^ xfs_rol32(h, 14);
+	case 1:
+		return name[0] ^ xfs_rol32(h, 7);
+	}
+	return h;
+}
+
+struct xfs_hlookup {
+	struct xfs_fs *fs;
+	const struct xfs_inode *ip;
+	const uint8_t *name;
+	size_t len;
+	uint32_t hash;
+	uint8_t *data;            /* the data block last read */
+	uint64_t data_off;        /* its byte offset, UINT64_MAX for none */
+	uint64_t ino;
+};
+
+/* Does the data entry at address (a leaf entry's) hold the name?  0 no,
+ * 1 yes (h->ino set), or an error. */
+static int xfs_hl_check(struct xfs_hlookup *h, uint32_t address,
+			struct vmie_err *err)
+{
+	struct xfs_fs *fs = h->fs;
+	uint64_t byte = (uint64_t)address << XFS_DIR2_DATA_ALIGN_LOG;
+	uint64_t boff = byte & ~(uint64_t)(fs->dirblksize - 1);
+	size_t off = (size_t)(byte & (fs->dirblksize - 1));
+	size_t hdr = fs->v5 ? XFS_DIR3_DATA_HDR_LEN : XFS_DIR2_DATA_HDR_LEN;
+	int r;
+
+	if (byte >= XFS_DIR2_LEAF_OFFSET || off < hdr ||
+	    fs->dirblksize - off < 8 + 1 + 2)
+		goto bad;
+	if (h->data_off != boff) {
+		h->data_off = UINT64_MAX;
+		r = xfs_read_data(fs, h->ip, h->data, fs->dirblksize, boff,
+				  err);
+		if (r)
+			return r;
+		uint32_t magic = vmie_be32(h->data);
+		if (magic != (fs->v5 ? XFS_DIR3_BLOCK_MAGIC
+				     : XFS_DIR2_BLOCK_MAGIC) &&
+		    magic != (fs->v5 ? XFS_DIR3_DATA_MAGIC
+				     : XFS_DIR2_DATA_MAGIC))
+			return VMIE_CORRUPT(err, "xfs: directory inode %llu: "
+					    "data block at byte %llu has bad "
+					    "magic 0x%08x",
+					    (unsigned long long)h->ip->ino,
+					    (unsigned long long)boff, magic);
+		h->data_off = boff;
+	}
+	const uint8_t *e = h->data + off;
+	if (vmie_be16(e) == XFS_DIR2_FREE_TAG)
+		goto bad;
+	unsigned namelen = e[8];
+	if (namelen == 0 || 9 + namelen + fs->ftype + 2 > fs->dirblksize - off)
+		goto bad;
+	if (namelen != h->len || memcmp(e + 9, h->name, h->len))
+		return 0;
+	h->ino = vmie_be64(e);
+	return 1;
+bad:
+	return VMIE_CORRUPT(err, "xfs: directory inode %llu: hash entry points "
+			    "to no entry (address 0x%x)",
+			    (unsigned long long)h->ip->ino, address);
+}
+
+/* Search count leaf entries at ents for the hash; 0 not here, 1 found,
+ * or an error.  *more: every entry from the first match on had the hash,
+ * so matches may go on in the next leaf. */
+static int xfs_hl_leaf(struct xfs_hlookup *h, const uint8_t *ents,
+		       uint32_t count, bool *more, struct vmie_err *err)
+{
+	uint32_t lo = 0, hi = count;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (vmie_be32(ents + (size_t)mid * 8) < h->hash)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < count && vmie_be32(ents + (size_t)lo * 8) == h->hash;
+	     lo++) {
+		uint32_t address = vmie_be32(ents + (size_t)lo * 8 + 4);
+		if (address == 0)
+			continue;          /* stale */
+		int r = xfs_hl_check(h, address, err);
+		if (r)
+			return r;
+	}
+	*more = lo == count;
+	return 0;
+}
+
+/* Look name up through the directory's hash index: 0 found (*ino), 1 not
+ * there, or an error. */
+static int xfs_dir_hashed(struct xfs_fs *fs, const struct xfs_inode *ip,
+			  const char *name, size_t len, uint64_t *ino,
+			  struct vmie_err *err)
+{
+	struct xfs_hlookup h = {
+		.fs = fs, .ip = ip, .name = (const uint8_t *)name,
+		.len = len, .data_off = UINT64_MAX,
+	};
+	uint64_t leafblk = XFS_DIR2_LEAF_OFFSET >> fs->blocklog;
+	uint64_t freeblk = 2 * XFS_DIR2_LEAF_OFFSET >> fs->blocklog;
+	size_t hdr = fs->v5 ? XFS_DA3_HDR_LEN : XFS_DA_HDR_LEN;
+	size_t cnt_at = fs->v5 ? 56 : 12;
+	uint8_t *blk = NULL;
+	struct xfs_irec rec;
+	bool found, more = false;
+	int r;
+
+	h.hash = xfs_da_hashname(h.name, len);
+	blk = malloc(fs->dirblksize);
+	h.data = malloc(fs->dirblksize);
+	if (!blk || !h.data) {
+		r = VMIE_ERR(err, VMIE_ENOMEM, "xfs: out of memory");
+		goto out;
+	}
+	r = xfs_bmap(fs, ip, leafblk, &rec, &found, err);
+	if (r)
+		goto out;
+	if (!found || rec.startoff > leafblk) {
+		/* no leaf: block form, the table at the end of block 0 */
+		r = xfs_read_data(fs, ip, blk, fs->dirblksize, 0, err);
+		if (r)
+			goto out;
+		uint32_t magic = vmie_be32(blk);
+		uint32_t count = vmie_be32(blk + fs->dirblksize -
+					   XFS_DIR2_BLOCK_TAIL_LEN);
+		size_t dhdr = fs->v5 ? XFS_DIR3_DATA_HDR_LEN
+				     : XFS_DIR2_DATA_HDR_LEN;
+		if (magic != (fs->v5 ? XFS_DIR3_BLOCK_MAGIC
+				     : XFS_DIR2_BLOCK_MAGIC) ||
+		    count > (fs->dirblksize - dhdr - XFS_DIR2_BLOCK_TAIL_LEN) /
+			    XFS_DIR2_LEAF_ENTRY_LEN) {
+			r = VMIE_CORRUPT(err, "xfs: directory inode %llu has "
+					 "neither a leaf block nor a valid "
+					 "single block (magic 0x%08x, %u "
+					 "entries)", (unsigned long long)ip->ino,
+					 magic, count);
+			goto out;
+		}
+		memcpy(h.data, blk, fs->dirblksize);
+		h.data_off = 0;
+		r = xfs_hl_leaf(&h, blk + fs->dirblksize -
+				XFS_DIR2_BLOCK_TAIL_LEN -
+				(size_t)count * XFS_DIR2_LEAF_ENTRY_LEN, count,
+				&more, err);
+		goto done;
+	}
+	/* the root of the hash tree is the first leaf-space block; descend
+	 * nodes, then walk leaves to the right while the hash goes on */
+	uint64_t dablk = leafblk;
+	unsigned level = XFS_DA_NODE_MAXDEPTH, hops = 0;
+	bool leaf_seen = false;
+	for (;;) {
+		if (dablk < leafblk || dablk >= freeblk ||
+		    dablk % fs->dirblkfsbs) {
+			r = VMIE_CORRUPT(err, "xfs: directory inode %llu: hash "
+					 "tree points at block %llu, outside "
+					 "the leaf space",
+					 (unsigned long long)ip->ino,
+					 (unsigned long long)dablk);
+			goto out;
+		}
+		r = xfs_read_data(fs, ip, blk, fs->dirblksize,
+				  dablk << fs->blocklog, err);
+		if (r)
+			goto out;
+		unsigned magic = vmie_be16(blk + 8);
+		uint32_t count = vmie_be16(blk + cnt_at);
+		if (count > (fs->dirblksize - hdr) / 8)
+			goto bad_block;
+		if (magic == (fs->v5 ? XFS_DA3_NODE_MAGIC : XFS_DA_NODE_MAGIC)) {
+			unsigned lvl = vmie_be16(blk + cnt_at + 2);
+			if (leaf_seen || count == 0 || lvl == 0 || lvl >= level)
+				goto bad_block;
+			level = lvl;
+			uint32_t i = 0;
+			while (i + 1 < count &&
+			       vmie_be32(blk + hdr + (size_t)i * 8) < h.hash)
+				i++;
+			dablk = vmie_be32(blk + hdr + (size_t)i * 8 + 4);
+			continue;
+		}
+		bool leaf1 = magic == (fs->v5 ? XFS_DIR3_LEAF1_MAGIC
+					      : XFS_DIR2_LEAF1_MAGIC);
+		bool leafn = magic == (fs->v5 ? XFS_DIR3_LEAFN_MAGIC
+					      : XFS_DIR2_LEAFN_MAGIC);
+		if ((!leaf1 && !leafn) || (leaf1 && dablk != leafblk))
+			goto bad_block;
+		leaf_seen = true;
+		r = xfs_hl_leaf(&h, blk + hdr, count, &more, err);
+		if (r || !more || leaf1)
+			break;
+		uint32_t forw = vmie_be32(blk);
+		if (forw == 0)
+			break;
+		/* siblings follow hash order, not block order: only the
+		 * number of hops bounds a loop */
+		if (++hops > 64 || forw == dablk) {
+			r = VMIE_CORRUPT(err, "xfs: directory inode %llu: leaf "
+					 "block %llu: bad right sibling %u",
+					 (unsigned long long)ip->ino,
+					 (unsigned long long)dablk, forw);
+			goto out;
+		}
+		dablk = forw;
+	}
+done:
+	if (r == 1) {
+		*ino = h.ino;
+		r = 0;
+	} else if (r == 0) {
+		r = 1;
+	}
+	goto out;
+bad_block:
+	r = VMIE_CORRUPT(err, "xfs: directory inode %llu: bad hash tree block "
+			 "%llu (magic 0x%04x, %u entries)",
+			 (unsigned long long)ip->ino, (unsigned long long)dablk,
+			 vmie_be16(blk + 8), vmie_be16(blk + cnt_at));
+out:
+	free(blk);
+	free(h.data);
+	return r;
+}
+
 /* ---- the driver ---- */
 
 static enum vmie_ftype xfs_dir_ftype(unsigned ft)
@@ -801,11 +1055,14 @@ static int xfs_lookup(struct vmie_fs *vfs, vmie_ino_t dir, const char *name,
 		*out = dir;
 		goto out;
 	}
-	r = xfs_dir_iterate(fs, ip, xfs_lookup_cb, &c, err);
-	if (r == 1) {
+	if (ip->format != XFS_DINODE_FMT_LOCAL && !fs->asciici &&
+	    vmie_ftype_from_mode(ip->mode) == VMIE_FT_DIR)
+		r = xfs_dir_hashed(fs, ip, name, c.len, &c.ino, err);
+	else if ((r = xfs_dir_iterate(fs, ip, xfs_lookup_cb, &c, err)) >= 0)
+		r = r == 1 ? 0 : 1;    /* found, or not there */
+	if (r == 0) {
 		*out = c.ino;
-		r = 0;
-	} else if (r == 0) {
+	} else if (r == 1) {
 		r = VMIE_ERR(err, VMIE_ENOENT, "xfs: no entry '%s' in "
 			     "directory inode %llu", name,
 			     (unsigned long long)dir);

@@ -56,6 +56,24 @@
  * data headers are 16 (v4) or 64 (v5) bytes.  Entries: ino u64, namelen u8,
  * name, [ftype u8], padding to 8, tag u16; free space: 0xffff, length u16.
  *
+ * Hash index (leaf, node and B-tree forms), in directory blocks from the
+ * 32 GiB leaf offset on; every such block starts with a blkinfo:
+ *   0x00 forw u32  0x04 back u32  0x08 magic u16  0x0a pad u16
+ *   (v5 adds 0x0c crc u32, 0x10 blkno u64, 0x18 lsn u64, 0x20 uuid[16],
+ *   0x30 owner u64: 56 bytes).
+ * Leaf (LEAF1 single leaf / LEAFN under a node): blkinfo, count u16,
+ *   stale u16 (v5: pad u32): 16 (v4) or 64 (v5) bytes, then count entries
+ *   (hashval u32, address u32); address = byte offset in the data space
+ *   >> 3, 0 for a stale entry.  Entries are sorted by hashval.
+ * Node: blkinfo, count u16, level u16 (v5: pad u32), then count entries
+ *   (hashval u32 = largest hash below, before u32 = directory block).
+ * A block-form directory keeps the same entries at the end of its single
+ * block, before the tail (count u32, stale u32).
+ * Name hash (xfs_da_hashname): for each 4 bytes c0..c3,
+ *   h = c0 << 21 ^ c1 << 14 ^ c2 << 7 ^ c3 ^ rol32(h, 28); a tail of 3, 2
+ *   or 1 bytes: c0 << 14 ^ c1 << 7 ^ c2 ^ rol32(h, 21), c0 << 7 ^ c1 ^
+ *   rol32(h, 14), c0 ^ rol32(h, 7).
+ *
  * Remote symlink blocks on v5 start with a 56-byte "XSLM" header.
  */
 #ifndef VMIE_FS_XFS_DISK_H
@@ -113,6 +131,17 @@ enum xfs_dinode_fmt {
 #define XFS_DIR2_FREE_TAG       0xffffu
 #define XFS_DIR2_BLOCK_TAIL_LEN 8
 #define XFS_DIR2_LEAF_ENTRY_LEN 8
+
+#define XFS_DA_NODE_MAGIC       0xfebeu
+#define XFS_DA3_NODE_MAGIC      0x3ebeu
+#define XFS_DIR2_LEAF1_MAGIC    0xd2f1u
+#define XFS_DIR2_LEAFN_MAGIC    0xd2ffu
+#define XFS_DIR3_LEAF1_MAGIC    0x3df1u
+#define XFS_DIR3_LEAFN_MAGIC    0x3dffu
+#define XFS_DA_HDR_LEN          16              /* node and leaf, v4 */
+#define XFS_DA3_HDR_LEN         64              /* node and leaf, v5 */
+#define XFS_DA_NODE_MAXDEPTH    5
+#define XFS_DIR2_DATA_ALIGN_LOG 3
 
 #define XFS_SYMLINK_MAGIC       0x58534c4du     /* "XSLM" */
 #define XFS_SYMLINK_HDR_LEN     56

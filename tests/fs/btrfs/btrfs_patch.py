@@ -7,10 +7,13 @@ reader under test.
   btrfs_patch.py IMG super OFF HEX          patch the superblock
   btrfs_patch.py IMG block LOGICAL OFF HEX [COPY|all] [nocsum]
                                             patch a tree block
+  btrfs_patch.py IMG data LOGICAL OFF HEX    patch file data (every copy;
+                                            data checksums are left alone)
   btrfs_patch.py IMG item TREE OBJECTID TYPE OFFSET
                                             print "LEAF DATAOFF" of an item
   btrfs_patch.py IMG root TREE              print "BYTENR LEVEL" of a root
 """
+import functools
 import re
 import subprocess
 import sys
@@ -36,6 +39,7 @@ def dump(img, *args):
                           check=True, capture_output=True, text=True).stdout
 
 
+@functools.lru_cache(maxsize=None)
 def chunks(img):
     """[(logical, length, [physical...])]"""
     out, cur = [], None
@@ -96,6 +100,13 @@ def main():
                     b[0:4] = crc32c(b[32:]).to_bytes(4, "little")
                 f.seek(p)
                 f.write(b)
+    elif cmd == "data":
+        logical, off = int(sys.argv[3], 0), int(sys.argv[4], 0)
+        data = bytes.fromhex(sys.argv[5])
+        with open(img, "r+b") as f:
+            for p in physical(img, logical):
+                f.seek(p + off)
+                f.write(data)
     elif cmd == "item":
         tree, want = sys.argv[3], "key (%s %s %s)" % tuple(sys.argv[4:7])
         leaf = None
@@ -122,4 +133,5 @@ def main():
         sys.exit("no root")
 
 
-main()
+if __name__ == "__main__":
+    main()

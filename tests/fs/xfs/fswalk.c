@@ -6,6 +6,9 @@
  *   fswalk DRIVER IMAGE probe          type, version, uuid, label, size
  *   fswalk DRIVER IMAGE walk           every entry below the root, sorted:
  *       "d PATH" / "f PATH SIZE SHA256" / "l PATH TARGET" / "o PATH"
+ *   fswalk DRIVER IMAGE walkmeta       the same with the inode's metadata
+ *       appended to each line: " MODE UID GID NLINK MTIME" (mode in octal
+ *       with the file type bits), and "o" lines name the type (p c b s)
  *   fswalk DRIVER IMAGE cat PATH       file contents to stdout
  *   fswalk DRIVER IMAGE ls PATH        entry names, one a line
  *   fswalk DRIVER IMAGE readlink PATH
@@ -109,6 +112,38 @@ static int sha_file(struct vmie_fs *fs, vmie_ino_t ino, uint64_t size,
 	return 0;
 }
 
+static bool walk_meta;
+
+/* " MODE UID GID NLINK MTIME" for walkmeta, "" otherwise */
+static const char *meta(const struct vmie_stat *st)
+{
+	static const unsigned fmt[] = {
+		[VMIE_FT_REG] = 0100000, [VMIE_FT_DIR] = 0040000,
+		[VMIE_FT_LNK] = 0120000, [VMIE_FT_CHR] = 0020000,
+		[VMIE_FT_BLK] = 0060000, [VMIE_FT_FIFO] = 0010000,
+		[VMIE_FT_SOCK] = 0140000,
+	};
+	static char buf[128];
+	if (!walk_meta)
+		return "";
+	snprintf(buf, sizeof buf, " %o %u %u %u %lld", fmt[st->type] | st->mode,
+		 st->uid, st->gid, st->nlink, (long long)st->mtime);
+	return buf;
+}
+
+static const char *other_type(const struct vmie_stat *st)
+{
+	if (!walk_meta)
+		return "";
+	switch (st->type) {
+	case VMIE_FT_FIFO: return " p";
+	case VMIE_FT_CHR: return " c";
+	case VMIE_FT_BLK: return " b";
+	case VMIE_FT_SOCK: return " s";
+	default: return " ?";
+	}
+}
+
 static int walk(struct vmie_fs *fs, vmie_ino_t dir, const char *prefix,
 		int depth)
 {
@@ -142,21 +177,23 @@ static int walk(struct vmie_fs *fs, vmie_ino_t dir, const char *prefix,
 			exit(1);
 		}
 		if (st.type == VMIE_FT_DIR) {
-			printf("d %s\n", path);
+			printf("d %s%s\n", path, meta(&st));
 			r = walk(fs, ino, path, depth + 1);
 		} else if (st.type == VMIE_FT_REG) {
 			char hex[65];
 			r = sha_file(fs, ino, st.size, hex, NULL);
 			if (!r)
-				printf("f %s %llu %s\n", path,
-				       (unsigned long long)st.size, hex);
+				printf("f %s %llu %s%s\n", path,
+				       (unsigned long long)st.size, hex,
+				       meta(&st));
 		} else if (st.type == VMIE_FT_LNK) {
 			char t[4096];
 			r = fs->drv->readlink(fs, ino, t, sizeof t, &e);
 			if (!r)
-				printf("l %s %s\n", path, t);
+				printf("l %s %s%s\n", path, t, meta(&st));
 		} else {
-			printf("o %s\n", path);
+			printf("o %s%s%s\n", path, other_type(&st),
+			       meta(&st));
 		}
 	}
 	free(n.v);
@@ -231,7 +268,8 @@ int main(int argc, char **argv)
 	if ((r = drv->open(&gfs, &e)))
 		die(r);
 	const char *path = argc > 4 ? argv[4] : "/";
-	if (!strcmp(argv[3], "walk")) {
+	if (!strcmp(argv[3], "walk") || !strcmp(argv[3], "walkmeta")) {
+		walk_meta = !strcmp(argv[3], "walkmeta");
 		r = walk(&gfs, gfs.root, "", 0);
 	} else if (!strcmp(argv[3], "subvols")) {
 		char (*names)[256] = calloc(64, 256);

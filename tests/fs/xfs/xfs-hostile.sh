@@ -53,6 +53,48 @@ off=$(xfs_db -r "$ok" -c "convert fsb $fsb byte" 2>/dev/null | sed 's/.*(\([0-9]
 fresh; printf 'JUNK' | dd of="$img" bs=1 seek="$off" conv=notrunc 2>/dev/null
 expect_fail "block 0 has bad magic" "$FSWALK" xfs "$img" ls /dir300
 
+# the hash index (lookups): a node with a bad magic, a bad level, children
+# outside the leaf space; a leaf with a huge count; a leaf entry pointing
+# at no data entry (found through the name's hash, computed here)
+leafblk=$((32 << 30 >> 12))
+name=entry-00005-xxxxx
+for i in $(seq 0 63); do echo "-c" "write -d nbtree[$i].before 5"; done > "$T/nb"
+fresh; xdb -c 'path /dir3000' -c "dblock $leafblk" -c 'type dir3' -c 'write -d nhdr.info.hdr.magic 0x1234'
+expect_fail "directory inode [0-9]+: bad hash tree block $leafblk \(magic 0x1234" \
+	"$FSWALK" xfs "$img" cat /dir3000/entry-00005-xxxxx
+fresh; xdb -c 'path /dir3000' -c "dblock $leafblk" -c 'type dir3' -c 'write -d nhdr.level 9'
+expect_fail "bad hash tree block $leafblk" "$FSWALK" xfs "$img" cat /dir3000/entry-00005-xxxxx
+fresh; mapfile -t nb < "$T/nb"
+xdb -c 'path /dir3000' -c "dblock $leafblk" -c 'type dir3' "${nb[@]}"
+expect_fail "hash tree points at block 5, outside the leaf space" \
+	"$FSWALK" xfs "$img" cat /dir3000/entry-00005-xxxxx
+fresh; xdb -c 'path /dir300' -c "dblock $leafblk" -c 'type dir3' -c 'write -d lhdr.count 60000'
+expect_fail "bad hash tree block $leafblk \(magic 0x3df1, 60000 entries\)" \
+	"$FSWALK" xfs "$img" cat /dir300/$name
+hash=$(python3 - "$name" <<'PY'
+import sys
+def rol(v, n):
+    return (v << n | v >> (32 - n)) & 0xffffffff
+b, h = sys.argv[1].encode(), 0
+while len(b) >= 4:
+    h = b[0] << 21 ^ b[1] << 14 ^ b[2] << 7 ^ b[3] ^ rol(h, 28)
+    b = b[4:]
+if len(b) == 3:
+    h = b[0] << 14 ^ b[1] << 7 ^ b[2] ^ rol(h, 21)
+elif len(b) == 2:
+    h = b[0] << 7 ^ b[1] ^ rol(h, 14)
+elif len(b) == 1:
+    h = b[0] ^ rol(h, 7)
+print("0x%x" % h)
+PY
+)
+idx=$(xfs_db -r "$ok" -c 'path /dir300' -c "dblock $leafblk" -c 'type dir3' -c 'p lents' 2>/dev/null |
+	sed -n "s/^lents\[\([0-9]*\)\]\.hashval = $hash\$/\1/p" | head -1)
+[ -n "$idx" ] || fail "hash $hash of $name not in dir300's leaf"
+fresh; xdb -c 'path /dir300' -c "dblock $leafblk" -c 'type dir3' -c "write -d lents[$idx].address 1"
+expect_fail "hash entry points to no entry \(address 0x1\)" "$FSWALK" xfs "$img" cat /dir300/$name
+"$FSWALK" xfs "$img" cat /dir300/entry-00006-xxxxxx > /dev/null || fail "other entries of dir300 lost"
+
 # not XFS at all
 head -c 1M /dev/zero > "$img"
 expect_fail "no superblock magic" "$FSWALK" xfs "$img" ls /
