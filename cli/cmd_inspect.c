@@ -68,10 +68,14 @@ static void print_linux(const struct vmie_insp_os *os)
 			dev++;
 	printf("  fstab:         %u entries, %u by device name\n", os->n_fstab,
 	       dev);
-	for (unsigned i = 0; i < os->n_fstab; i++)
-		printf("    %-28s %-12s %-6s -> %s\n", os->fstab[i].spec,
-		       os->fstab[i].mountpoint, os->fstab[i].type,
-		       or_dash(os->fstab[i].resolves_to));
+	for (unsigned i = 0; i < os->n_fstab; i++) {
+		const struct vmie_insp_fstab *f = &os->fstab[i];
+		printf("    %-28s %-12s %-6s -> %s%s%s%s\n", f->spec,
+		       f->mountpoint, f->type, or_dash(f->resolves_to),
+		       f->subvolume_missing ? " (no subvolume " :
+		       f->subvolume[0] ? " subvolume " : "", f->subvolume,
+		       f->subvolume_missing ? ")" : "");
+	}
 	printf("  network:      ");
 	for (unsigned i = 0; i < os->n_netifs; i++)
 		printf(" %s=%s%s%s", os->netifs[i].name,
@@ -136,6 +140,11 @@ static void print_text(const struct vmie_inspection *in)
 		       f->mountpoint);
 		if (f->error[0] && f->probe.type[0])
 			printf("  %-16s (%s)\n", "", f->error);
+		if (f->n_subvolumes)
+			printf("  %-16s (%u Btrfs subvolume(s): %s%s%s)\n", "",
+			       f->n_subvolumes, f->subvolume_paths,
+			       f->default_subvolume[0] ? "; default " : "",
+			       f->default_subvolume);
 		if (!strcmp(f->journal, "replayed"))
 			printf("  %-16s (not cleanly unmounted: journal replayed "
 			       "in memory, %u transaction(s), %llu block(s))\n",
@@ -163,7 +172,9 @@ static void print_text(const struct vmie_inspection *in)
 		printf("no operating system found\n");
 	for (unsigned k = 0; k < in->n_os; k++) {
 		const struct vmie_insp_os *os = &in->os[k];
-		printf("OS %u: %s on %s\n", k + 1, os->type, os->root_device);
+		printf("OS %u: %s on %s%s%s\n", k + 1, os->type,
+		       os->root_device, os->root_subvolume[0] ?
+		       ", Btrfs subvolume " : "", os->root_subvolume);
 		printf("  product:       %s\n", or_dash(os->product_name));
 		printf("  distro:        %s %s%s%s, arch %s\n", os->distro,
 		       or_dash(os->version), os->service_pack[0] &&

@@ -233,6 +233,12 @@ struct insp_ctx {
 	struct vmie_fs **fss;       /* per in->fs entry: the open fs or NULL */
 	unsigned cap;
 	struct vmie_lvm *lvm;
+	/* Btrfs (subvol.c): further handles on a file system, each rooted
+	 * in one subvolume, and each file system's subvolume list */
+	struct insp_subvol_fs *svfs;
+	unsigned n_svfs;
+	struct insp_subvol_list *svl;
+	unsigned n_svl;
 };
 
 /* The file system of in->fs[i], or NULL when it could not be opened. */
@@ -253,14 +259,46 @@ const struct vmie_partition *insp_part(struct insp_ctx *c, unsigned i);
  * true when it exists as a regular file. */
 bool insp_exists_ci(struct vmie_fs *fs, const char *path);
 
-int vmie_insp_linux(struct insp_ctx *c, unsigned fsi, const char *base,
+/* Inspect the Linux root on fs entry fsi: in its Btrfs subvolume subvol,
+ * or (0) at the root the file system opened with. */
+int vmie_insp_linux(struct insp_ctx *c, unsigned fsi, uint64_t subvol,
 		    struct vmie_insp_os *os);
 int vmie_insp_windows(struct insp_ctx *c, unsigned fsi,
 		      const char *sysroot, struct vmie_insp_os *os);
-/* The Linux root checks: base is "" or a Btrfs subvolume ("/@"). */
+/* The Linux root checks: base is "" or a directory holding the root. */
 bool vmie_insp_is_linux_root(struct vmie_fs *fs, const char *base);
 /* Windows: "/Windows" or "/WINNT" when fs holds a system root. */
 bool vmie_insp_is_windows_root(struct vmie_fs *fs, char *sysroot,
 			       size_t size);
+
+/* ---- Btrfs subvolumes (subvol.c) ---- */
+
+#define INSP_MAX_SUBVOL_FS   32   /* subvolume handles per inspection */
+#define INSP_MAX_ROOT_TRIES  32   /* subvolumes looked at for a root */
+
+/* Fill n_subvolumes, subvolume_paths and default_subvolume of fs entry i
+ * (an opened Btrfs file system; nothing otherwise). */
+void insp_btrfs_info(struct insp_ctx *c, unsigned i);
+/* A handle on Btrfs fs entry fsi rooted in subvolume id (as mount -o
+ * subvolid=): opened once, kept until insp_subvols_close.  NULL when it
+ * cannot be opened (or past INSP_MAX_SUBVOL_FS). */
+struct vmie_fs *insp_subvol_fs(struct insp_ctx *c, unsigned fsi, uint64_t id);
+void insp_subvols_close(struct insp_ctx *c);
+/* When the root of Btrfs fs entry fsi (its default subvolume) holds no
+ * Linux root: the subvolume that does, most likely first ("@", "root",
+ * "@rootfs", "rootfs", then other subvolumes, snapshots last; at most
+ * INSP_MAX_ROOT_TRIES).  True and *id when found. */
+bool insp_btrfs_linux_root(struct insp_ctx *c, unsigned fsi, uint64_t *id);
+/* The path from the top level of subvolume id of fs entry fsi ("" for the
+ * top level or when unknown). */
+void insp_btrfs_subvol_path(struct insp_ctx *c, unsigned fsi, uint64_t id,
+			    char *path, size_t size);
+/* The subvolume an fstab entry with these mount options mounts from
+ * Btrfs fs entry fsi: subvolid=, else subvol= (from the top level), else
+ * the default subvolume.  0 and *id, VMIE_ENOENT when the option names
+ * no subvolume of the file system (path then holds what it names). */
+int insp_btrfs_fstab_subvol(struct insp_ctx *c, unsigned fsi,
+			    const char *options, uint64_t *id, char *path,
+			    size_t size);
 
 #endif

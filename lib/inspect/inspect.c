@@ -29,12 +29,6 @@
 #include "fs/ntfs/ntfs.h"
 #include "ova/ova.h"
 #include "part/part.h"
-#if defined(__has_include)
-#if __has_include("fs/btrfs/btrfs.h")
-#include "fs/btrfs/btrfs.h"
-#define INSP_HAVE_BTRFS_SUBVOLS 1
-#endif
-#endif
 
 void vmie_insp_evidence(struct vmie_insp_os *os, const char *fact,
 			const char *where, const char *fmt, ...)
@@ -223,13 +217,7 @@ static void insp_open_fs(struct insp_ctx *c, unsigned i)
 		f->dirty = ns.dirty;
 		f->hibernated = ns.hibernated;
 	}
-#ifdef INSP_HAVE_BTRFS_SUBVOLS
-	if (!strcmp(f->probe.type, "btrfs")) {
-		unsigned n = 0;
-		if (!vmie_btrfs_subvolumes(fs, &n, NULL, 0))
-			f->n_subvolumes = n;
-	}
-#endif
+	insp_btrfs_info(c, i);
 }
 
 /* ---- spec resolution (fstab) ---- */
@@ -802,20 +790,18 @@ int vmie_inspect(struct vmie_image *const *disks, const char *const *names,
 			in->n_os++;
 			rc = vmie_insp_windows(&c, i, sysroot, &in->os[in->n_os - 1]);
 		} else {
-			static const char *const bases[] = { "", "/@",
-				"/@rootfs", "/root", "/rootfs" };
-			size_t nb = strcmp(in->fs[i].probe.type, "btrfs") ? 1 :
-				    sizeof bases / sizeof *bases;
-			for (size_t b = 0; b < nb; b++) {
-				if (!vmie_insp_is_linux_root(fs, bases[b]))
-					continue;
+			/* at the root the file system opened with (Btrfs:
+			 * the default subvolume), else in another Btrfs
+			 * subvolume (Fedora's "root", Ubuntu's "@") */
+			uint64_t sv = 0;
+			if (vmie_insp_is_linux_root(fs, "") ||
+			    insp_btrfs_linux_root(&c, i, &sv)) {
 				rc = insp_new_os(in, &os);
 				if (rc)
 					goto out;
 				in->n_os++;
-				rc = vmie_insp_linux(&c, i, bases[b],
+				rc = vmie_insp_linux(&c, i, sv,
 						     &in->os[in->n_os - 1]);
-				break;
 			}
 		}
 		if (rc)
@@ -825,6 +811,7 @@ int vmie_inspect(struct vmie_image *const *disks, const char *const *names,
 		insp_boot_modes(&c, &in->os[k]);
 	in->dual_boot = in->n_os > 1;
 out:
+	insp_subvols_close(&c);
 	for (unsigned i = 0; i < in->n_fs; i++) {
 		vmie_fs_close(c.fss ? c.fss[i] : NULL);
 		if (c.dev_owned && c.dev_owned[i])

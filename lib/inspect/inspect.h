@@ -56,6 +56,11 @@ struct vmie_insp_fs {
 	bool opened;            /* vmie read it */
 	char error[200];        /* why it could not be read, or "" */
 	unsigned n_subvolumes;  /* Btrfs subvolumes other than the top level */
+	/* Btrfs: the paths of those subvolumes from the top level, in id
+	 * order, comma-separated ("@,@home"; as many as fit), and the path
+	 * of the default subvolume ("" when it is the top level, 5) */
+	char subvolume_paths[256];
+	char default_subvolume[128];
 	char mountpoint[160];   /* from the guest's fstab, if known */
 	/* Was the file system shut down cleanly?  ext3/4: "none" (ext2),
 	 * "clean", "replayed" (needs_recovery: the journal's committed
@@ -96,6 +101,12 @@ struct vmie_insp_fstab {
 				   PARTUUID=, PARTLABEL=, /dev/disk/by-*,
 				   LVM names (/dev/mapper/vg-lv, /dev/vg/lv) */
 	bool nofail;            /* options contain nofail or noauto */
+	/* Btrfs: the subvolume the entry mounts (subvolid=, else subvol=,
+	 * else the default subvolume), as its path from the top level; ""
+	 * for the top level or when not Btrfs.  subvolume_missing: the
+	 * option names a subvolume the file system does not have. */
+	char subvolume[128];
+	bool subvolume_missing;
 };
 
 struct vmie_insp_netif {
@@ -110,6 +121,11 @@ struct vmie_insp_netif {
 struct vmie_insp_os {
 	/* where */
 	char root_device[160];  /* a device name of struct vmie_insp_fs */
+	/* Btrfs: the subvolume holding the root, as its path from the top
+	 * level ("root", "@", "@/.snapshots/1/snapshot"), "" when the root
+	 * is the top level (5) or the fs is not Btrfs; its id, 0 if none */
+	char root_subvolume[128];
+	uint64_t root_subvolume_id;
 	int root_disk;          /* disk index holding the root (-1: LV over
 				   several disks) */
 	char type[16];          /* "linux", "windows" */

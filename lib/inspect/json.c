@@ -215,6 +215,8 @@ static json_t *fs_json(const struct vmie_insp_fs *f)
 	json_object_set_new(o, "opened", json_boolean(f->opened));
 	json_object_set_new(o, "error", js(f->error));
 	json_object_set_new(o, "subvolumes", json_integer(f->n_subvolumes));
+	json_object_set_new(o, "subvolume_paths", jlist(f->subvolume_paths));
+	json_object_set_new(o, "default_subvolume", js(f->default_subvolume));
 	json_object_set_new(o, "mountpoint", js(f->mountpoint));
 	if (f->journal[0]) {
 		json_t *j = json_object();
@@ -264,6 +266,9 @@ static json_t *linux_json(const struct vmie_insp_os *os)
 				    json_boolean(x->stable_name));
 		json_object_set_new(j, "nofail", json_boolean(x->nofail));
 		json_object_set_new(j, "resolves_to", js(x->resolves_to));
+		json_object_set_new(j, "subvolume", js(x->subvolume));
+		json_object_set_new(j, "subvolume_missing",
+				    json_boolean(x->subvolume_missing));
 		json_array_append_new(f, j);
 	}
 	json_object_set_new(o, "fstab", f);
@@ -329,6 +334,9 @@ static json_t *os_json(const struct vmie_insp_os *os)
 	json_object_set_new(o, "root_device", js(os->root_device));
 	json_object_set_new(o, "root_disk", os->root_disk < 0 ? json_null() :
 			    json_integer(os->root_disk));
+	json_object_set_new(o, "root_subvolume", js(os->root_subvolume));
+	json_object_set_new(o, "root_subvolume_id", os->root_subvolume_id ?
+			    ju64(os->root_subvolume_id) : json_null());
 	json_object_set_new(o, "type", js(os->type));
 	json_object_set_new(o, "distro", js(os->distro));
 	json_object_set_new(o, "product_name", js(os->product_name));

@@ -4,8 +4,11 @@
  * drivers, SSH, users with keys, hostname, DHCP client.
  *
  * Files are read through a small "guest view": the root file system plus
- * the /boot, /boot/efi (or /efi) and /usr file systems its fstab names, so
- * that "/boot/grub/grub.cfg" is found on a separate /boot partition.
+ * the file systems its fstab mounts (/boot, /boot/efi, /usr, /home, /var...),
+ * so that "/boot/grub/grub.cfg" is found on a separate /boot partition; a
+ * Btrfs entry mounts the subvolume its subvol= / subvolid= options name
+ * (subvol.c), so that /home is read from Ubuntu's "@home" and /var from
+ * openSUSE's "@/var".
  * Detection of the distribution is an ordered table of { file, parser },
  * most specific first (the libguestfs inspection approach); later files of
  * the same distribution refine the version (os-release says CentOS "7",
@@ -19,16 +22,18 @@
 #include <strings.h>
 
 #include "core/util.h"
+#include "fs/btrfs/btrfs.h"
 #include "fs/fs.h"
 #include "part/part.h"
 
-#define LINUX_MAX_MOUNTS 6
+#define LINUX_MAX_MOUNTS 24
 
 struct linux_mnt {
 	char guest[64];         /* "/", "/boot" */
 	char base[64];          /* path inside the fs ("" or "/@") */
 	struct vmie_fs *fs;
 	int fsi;
+	uint64_t subvol;        /* Btrfs: the subvolume mounted, else 0 */
 };
 
 struct linux_guest {
@@ -349,17 +354,38 @@ static void linux_fstab(struct linux_guest *g)
 		    strcmp(f->mountpoint, "none"))
 			vmie_strlcpy(c->in->fs[k].mountpoint, f->mountpoint,
 				     sizeof c->in->fs[k].mountpoint);
-		if ((!strcmp(f->mountpoint, "/boot") ||
-		     !strcmp(f->mountpoint, "/boot/efi") ||
-		     !strcmp(f->mountpoint, "/efi") ||
-		     !strcmp(f->mountpoint, "/usr")) &&
-		    g->nm < LINUX_MAX_MOUNTS && insp_fs(c, (unsigned)k) &&
-		    k != g->m[0].fsi) {
+		struct vmie_fs *mfs = insp_fs(c, (unsigned)k);
+		uint64_t sv = 0;
+		if (mfs && !strcmp(c->in->fs[k].probe.type, "btrfs")) {
+			if (insp_btrfs_fstab_subvol(c, (unsigned)k, f->options,
+						    &sv, f->subvolume,
+						    sizeof f->subvolume)) {
+				f->subvolume_missing = true;
+				vmie_insp_evidence(os, "fstab", "/etc/fstab",
+						   "%s: no subvolume %s on %s",
+						   f->mountpoint, f->subvolume,
+						   f->resolves_to);
+				mfs = NULL;
+			} else {
+				mfs = insp_subvol_fs(c, (unsigned)k, sv);
+			}
+		}
+		/* the guest view: every mount of a file system vmie reads
+		 * but the root itself (same file system and subvolume) */
+		if (mfs && f->mountpoint[0] == '/' && f->mountpoint[1] &&
+		    strlen(f->mountpoint) < sizeof g->m[0].guest &&
+		    g->nm < LINUX_MAX_MOUNTS &&
+		    !(k == g->m[0].fsi && sv == g->m[0].subvol)) {
 			struct linux_mnt *m = &g->m[g->nm++];
 			vmie_strlcpy(m->guest, f->mountpoint, sizeof m->guest);
+			/* "/var/" mounts at "/var" */
+			size_t ml = strlen(m->guest);
+			while (ml > 1 && m->guest[ml - 1] == '/')
+				m->guest[--ml] = '\0';
 			m->base[0] = '\0';
-			m->fs = insp_fs(c, (unsigned)k);
+			m->fs = mfs;
 			m->fsi = k;
+			m->subvol = sv;
 		}
 	}
 }
@@ -1041,28 +1067,45 @@ static void linux_users(struct linux_guest *g)
 	free(u);
 }
 
-int vmie_insp_linux(struct insp_ctx *c, unsigned fsi, const char *base,
+int vmie_insp_linux(struct insp_ctx *c, unsigned fsi, uint64_t subvol,
 		    struct vmie_insp_os *os)
 {
 	struct linux_guest g = { .c = c, .os = os, .esp = -1 };
 	struct vmie_insp_fs *f = &c->in->fs[fsi];
+	struct vmie_fs *rfs = subvol ? insp_subvol_fs(c, fsi, subvol) :
+				       insp_fs(c, fsi);
 
 	vmie_strlcpy(os->type, "linux", sizeof os->type);
-	if (base[0])
-		vmie_insp_fmt(os->root_device, sizeof os->root_device, "%s:%s",
-			 f->device, base);
-	else
-		vmie_strlcpy(os->root_device, f->device,
-			     sizeof os->root_device);
+	vmie_strlcpy(os->root_device, f->device, sizeof os->root_device);
 	os->root_disk = f->disk;
 	os->root_free = f->probe.free;
+	if (!rfs)
+		return 0;
 	if (!f->mountpoint[0])
 		vmie_strlcpy(f->mountpoint, "/", sizeof f->mountpoint);
-	g.m[0].fs = insp_fs(c, fsi);
+	g.m[0].fs = rfs;
 	g.m[0].fsi = (int)fsi;
+	g.m[0].subvol = vmie_btrfs_root_subvol(rfs);
 	vmie_strlcpy(g.m[0].guest, "/", sizeof g.m[0].guest);
-	vmie_strlcpy(g.m[0].base, base, sizeof g.m[0].base);
+	g.m[0].base[0] = '\0';
 	g.nm = 1;
+	if (g.m[0].subvol) {
+		uint64_t def = 0;
+		vmie_btrfs_default_subvol(rfs, &def);
+		os->root_subvolume_id = g.m[0].subvol;
+		insp_btrfs_subvol_path(c, fsi, g.m[0].subvol,
+				       os->root_subvolume,
+				       sizeof os->root_subvolume);
+		if (g.m[0].subvol != VMIE_BTRFS_TOP_LEVEL)
+			vmie_insp_evidence(os, "root_subvolume", f->device,
+					   "Btrfs subvolume %s (id %llu)%s",
+					   os->root_subvolume[0] ?
+					   os->root_subvolume : "?",
+					   (unsigned long long)g.m[0].subvol,
+					   g.m[0].subvol == def ?
+					   ", the default subvolume" :
+					   ", not the default subvolume");
+	}
 
 	linux_distro(&g);
 	linux_fstab(&g);

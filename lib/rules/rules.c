@@ -396,9 +396,11 @@ static void rules_fs(struct ctx *c)
 			nbtrfs++;
 			nwith += f->n_subvolumes > 0;
 			size_t n = strlen(sev);
-			snprintf(sev + n, sizeof sev - n, "%s%.60s%s: %u subvolume(s)%s",
+			snprintf(sev + n, sizeof sev - n, "%s%.60s%s: %u subvolume(s)%s%s%.150s%s",
 				 n ? "; " : "", f->device, f == root ? " (root)" : "",
-				 f->n_subvolumes, f->opened ? "" : " (not readable)");
+				 f->n_subvolumes, f->opened ? "" : " (not readable)",
+				 f->subvolume_paths[0] ? " (" : "", f->subvolume_paths,
+				 f->subvolume_paths[0] ? ")" : "");
 		}
 		x = add(c, "FS-002", "no Btrfs subvolumes",
 			!nbtrfs ? VMIE_V_NA : nwith ? VMIE_V_FAIL : VMIE_V_PASS,

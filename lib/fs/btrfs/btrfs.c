@@ -1692,6 +1692,348 @@ int vmie_btrfs_subvolumes(struct vmie_fs *vfs, unsigned *count,
 	return r < 0 ? r : 0;
 }
 
+/* ---- subvolumes as roots ---- */
+
+#define BTRFS_MAX_DIR_DEPTH     64      /* INODE_REF steps to a subvol root */
+
+struct btrfs_list_ctx {
+	struct vmie_btrfs_subvol *v;
+	unsigned n, cap;
+	uint64_t default_id;
+	char (*rel)[VMIE_BTRFS_PATH_MAX];  /* name in the parent, per entry */
+	bool overflow;
+};
+
+static int btrfs_list_cb(void *vctx, const struct btrfs_key *k,
+			 const uint8_t *d, uint32_t size, struct vmie_err *err)
+{
+	struct btrfs_list_ctx *c = vctx;
+	struct vmie_btrfs_subvol *sv;
+
+	if (k->type == BTRFS_ROOT_ITEM_KEY &&
+	    (!c->n || c->v[c->n - 1].id != k->objectid)) {
+		if (size < BTRFS_ROOT_ITEM_MIN)
+			return VMIE_CORRUPT(err, "btrfs: root item %llu too "
+					    "short (%u bytes)",
+					    (unsigned long long)k->objectid,
+					    size);
+		if (vmie_le32(d + 216) == 0)
+			return 0;     /* deleted, not yet cleaned */
+		if (c->n == VMIE_BTRFS_MAX_SUBVOLS) {
+			c->overflow = true;
+			return 1;
+		}
+		if (c->n == c->cap) {
+			unsigned nc = c->cap ? 2 * c->cap : 16;
+			void *a = realloc(c->v, nc * sizeof *c->v);
+			if (!a)
+				return VMIE_ERR(err, VMIE_ENOMEM, "btrfs: out "
+						"of memory");
+			c->v = a;
+			a = realloc(c->rel, nc * sizeof *c->rel);
+			if (!a)
+				return VMIE_ERR(err, VMIE_ENOMEM, "btrfs: out "
+						"of memory");
+			c->rel = a;
+			c->cap = nc;
+		}
+		sv = &c->v[c->n];
+		memset(sv, 0, sizeof *sv);
+		c->rel[c->n][0] = 0;
+		sv->id = k->objectid;
+		sv->readonly = vmie_le64(d + BTRFS_ROOT_ITEM_FLAGS_OFF) &
+			       BTRFS_ROOT_SUBVOL_RDONLY;
+		sv->snapshot = size >= BTRFS_ROOT_ITEM_PUUID_OFF + 16 &&
+			       !vmie_is_zero(d + BTRFS_ROOT_ITEM_PUUID_OFF, 16);
+		sv->is_default = sv->id == c->default_id;
+		c->n++;
+		return 0;
+	}
+	if (k->type != BTRFS_ROOT_BACKREF_KEY || !c->n ||
+	    c->v[c->n - 1].id != k->objectid || c->v[c->n - 1].parent)
+		return 0;
+	if (size < BTRFS_ROOT_REF_HDR)
+		goto bad;
+	unsigned nl = vmie_le16(d + 16);
+	if (nl == 0 || nl > 255 || nl > size - BTRFS_ROOT_REF_HDR ||
+	    memchr(d + BTRFS_ROOT_REF_HDR, '/', nl) ||
+	    memchr(d + BTRFS_ROOT_REF_HDR, 0, nl))
+		goto bad;
+	sv = &c->v[c->n - 1];
+	sv->parent = k->offset;
+	sv->dirid = vmie_le64(d);
+	memcpy(c->rel[c->n - 1], d + BTRFS_ROOT_REF_HDR, nl);
+	c->rel[c->n - 1][nl] = 0;
+	return 0;
+bad:
+	return VMIE_CORRUPT(err, "btrfs: bad root backref of subvolume %llu "
+			    "(%u bytes)", (unsigned long long)k->objectid,
+			    size);
+}
+
+/* Path of directory dir inside subvolume svid, relative to its root
+ * directory ("" for the root itself, else "a/b/"), from the INODE_REFs.
+ * 1 when it cannot be told (missing refs, too deep, too long). */
+static int btrfs_dir_path(struct btrfs_fs *fs, uint64_t svid, uint64_t dir,
+			  char *out, size_t size, struct vmie_err *err)
+{
+	struct btrfs_subvol sv;
+	struct btrfs_path p;
+	size_t len = 0;
+	int r;
+
+	out[0] = 0;
+	r = btrfs_subvol_root(fs, svid, &sv, err);
+	if (r)
+		return r == VMIE_ENOENT ? 1 : r;
+	r = btrfs_path_init(fs, &p, err);
+	if (r)
+		return r;
+	for (unsigned depth = 0; dir != sv.dirid; depth++) {
+		struct btrfs_key k = { dir, BTRFS_INODE_REF_KEY, 0 }, found;
+		const uint8_t *d;
+		uint32_t isz;
+		if (depth == BTRFS_MAX_DIR_DEPTH) {
+			r = 1;
+			break;
+		}
+		r = btrfs_search(&p, sv.bytenr, sv.level, &k, err);
+		if (!r)
+			r = btrfs_settle(&p, err);
+		if (!r)
+			r = btrfs_item(&p, &found, &d, &isz, err);
+		if (r)
+			break;
+		if (found.objectid != dir || found.type != BTRFS_INODE_REF_KEY ||
+		    found.offset == dir || isz < BTRFS_INODE_REF_HDR) {
+			r = 1;
+			break;
+		}
+		unsigned nl = vmie_le16(d + 8);
+		if (nl == 0 || nl > isz - BTRFS_INODE_REF_HDR ||
+		    len + nl + 1 >= size ||
+		    memchr(d + BTRFS_INODE_REF_HDR, 0, nl) ||
+		    memchr(d + BTRFS_INODE_REF_HDR, '/', nl)) {
+			r = 1;
+			break;
+		}
+		/* prepend "name/" */
+		memmove(out + nl + 1, out, len + 1);
+		memcpy(out, d + BTRFS_INODE_REF_HDR, nl);
+		out[nl] = '/';
+		len += nl + 1;
+		dir = found.offset;
+	}
+	btrfs_path_free(&p);
+	if (r)
+		out[0] = 0;
+	return r;
+}
+
+static struct vmie_btrfs_subvol *btrfs_list_find(struct vmie_btrfs_subvol *v,
+						 unsigned n, uint64_t id)
+{
+	unsigned lo = 0, hi = n;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		if (v[mid].id == id)
+			return &v[mid];
+		if (v[mid].id < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Fill v[i].path, its parents' first (state: 0 to do, 1 in progress,
+ * 2 done); a loop of parents or a chain deeper than depth leaves "". */
+static int btrfs_list_path(struct btrfs_fs *fs, struct btrfs_list_ctx *c,
+			   unsigned i, uint8_t *state, unsigned depth,
+			   struct vmie_err *err)
+{
+	struct vmie_btrfs_subvol *sv = &c->v[i];
+	char dir[VMIE_BTRFS_PATH_MAX];
+	const char *ppath = "";
+	int r;
+
+	if (state[i])
+		return 0;
+	state[i] = 1;
+	if (!sv->parent || !c->rel[i][0] || depth > 64)
+		goto done;
+	if (sv->parent != BTRFS_FS_TREE_OBJECTID) {
+		struct vmie_btrfs_subvol *pv = btrfs_list_find(c->v, c->n,
+							       sv->parent);
+		if (!pv)
+			goto done;
+		r = btrfs_list_path(fs, c, (unsigned)(pv - c->v), state,
+				    depth + 1, err);
+		if (r)
+			return r;
+		if (!pv->path[0])
+			goto done;
+		ppath = pv->path;
+	}
+	r = btrfs_dir_path(fs, sv->parent, sv->dirid, dir, sizeof dir, err);
+	if (r < 0)
+		return r;
+	size_t pl = strlen(ppath), dl = strlen(dir), nl = strlen(c->rel[i]);
+	if (r == 0 && pl + 1 + dl + nl < sizeof sv->path) {
+		char *o = sv->path;
+		memcpy(o, ppath, pl);
+		o += pl;
+		if (pl)
+			*o++ = '/';
+		memcpy(o, dir, dl);
+		memcpy(o + dl, c->rel[i], nl + 1);
+	}
+done:
+	state[i] = 2;
+	return 0;
+}
+
+static bool btrfs_is_vfs(const struct vmie_fs *vfs)
+{
+	return vfs && vfs->drv == &vmie_fsdrv_btrfs && vfs->priv;
+}
+
+int vmie_btrfs_list_subvols(struct vmie_fs *vfs, struct vmie_btrfs_subvol **out,
+			    unsigned *n, struct vmie_err *err)
+{
+	struct btrfs_key min = { BTRFS_FIRST_FREE_OBJECTID, 0, 0 };
+	struct btrfs_key mx = { BTRFS_LAST_FREE_OBJECTID - 1, UINT8_MAX,
+				UINT64_MAX };
+	struct btrfs_list_ctx c = { 0 };
+	uint8_t *state = NULL;
+	struct btrfs_fs *fs;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if (!btrfs_is_vfs(vfs))
+		return VMIE_ERR(err, VMIE_EINVAL, "btrfs: not a Btrfs file "
+				"system");
+	fs = vfs->priv;
+	c.default_id = fs->default_subvol;
+	r = btrfs_iterate(fs, fs->root_bytenr, fs->root_level, &min, &mx,
+			  btrfs_list_cb, &c, err);
+	if (r < 0)
+		goto out;
+	if (c.overflow) {
+		r = VMIE_ERR(err, VMIE_ENOMEM, "btrfs: more than %d subvolumes",
+			     VMIE_BTRFS_MAX_SUBVOLS);
+		goto out;
+	}
+	r = 0;
+	if (!c.n)
+		goto out;
+	state = calloc(c.n, 1);
+	if (!state) {
+		r = VMIE_ERR(err, VMIE_ENOMEM, "btrfs: out of memory");
+		goto out;
+	}
+	for (unsigned i = 0; i < c.n && !r; i++)
+		r = btrfs_list_path(fs, &c, i, state, 0, err);
+out:
+	free(state);
+	free(c.rel);
+	if (r) {
+		free(c.v);
+		return r;
+	}
+	*out = c.v;
+	*n = c.n;
+	return 0;
+}
+
+int vmie_btrfs_default_subvol(struct vmie_fs *vfs, uint64_t *id)
+{
+	if (!btrfs_is_vfs(vfs))
+		return VMIE_EINVAL;
+	*id = ((struct btrfs_fs *)vfs->priv)->default_subvol;
+	return 0;
+}
+
+uint64_t vmie_btrfs_root_subvol(const struct vmie_fs *vfs)
+{
+	return btrfs_is_vfs(vfs) ? vfs->root >> BTRFS_INO_BITS : 0;
+}
+
+int vmie_btrfs_set_root(struct vmie_fs *vfs, uint64_t id, struct vmie_err *err)
+{
+	struct btrfs_subvol sv;
+	struct btrfs_inode ip;
+	struct btrfs_fs *fs;
+	int r;
+
+	if (!btrfs_is_vfs(vfs))
+		return VMIE_ERR(err, VMIE_EINVAL, "btrfs: not a Btrfs file "
+				"system");
+	fs = vfs->priv;
+	if (id == 0)
+		id = fs->default_subvol;
+	if (id != BTRFS_FS_TREE_OBJECTID &&
+	    (id < BTRFS_FIRST_FREE_OBJECTID ||
+	     id >> (64 - BTRFS_INO_BITS)))
+		return VMIE_ERR(err, VMIE_ENOENT, "btrfs: no subvolume %llu",
+				(unsigned long long)id);
+	r = btrfs_subvol_root(fs, id, &sv, err);
+	if (r)
+		return r;
+	vmie_ino_t root = id << BTRFS_INO_BITS | sv.dirid;
+	r = btrfs_read_inode(fs, root, &ip, err);
+	if (r)
+		return r;
+	if (vmie_ftype_from_mode(ip.mode) != VMIE_FT_DIR)
+		return VMIE_CORRUPT(err, "btrfs: the root of subvolume %llu is "
+				    "not a directory", (unsigned long long)id);
+	vfs->root = root;
+	return 0;
+}
+
+int vmie_btrfs_subvol_by_path(struct vmie_fs *vfs, const char *path,
+			      uint64_t *id, struct vmie_err *err)
+{
+	char want[VMIE_BTRFS_PATH_MAX];
+	struct vmie_btrfs_subvol *v = NULL;
+	size_t w = 0;
+	unsigned n = 0;
+	int r;
+
+	/* normalise: no leading, trailing or repeated '/' */
+	for (const char *p = path; *p; p++) {
+		if (*p == '/' && (w == 0 || want[w - 1] == '/'))
+			continue;
+		if (w + 1 >= sizeof want)
+			return VMIE_ERR(err, VMIE_ENOENT, "btrfs: subvolume "
+					"path too long");
+		want[w++] = *p;
+	}
+	if (w && want[w - 1] == '/')
+		w--;
+	want[w] = 0;
+	if (!w) {
+		*id = BTRFS_FS_TREE_OBJECTID;
+		return 0;
+	}
+	r = vmie_btrfs_list_subvols(vfs, &v, &n, err);
+	if (r)
+		return r;
+	r = VMIE_ENOENT;
+	for (unsigned i = 0; i < n && r; i++)
+		if (!strcmp(v[i].path, want)) {
+			*id = v[i].id;
+			r = 0;
+		}
+	free(v);
+	if (r)
+		return VMIE_ERR(err, VMIE_ENOENT, "btrfs: no subvolume '%s'",
+				want);
+	return 0;
+}
+
 const struct vmie_fs_driver vmie_fsdrv_btrfs = {
 	.name = "btrfs",
 	.probe = btrfs_probe,

@@ -31,8 +31,12 @@
  *   num_stripes u16, sub_stripes u16; stripe: devid u64, offset u64,
  *   dev_uuid[16].
  * Root item: inode item (160), generation 160, root_dirid 168, bytenr 176,
- *   ..., refs u32 216, ..., level u8 238.
+ *   ..., flags u64 208 (bit 0: read-only subvolume), refs u32 216, ...,
+ *   level u8 238; newer root items go on: generation_v2 u64 239,
+ *   uuid[16] 247, parent_uuid[16] 263 (set on a snapshot), ...
  * Root ref / backref: dirid u64, sequence u64, name_len u16, name.
+ * Inode ref (key: inode, INODE_REF, parent directory): index u64,
+ *   name_len u16, name; several may be packed in one item (hard links).
  * Inode item (160): size 16, nbytes 24, nlink u32 40, uid 44, gid 48,
  *   mode 52, flags u64 64, atime 112, ctime 124, mtime 136 (sec u64,
  *   nsec u32), otime 148.
@@ -70,6 +74,11 @@
 #define BTRFS_CHUNK_ITEM_SIZE   48
 #define BTRFS_STRIPE_SIZE       32
 #define BTRFS_ROOT_ITEM_MIN     239
+#define BTRFS_ROOT_ITEM_FLAGS_OFF   208
+#define BTRFS_ROOT_ITEM_PUUID_OFF   263     /* parent_uuid[16] */
+#define BTRFS_ROOT_SUBVOL_RDONLY    1ull
+#define BTRFS_ROOT_REF_HDR      18      /* dirid, sequence, name_len */
+#define BTRFS_INODE_REF_HDR     10      /* index, name_len */
 #define BTRFS_INODE_ITEM_SIZE   160
 #define BTRFS_DIR_ITEM_HDR      30
 #define BTRFS_FILE_EXTENT_INLINE_OFF 21
