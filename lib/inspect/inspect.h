@@ -56,6 +56,8 @@ struct vmie_insp_fs {
 	bool opened;            /* vmie read it */
 	char error[200];        /* why it could not be read, or "" */
 	unsigned n_subvolumes;  /* Btrfs subvolumes other than the top level */
+	bool subvolumes_unknown;   /* Btrfs: the subvolumes could not be
+				      counted (damaged root tree) */
 	/* Btrfs: the paths of those subvolumes from the top level, in id
 	 * order, comma-separated ("@,@home"; as many as fit), and the path
 	 * of the default subvolume ("" when it is the top level, 5) */

@@ -214,7 +214,8 @@ static json_t *fs_json(const struct vmie_insp_fs *f)
 	json_object_set_new(o, "encrypted", json_boolean(f->probe.encrypted));
 	json_object_set_new(o, "opened", json_boolean(f->opened));
 	json_object_set_new(o, "error", js(f->error));
-	json_object_set_new(o, "subvolumes", json_integer(f->n_subvolumes));
+	json_object_set_new(o, "subvolumes", f->subvolumes_unknown ?
+			    json_null() : json_integer(f->n_subvolumes));
 	json_object_set_new(o, "subvolume_paths", jlist(f->subvolume_paths));
 	json_object_set_new(o, "default_subvolume", js(f->default_subvolume));
 	json_object_set_new(o, "mountpoint", js(f->mountpoint));

@@ -85,9 +85,13 @@ void insp_btrfs_info(struct insp_ctx *c, unsigned i)
 
 	if (!subvol_is_btrfs(c, i))
 		return;
+	l = subvol_list(c, i);
 	if (!vmie_btrfs_subvolumes(insp_fs(c, i), &n, NULL, 0))
 		f->n_subvolumes = n;
-	l = subvol_list(c, i);
+	else if (l)
+		f->n_subvolumes = l->n;   /* counted from the list instead */
+	else
+		f->subvolumes_unknown = true;
 	for (unsigned k = 0; l && k < l->n; k++) {
 		const char *p = l->v[k].path[0] ? l->v[k].path : "?";
 		size_t have = strlen(f->subvolume_paths), want = strlen(p);

@@ -388,22 +388,29 @@ static void rules_fs(struct ctx *c)
 		/* FS-002: every Btrfs file system of the VM, not only the root
 		 * (a /home on Btrfs with subvolumes is imported too) */
 		char sev[400] = "";
-		unsigned nbtrfs = 0, nwith = 0;
+		unsigned nbtrfs = 0, nwith = 0, nunknown = 0;
 		for (unsigned i = 0; i < c->in->n_fs; i++) {
 			const struct vmie_insp_fs *f = &c->in->fs[i];
 			if (strcmp(f->probe.type, "btrfs"))
 				continue;
 			nbtrfs++;
 			nwith += f->n_subvolumes > 0;
+			bool unknown = !f->opened || f->subvolumes_unknown;
+			nunknown += unknown && !f->n_subvolumes;
 			size_t n = strlen(sev);
-			snprintf(sev + n, sizeof sev - n, "%s%.60s%s: %u subvolume(s)%s%s%.150s%s",
+			char cnt[16];
+			snprintf(cnt, sizeof cnt, "%u", f->n_subvolumes);
+			snprintf(sev + n, sizeof sev - n, "%s%.60s%s: %s subvolume(s)%s%s%.150s%s",
 				 n ? "; " : "", f->device, f == root ? " (root)" : "",
-				 f->n_subvolumes, f->opened ? "" : " (not readable)",
+				 unknown && !f->n_subvolumes ? "unknown" : cnt,
+				 !f->opened ? " (not readable)" :
+				 f->subvolumes_unknown ? " (root tree damaged)" : "",
 				 f->subvolume_paths[0] ? " (" : "", f->subvolume_paths,
 				 f->subvolume_paths[0] ? ")" : "");
 		}
 		x = add(c, "FS-002", "no Btrfs subvolumes",
-			!nbtrfs ? VMIE_V_NA : nwith ? VMIE_V_FAIL : VMIE_V_PASS,
+			!nbtrfs ? VMIE_V_NA : nwith ? VMIE_V_FAIL :
+			nunknown ? VMIE_V_WARN : VMIE_V_PASS,
 			"%s", nbtrfs ? sev : "no Btrfs file system");
 		fix(x, "move the contents of each subvolume into the top level of its file "
 		    "system (or onto another file system) and delete the subvolumes, "
