@@ -231,7 +231,32 @@ struct vmie_writer {
 	 * e.g. the OVA writer names the VMDK after it. */
 	const char *source_name;
 	void *priv;
+	/* VMIE_WRITER_* set by create() (0: the in-order contract above).
+	 * The engine honours them only when the sink is parallel
+	 * (vmie_sink_parallel); otherwise it calls write() in order from
+	 * its own thread as usual. */
+	unsigned flags;
 };
+
+/* write() is thread-safe and independent of order: the engine may call it
+ * from its worker threads, several at once, right after a chunk is read
+ * (positional layouts: raw, fixed VHD/VHDX). */
+#define VMIE_WRITER_ANY_ORDER   1u
+/* write() stays in order on the engine's thread, but the sink pwrites it
+ * makes from inside c->data are queued and done later by a worker thread
+ * (before the chunk's buffer is reused and before finish()).  Pwrites of
+ * other buffers (metadata, c->enc) happen at once, as before.  The writer
+ * must not change c->data after handing it to pwrite nor write over that
+ * range again, and must use w->sink at each call (the engine puts a
+ * queueing sink there after create()).  For layouts allocated in order
+ * (dynamic VHD/VHDX, qcow2). */
+#define VMIE_WRITER_DEFER_DATA  2u
+/* With either flag, chunks follow the source's data: a chunk starts on a
+ * multiple of the granule and ends on one (or at the end of the disk),
+ * never crosses a multiple of the chunk size, and may be shorter than the
+ * chunk size (the engine cuts it where a hole starts).
+ * For any writer, c->data may point into a private mapping of the source
+ * file instead of a buffer (zero-copy reads): changing it stays allowed. */
 
 /* ---- the registry and the framework (image.c, registry.c) ---- */
 

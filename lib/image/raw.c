@@ -1,13 +1,18 @@
 /*
  * raw: the disk image is the disk.  Reads go straight to the source; holes
  * in a sparse source file are reported as zero runs so conversion skips
- * them.  The writer produces a sparse file: zero chunks are never written,
- * and the file is extended to the virtual size at the end.
+ * them.  The writer produces a sparse file: zero 4 KiB pieces are never
+ * written, and the file is extended to the virtual size at the end.  Its
+ * writes are positional, so the convert engine runs them in its worker
+ * threads (VMIE_WRITER_ANY_ORDER).
  */
 #include "image.h"
 #include "../core/checked.h"
 
 #include <stdlib.h>
+
+/* zero pieces of this size inside a chunk are left as holes */
+#define RAW_PIECE 4096u
 
 static int raw_probe(struct vmie_src *src, const uint8_t *head, size_t len)
 {
@@ -67,14 +72,17 @@ static int raw_create(struct vmie_writer *w, const struct vmie_create_opts *o,
 	for (size_t i = 0; i < o->n_kv; i++)
 		return VMIE_ERR(err, VMIE_EINVAL, "raw: unknown option '%s'",
 				o->kv[i]);
-	w->granule = 4096;
+	w->granule = RAW_PIECE;
+	w->flags = VMIE_WRITER_ANY_ORDER;
 	return 0;
 }
 
+/* Thread-safe: no state, positional writes. */
 static int raw_write(struct vmie_writer *w, struct vmie_chunk *c,
 		     struct vmie_err *err)
 {
-	return vmie_sink_pwrite(w->sink, c->data, c->len, c->off, err);
+	return vmie_sink_pwrite_nonzero(w->sink, c->data, c->len, c->off,
+					RAW_PIECE, err);
 }
 
 static int raw_finish(struct vmie_writer *w, struct vmie_err *err)

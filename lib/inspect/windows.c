@@ -471,10 +471,12 @@ static void win_system(hive_h *h, const char *sysroot_path,
 	}
 
 	n = win_key(h, ctl, "SystemInformation");
-	if (win_str(h, n, "SystemManufacturer", os->system_manufacturer,
-		    sizeof os->system_manufacturer) |
-	    win_str(h, n, "SystemProductName", os->system_product,
-		    sizeof os->system_product)) {
+	bool has_mfr = win_str(h, n, "SystemManufacturer",
+			       os->system_manufacturer,
+			       sizeof os->system_manufacturer);
+	bool has_prod = win_str(h, n, "SystemProductName", os->system_product,
+				sizeof os->system_product);
+	if (has_mfr || has_prod) {
 		vmie_insp_fmt(where, sizeof where, "HKLM\\SYSTEM\\%s\\Control"
 			 "\\SystemInformation", path);
 		vmie_insp_evidence(os, "system_manufacturer", where,

@@ -42,6 +42,15 @@ struct vmie_src_ops {
 	int (*extent)(struct vmie_src *s, uint64_t off, uint64_t max_len,
 		      uint64_t *pnum, bool *hole, struct vmie_err *err);
 	void (*close)(struct vmie_src *s);
+	/* Optional: the whole source mapped into memory (private pages: a
+	 * reader may scribble on them without touching the file), for
+	 * readers that would otherwise copy every byte through pread; NULL
+	 * when it cannot be mapped.  Mapped once, lives until close;
+	 * thread-safe.  A file that shrinks while mapped raises SIGBUS on
+	 * access past its new end, so users call check_size first. */
+	uint8_t *(*map)(struct vmie_src *s);
+	/* Optional: VMIE_ECORRUPT if the source is now shorter than size. */
+	int (*check_size)(struct vmie_src *s, struct vmie_err *err);
 };
 
 struct vmie_src {
@@ -77,6 +86,42 @@ int vmie_src_open_sibling(struct vmie_src *s, const char *name,
 /* Hole/data runs of a source (everything is data if unsupported). */
 int vmie_src_extent(struct vmie_src *s, uint64_t off, uint64_t max_len,
 		    uint64_t *pnum, bool *hole, struct vmie_err *err);
+/*
+ * Zero-copy reads, for the convert engine.  Between begin and end on one
+ * thread, a pread from a mappable file source (ops->map) into [buf,
+ * buf+len) is first only recorded.  If the whole range turns out to be one
+ * contiguous piece of one file, end() returns a pointer into the file's
+ * mapping and nothing was copied.  Otherwise the recorded read is done for
+ * real (at the second, non-contiguous read, or in end()) and end() returns
+ * buf.  Only for readers that write each byte of the range at most once
+ * and never read it back before end() (checked drivers: raw, VMDK, VHD,
+ * VHDX, qcow2; not the copy-on-write overlay).  The pointer stays valid
+ * while the source is open; the file's size is checked when the piece is
+ * recorded (a mapped file that shrank would raise SIGBUS when touched).
+ */
+struct vmie_src_capture {
+	uint8_t *buf;
+	size_t len;
+	/* the recorded piece, if any */
+	struct vmie_src *src;
+	uint8_t *dst;
+	uint64_t off;
+	size_t n;
+	const uint8_t *map;       /* src's mapping at off */
+	bool broken;              /* read for real from now on */
+};
+void vmie_src_capture_begin(struct vmie_src_capture *c, uint8_t *buf,
+			    size_t len);
+/* Pointer to the len bytes (into a mapping, or buf), or NULL on a read
+ * error (set in err). */
+uint8_t *vmie_src_capture_end(struct vmie_src_capture *c,
+			      struct vmie_err *err);
+
+/* The source mapped into memory (see vmie_src_ops.map), or NULL. */
+uint8_t *vmie_src_map(struct vmie_src *s);
+/* 0, or VMIE_ECORRUPT when the source shrank below s->size since it was
+ * opened (to check before touching a mapping). */
+int vmie_src_check_size(struct vmie_src *s, struct vmie_err *err);
 void vmie_src_ref(struct vmie_src *s);
 /* Drop a reference; closes at zero.  NULL is fine. */
 void vmie_src_unref(struct vmie_src *s);
@@ -104,13 +149,19 @@ struct vmie_sink_ops {
 	/* Remove everything written (idempotent). */
 	void (*abort)(struct vmie_sink *k);
 	void (*free)(struct vmie_sink *k);
+	/* Optional: true when pwrite may be called from several threads at
+	 * once for disjoint ranges (a file: pwrite(2) is; a growing memory
+	 * buffer is not).  NULL = no.  The convert engine writes from its
+	 * worker threads only into sinks that say yes. */
+	bool (*parallel)(struct vmie_sink *k);
 };
 
 struct vmie_sink {
 	const struct vmie_sink_ops *ops;
 	char *name;          /* final name, for messages */
 	uint64_t written_end;   /* highest offset written + 1 (maintained by
-				   vmie_sink_pwrite) */
+				   vmie_sink_pwrite, atomically: safe with
+				   parallel writers) */
 	bool committed;
 	void *priv;
 };
@@ -137,6 +188,15 @@ int vmie_sink_open_window(struct vmie_sink *parent, uint64_t base,
 int vmie_sink_pwrite(struct vmie_sink *k, const void *buf, size_t len,
 		     uint64_t off, struct vmie_err *err);
 int vmie_sink_truncate(struct vmie_sink *k, uint64_t len, struct vmie_err *err);
+/* True when k accepts pwrite from several threads at once (see ops). */
+bool vmie_sink_parallel(struct vmie_sink *k);
+/* Write len bytes of data at off, leaving out every piece-byte piece
+ * (piece a power of two, counted from data) that is all zeros: those
+ * stay holes in a new file.  For writers whose format reads unwritten
+ * ranges as zeros (raw, fixed VHD/VHDX, freshly allocated blocks). */
+int vmie_sink_pwrite_nonzero(struct vmie_sink *k, const void *data,
+			     size_t len, uint64_t off, size_t piece,
+			     struct vmie_err *err);
 /* VMIE_EUNSUPP if the sink cannot read back. */
 int vmie_sink_pread(struct vmie_sink *k, void *buf, size_t len, uint64_t off,
 		    struct vmie_err *err);

@@ -3,6 +3,7 @@
 #include "io.h"
 #include "../core/err.h"
 #include "../core/checked.h"
+#include "../core/util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -22,9 +23,46 @@ int vmie_sink_pwrite(struct vmie_sink *k, const void *buf, size_t len,
 		return VMIE_ERR(err, VMIE_ERANGE, "%s: write offset overflow",
 				k->name);
 	int r = k->ops->pwrite(k, buf, len, off, err);
-	if (!r && end > k->written_end)
-		k->written_end = end;
-	return r;
+	if (r)
+		return r;
+	/* atomic maximum: worker threads may write at once */
+	uint64_t cur = __atomic_load_n(&k->written_end, __ATOMIC_RELAXED);
+	while (end > cur &&
+	       !__atomic_compare_exchange_n(&k->written_end, &cur, end, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	return 0;
+}
+
+bool vmie_sink_parallel(struct vmie_sink *k)
+{
+	return k->ops->parallel && k->ops->parallel(k);
+}
+
+int vmie_sink_pwrite_nonzero(struct vmie_sink *k, const void *data,
+			     size_t len, uint64_t off, size_t piece,
+			     struct vmie_err *err)
+{
+	const uint8_t *p = data;
+	size_t i = 0;
+	while (i < len) {
+		size_t n = len - i < piece ? len - i : piece;
+		if (vmie_is_zero(p + i, n)) {
+			i += n;
+			continue;
+		}
+		size_t start = i;
+		for (i += n; i < len; i += n) {
+			n = len - i < piece ? len - i : piece;
+			if (vmie_is_zero(p + i, n))
+				break;
+		}
+		int r = vmie_sink_pwrite(k, p + start, i - start, off + start,
+					 err);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
 int vmie_sink_truncate(struct vmie_sink *k, uint64_t len, struct vmie_err *err)
@@ -207,7 +245,14 @@ static void file_free(struct vmie_sink *k)
 	free(f);
 }
 
+static bool file_parallel(struct vmie_sink *k)
+{
+	(void)k;
+	return true;     /* pwrite(2) at disjoint offsets */
+}
+
 static const struct vmie_sink_ops file_sink_ops = {
+	.parallel = file_parallel,
 	.pwrite = file_pwrite,
 	.truncate = file_truncate,
 	.pread = file_sink_pread,
@@ -227,16 +272,16 @@ int vmie_sink_open_file(const char *path, unsigned flags,
 	char *c1 = strdup(path), *c2 = strdup(path);
 	struct vmie_sink *k = calloc(1, sizeof *k);
 	struct file_sink *f = calloc(1, sizeof *f);
-	int r = VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	int r;
 	if (!c1 || !c2 || !k || !f)
-		goto fail;
+		goto nomem;
 	const char *dir = dirname(c1), *base = basename(c2);
 	size_t n = strlen(dir) + strlen(base) + 32;
 	f->tmp = malloc(n);
 	f->path = strdup(path);
 	k->name = strdup(path);
 	if (!f->tmp || !f->path || !k->name)
-		goto fail;
+		goto nomem;
 	snprintf(f->tmp, n, "%s/.%s.vmie-XXXXXX", dir, base);
 	f->fd = mkostemp(f->tmp, O_CLOEXEC);
 	if (f->fd < 0) {
@@ -253,6 +298,8 @@ int vmie_sink_open_file(const char *path, unsigned flags,
 	free(c2);
 	*out = k;
 	return 0;
+nomem:
+	r = VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
 fail:
 	free(c1);
 	free(c2);
@@ -398,12 +445,19 @@ static int win_sink_pread(struct vmie_sink *k, void *buf, size_t len,
 	return vmie_sink_pread(w->parent, buf, len, w->base + off, err);
 }
 
+static bool win_parallel(struct vmie_sink *k)
+{
+	struct win_sink *w = k->priv;
+	return vmie_sink_parallel(w->parent);
+}
+
 static void win_free(struct vmie_sink *k)
 {
 	free(k->priv);
 }
 
 static const struct vmie_sink_ops win_sink_ops = {
+	.parallel = win_parallel,
 	.pwrite = win_pwrite,
 	.truncate = win_truncate,
 	.pread = win_sink_pread,

@@ -7,11 +7,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -82,6 +84,16 @@ int vmie_src_extent(struct vmie_src *s, uint64_t off, uint64_t max_len,
 	return r;
 }
 
+uint8_t *vmie_src_map(struct vmie_src *s)
+{
+	return s->ops->map ? s->ops->map(s) : NULL;
+}
+
+int vmie_src_check_size(struct vmie_src *s, struct vmie_err *err)
+{
+	return s->ops->check_size ? s->ops->check_size(s, err) : 0;
+}
+
 static struct vmie_src *src_alloc(const struct vmie_src_ops *ops,
 				  const char *name, uint64_t size)
 {
@@ -104,12 +116,112 @@ static struct vmie_src *src_alloc(const struct vmie_src_ops *ops,
 struct file_src {
 	int fd;
 	char *dir;   /* directory of the file, for siblings */
+	bool regular;
+	pthread_mutex_t map_lock;
+	uint8_t *map;        /* whole-file mapping, once asked for */
+	bool map_tried;
+	uint64_t data_lo, data_hi;   /* a known run without holes */
 };
+
+/* ---- zero-copy capture (see io.h) ---- */
+
+/* madvise(MADV_POPULATE_READ): named here for older C libraries */
+#define CAPTURE_POPULATE_READ 22
+
+static __thread struct vmie_src_capture *capture_cur;
+
+static int file_pread_copy(struct vmie_src *s, uint8_t *p, size_t len,
+			   uint64_t off, struct vmie_err *err);
+
+void vmie_src_capture_begin(struct vmie_src_capture *c, uint8_t *buf,
+			    size_t len)
+{
+	memset(c, 0, sizeof *c);
+	c->buf = buf;
+	c->len = len;
+	capture_cur = c;
+}
+
+/* Do the recorded read for real; read for real from now on. */
+static int capture_flush(struct vmie_src_capture *c, struct vmie_err *err)
+{
+	int r = 0;
+	if (c->n)
+		r = file_pread_copy(c->src, c->dst, c->n, c->off, err);
+	c->n = 0;
+	c->broken = true;
+	return r;
+}
+
+uint8_t *vmie_src_capture_end(struct vmie_src_capture *c,
+			      struct vmie_err *err)
+{
+	capture_cur = NULL;
+	if (!c->broken && c->n == c->len && c->dst == c->buf) {
+		/* map the pages in one call rather than fault by fault
+		 * (MADV_POPULATE_READ, Linux 5.14; an older kernel refuses
+		 * it and the pages fault in as usual) */
+		long pg = sysconf(_SC_PAGESIZE);
+		uintptr_t a = (uintptr_t)c->map &
+			      ~(uintptr_t)(pg > 0 ? pg - 1 : 4095);
+		madvise((void *)a, (uintptr_t)c->map + c->len - a,
+			CAPTURE_POPULATE_READ);
+		return (uint8_t *)c->map;
+	}
+	if (capture_flush(c, err))
+		return NULL;
+	return c->buf;
+}
+
+/* A pread of [p, p+len) inside the capture range: record it when it is
+ * the first piece or continues the recorded one, else read for real. */
+static int capture_read(struct vmie_src_capture *c, struct vmie_src *s,
+			uint8_t *p, size_t len, uint64_t off,
+			const uint8_t *map, struct vmie_err *err)
+{
+	if (c->n && c->src == s && c->dst + c->n == p && c->off + c->n == off) {
+		c->n += len;
+		return 0;
+	}
+	if (c->n) {
+		int r = capture_flush(c, err);
+		return r ? r : file_pread_copy(s, p, len, off, err);
+	}
+	c->src = s;
+	c->dst = p;
+	c->off = off;
+	c->n = len;
+	c->map = map + off;
+	return 0;
+}
+
+static uint8_t *file_map(struct vmie_src *s);
+static int file_check_size(struct vmie_src *s, struct vmie_err *err);
+
+/* Does [off, off+len) of the file hold a hole?  Reading a hole through a
+ * mapping allocates zeroed pages (tmpfs) where pread copies a shared zero
+ * page, so such ranges are read the ordinary way. */
+static bool file_hole_in(struct vmie_src *s, uint64_t off, size_t len)
+{
+	struct file_src *f = s->priv;
+	bool hole;
+	/* SEEK_HOLE can walk the whole data run (tmpfs): remember the last
+	 * data run found and ask again only outside it */
+	pthread_mutex_lock(&f->map_lock);
+	if (off < f->data_lo || off >= f->data_hi) {
+		off_t h = lseek(f->fd, (off_t)off, SEEK_HOLE);
+		f->data_lo = off;
+		f->data_hi = h < 0 ? off : (uint64_t)h;
+	}
+	hole = off + len > f->data_hi;
+	pthread_mutex_unlock(&f->map_lock);
+	return hole;
+}
 
 static int file_pread(struct vmie_src *s, void *buf, size_t len, uint64_t off,
 		      struct vmie_err *err)
 {
-	struct file_src *f = s->priv;
+	struct vmie_src_capture *c = capture_cur;
 	uint8_t *p = buf;
 	if (vmie_range_outside(off, len, s->size))
 		return VMIE_CORRUPT(err, "%s: read of %zu bytes at offset %llu "
@@ -117,6 +229,22 @@ static int file_pread(struct vmie_src *s, void *buf, size_t len, uint64_t off,
 				    "truncated", s->name, len,
 				    (unsigned long long)off,
 				    (unsigned long long)s->size);
+	uintptr_t at = (uintptr_t)p, lo = c ? (uintptr_t)c->buf : 0;
+	if (c && !c->broken && len && at >= lo && at - lo <= c->len &&
+	    len <= c->len - (at - lo)) {
+		uint8_t *m = file_map(s);
+		if (m && !file_hole_in(s, off, len)) {
+			int r = file_check_size(s, err);
+			return r ? r : capture_read(c, s, p, len, off, m, err);
+		}
+	}
+	return file_pread_copy(s, p, len, off, err);
+}
+
+static int file_pread_copy(struct vmie_src *s, uint8_t *p, size_t len,
+			   uint64_t off, struct vmie_err *err)
+{
+	struct file_src *f = s->priv;
 	while (len) {
 		ssize_t n = pread(f->fd, p, len, (off_t)off);
 		if (n < 0) {
@@ -158,10 +286,49 @@ static int file_extent(struct vmie_src *s, uint64_t off, uint64_t max_len,
 	return 0;
 }
 
+/* Map a regular file once: private writable pages, no swap reservation
+ * (nothing is written to them in practice), sequential read-ahead. */
+static uint8_t *file_map(struct vmie_src *s)
+{
+	struct file_src *f = s->priv;
+	pthread_mutex_lock(&f->map_lock);
+	if (!f->map_tried && f->regular && s->size &&
+	    s->size <= (uint64_t)SIZE_MAX) {
+		void *p = mmap(NULL, (size_t)s->size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_NORESERVE, f->fd, 0);
+		if (p != MAP_FAILED) {
+			madvise(p, (size_t)s->size, MADV_SEQUENTIAL);
+			f->map = p;
+		}
+	}
+	f->map_tried = true;
+	pthread_mutex_unlock(&f->map_lock);
+	return f->map;
+}
+
+static int file_check_size(struct vmie_src *s, struct vmie_err *err)
+{
+	struct file_src *f = s->priv;
+	struct stat st;
+	if (!f->regular)
+		return 0;
+	if (fstat(f->fd, &st) < 0)
+		return VMIE_ERR_SYS(err, "%s: stat", s->name);
+	if ((uint64_t)st.st_size < s->size)
+		return VMIE_CORRUPT(err, "%s: the file shrank from %llu to %llu "
+				    "bytes while it was being read", s->name,
+				    (unsigned long long)s->size,
+				    (unsigned long long)st.st_size);
+	return 0;
+}
+
 static void file_close(struct vmie_src *s)
 {
 	struct file_src *f = s->priv;
 	if (f) {
+		if (f->map)
+			munmap(f->map, (size_t)s->size);
+		pthread_mutex_destroy(&f->map_lock);
 		close(f->fd);
 		free(f->dir);
 		free(f);
@@ -191,6 +358,8 @@ static const struct vmie_src_ops file_ops = {
 	.open_sibling = file_open_sibling,
 	.extent = file_extent,
 	.close = file_close,
+	.map = file_map,
+	.check_size = file_check_size,
 };
 
 static int file_open_at(const char *path, const char *dir, struct vmie_src **out,
@@ -242,6 +411,8 @@ static int file_open_at(const char *path, const char *dir, struct vmie_src **out
 	}
 	f->fd = fd;
 	f->dir = d;
+	f->regular = S_ISREG(st.st_mode);
+	pthread_mutex_init(&f->map_lock, NULL);
 	s->priv = f;
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	*out = s;
@@ -343,11 +514,26 @@ static int win_extent(struct vmie_src *s, uint64_t off, uint64_t max_len,
 			       err);
 }
 
+static uint8_t *win_map(struct vmie_src *s)
+{
+	struct win_src *w = s->priv;
+	uint8_t *p = vmie_src_map(w->parent);
+	return p ? p + w->base : NULL;
+}
+
+static int win_check_size(struct vmie_src *s, struct vmie_err *err)
+{
+	struct win_src *w = s->priv;
+	return vmie_src_check_size(w->parent, err);
+}
+
 static const struct vmie_src_ops win_ops = {
 	.kind = "tar-member",
 	.pread = win_pread,
 	.extent = win_extent,
 	.close = win_close,
+	.map = win_map,
+	.check_size = win_check_size,
 };
 
 int vmie_src_open_window(struct vmie_src *parent, uint64_t off, uint64_t len,

@@ -434,6 +434,8 @@ static int qcow2w_create(struct vmie_writer *vw,
 	if (!r)
 		r = qcow2w_flush_pending(w, err);
 	vw->granule = cs;
+	/* data clusters are written from the chunk; tables stay in order */
+	vw->flags = VMIE_WRITER_DEFER_DATA;
 out:
 	if (r)
 		qcow2w_free(vw);
@@ -516,6 +518,7 @@ static int qcow2w_write(struct vmie_writer *vw, struct vmie_chunk *c,
 	size_t n = (c->len + w->cs - 1) / w->cs;
 	uint64_t vcl0 = c->off >> w->cluster_bits;
 	int r = 0;
+	w->sink = vw->sink;      /* the engine may wrap it after create() */
 	if (c->off & (w->cs - 1)) {
 		r = VMIE_ERR(err, VMIE_EINVAL, "qcow2: chunk at %llu is not "
 			     "cluster-aligned", (unsigned long long)c->off);
@@ -589,6 +592,7 @@ static int qcow2w_finish(struct vmie_writer *vw, struct vmie_err *err)
 {
 	struct qcow2_w *w = vw->priv;
 	uint8_t *buf = NULL;
+	w->sink = vw->sink;
 	int r = qcow2w_run_flush(w, err);
 	if (!r)
 		r = qcow2w_l2_flush(w, err);

@@ -53,27 +53,7 @@ struct vhdw_state {
 int vmie_vhd_write_nonzero(struct vmie_sink *k, const uint8_t *data,
 			   size_t len, uint64_t at, struct vmie_err *err)
 {
-	size_t i = 0;
-	while (i < len) {
-		size_t n = len - i < VHDW_PIECE ? len - i : VHDW_PIECE;
-		if (vmie_is_zero(data + i, n)) {
-			i += n;
-			continue;
-		}
-		size_t start = i;
-		i += n;
-		while (i < len) {
-			n = len - i < VHDW_PIECE ? len - i : VHDW_PIECE;
-			if (vmie_is_zero(data + i, n))
-				break;
-			i += n;
-		}
-		int r = vmie_sink_pwrite(k, data + start, i - start,
-					 at + start, err);
-		if (r)
-			return r;
-	}
-	return 0;
+	return vmie_sink_pwrite_nonzero(k, data, len, at, VHDW_PIECE, err);
 }
 
 static void vhdw_free(struct vmie_writer *w)
@@ -152,8 +132,11 @@ static int vhdw_create(struct vmie_writer *w, const struct vmie_create_opts *o,
 	s->dynamic = dynamic;
 	s->size = size;
 	w->granule = VHD_SECTOR;
-	if (!dynamic)
+	if (!dynamic) {
+		w->flags = VMIE_WRITER_ANY_ORDER;     /* positional */
 		return 0;
+	}
+	w->flags = VMIE_WRITER_DEFER_DATA;
 	s->n_bat = (uint32_t)vmie_div_round_up(size, VHD_WRITE_BLOCK);
 	s->bat = malloc(((size_t)s->n_bat ? s->n_bat : 1) * 4);
 	s->bitmap_size = vhd_bitmap_size(VHD_WRITE_BLOCK);

@@ -158,6 +158,8 @@ static int vhdxw_create(struct vmie_writer *w, const struct vmie_create_opts *o,
 				(s->data_start + b * bs) |
 				VHDX_PAYLOAD_FULLY_PRESENT;
 	w->granule = 4096;
+	/* fixed: positional writes; dynamic: blocks placed in order */
+	w->flags = fixed ? VMIE_WRITER_ANY_ORDER : VMIE_WRITER_DEFER_DATA;
 	return 0;
 }
 

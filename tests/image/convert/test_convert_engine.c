@@ -1,0 +1,356 @@
+/* The convert engine's parallel paths (lib/image/convert.c) and zero-copy
+ * reads (vmie_src_capture, lib/io/source.c):
+ *  - raw output written from the worker threads (VMIE_WRITER_ANY_ORDER)
+ *    is byte-exact, keeps holes as holes and writes the short last chunk;
+ *  - dynamic VHD and qcow2 (VMIE_WRITER_DEFER_DATA) read back identical;
+ *  - a sink write failing in a worker, or a cancel, fails the conversion
+ *    with the error and leaves no output file;
+ *  - captured reads return a pointer into the file only when one piece
+ *    covers the whole buffer, copy otherwise, and refuse a file that
+ *    shrank instead of touching its mapping. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "image/image.h"
+
+#define MiB (1024u * 1024)
+/* data, a 3 MiB hole, data, a hole, odd tail: not a multiple of 512 */
+#define DISK ((uint64_t)13 * MiB + 4096 * 3 + 1234)
+#define HOLE1_OFF ((uint64_t)5 * MiB)
+#define HOLE1_END ((uint64_t)8 * MiB)
+
+static char dir[64];
+
+static void path_in(char *buf, size_t n, const char *name)
+{
+	snprintf(buf, n, "%s/%s", dir, name);
+}
+
+static uint8_t byte_at(uint64_t i)
+{
+	return (uint8_t)(i * 131 + (i >> 9) + 1);
+}
+
+/* A sparse raw file: pattern in [0, 5M), hole [5M, 8M), pattern [8M,
+ * 11M), hole, pattern in the last 5000 bytes.  Returns the content. */
+static uint8_t *make_raw(const char *path, uint64_t size)
+{
+	uint8_t *d = calloc(1, (size_t)size);
+	assert_non_null(d);
+	for (uint64_t i = 0; i < size; i++) {
+		bool data = i < HOLE1_OFF ||
+			    (i >= HOLE1_END && i < 11 * (uint64_t)MiB) ||
+			    i >= size - 5000;
+		if (data)
+			d[i] = byte_at(i);
+	}
+	int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, (off_t)size), 0);
+	uint64_t runs[3][2] = { { 0, HOLE1_OFF },
+				{ HOLE1_END, 11 * (uint64_t)MiB },
+				{ size - 5000, size } };
+	for (int k = 0; k < 3; k++) {
+		size_t n = (size_t)(runs[k][1] - runs[k][0]);
+		assert_true(pwrite(fd, d + runs[k][0], n, (off_t)runs[k][0]) ==
+			    (ssize_t)n);
+	}
+	close(fd);
+	return d;
+}
+
+static void check_file(const char *path, const uint8_t *want, uint64_t size)
+{
+	uint8_t *got = malloc((size_t)size + 1);
+	int fd = open(path, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_true(read(fd, got, (size_t)size + 1) == (ssize_t)size);
+	assert_memory_equal(got, want, (size_t)size);
+	/* the hole was not written (tmpfs, ext4, xfs, btrfs report holes) */
+	off_t d = lseek(fd, (off_t)HOLE1_OFF, SEEK_DATA);
+	assert_true(d < 0 || (uint64_t)d >= HOLE1_END);
+	close(fd);
+	free(got);
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	const char *t = getenv("TMPDIR");
+	snprintf(dir, sizeof dir, "%s/vmie-conv-XXXXXX", t && *t ? t : "/tmp");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_raw_parallel_exact_and_sparse(void **state)
+{
+	(void)state;
+	char src[128], dst[128];
+	struct vmie_err e = { 0 };
+	struct vmie_image *img;
+	path_in(src, sizeof src, "a.raw");
+	path_in(dst, sizeof dst, "b.raw");
+	uint8_t *d = make_raw(src, DISK);
+	assert_int_equal(vmie_image_open(src, NULL, &img, &e), 0);
+	for (unsigned threads = 1; threads <= 3; threads++) {
+		struct vmie_convert_opts o = { .format = "raw",
+			.threads = threads,
+			.sink_flags = VMIE_SINK_NOSYNC | VMIE_SINK_OVERWRITE };
+		struct vmie_convert_stats st;
+		assert_int_equal(vmie_convert(img, dst, &o, &st, &e), 0);
+		assert_true(st.out_size == DISK);
+		assert_true(st.bytes_skipped >= HOLE1_END - HOLE1_OFF);
+		check_file(dst, d, DISK);
+	}
+	vmie_image_close(img);
+	free(d);
+}
+
+/* raw -> fmt -> compare with the source through the reader */
+static void roundtrip(const char *fmt, const char *sub, uint64_t size)
+{
+	char src[128], dst[128];
+	struct vmie_err e = { 0 };
+	struct vmie_image *a, *b;
+	path_in(src, sizeof src, "r.raw");
+	path_in(dst, sizeof dst, "r.out");
+	uint8_t *d = make_raw(src, size);
+	assert_int_equal(vmie_image_open(src, NULL, &a, &e), 0);
+	struct vmie_convert_opts o = { .format = fmt, .subformat = sub,
+		.threads = 2,
+		.sink_flags = VMIE_SINK_NOSYNC | VMIE_SINK_OVERWRITE };
+	assert_int_equal(vmie_convert(a, dst, &o, NULL, &e), 0);
+	struct vmie_open_opts oo = { .format = fmt };
+	assert_int_equal(vmie_image_open(dst, &oo, &b, &e), 0);
+	uint64_t at;
+	assert_int_equal(vmie_compare(a, b, false, &at, &e), 0);
+	assert_true(at == UINT64_MAX);
+	/* and back to raw from the container (captured reads) */
+	char back[128];
+	path_in(back, sizeof back, "r.back");
+	o.format = "raw";
+	o.subformat = NULL;
+	assert_int_equal(vmie_convert(b, back, &o, NULL, &e), 0);
+	uint8_t *got = malloc((size_t)size);
+	int fd = open(back, O_RDONLY);
+	assert_true(fd >= 0);
+	assert_true(read(fd, got, (size_t)size) == (ssize_t)size);
+	close(fd);
+	assert_memory_equal(got, d, (size_t)size);
+	free(got);
+	vmie_image_close(b);
+	vmie_image_close(a);
+	free(d);
+}
+
+static void test_vhd_dynamic_deferred(void **state)
+{
+	(void)state;
+	roundtrip("vhd", "dynamic", DISK & ~(uint64_t)511);
+}
+
+static void test_vhd_fixed_any_order(void **state)
+{
+	(void)state;
+	roundtrip("vhd", "fixed", DISK & ~(uint64_t)511);
+}
+
+static void test_vhdx_dynamic_deferred(void **state)
+{
+	(void)state;
+	roundtrip("vhdx", "dynamic", DISK & ~(uint64_t)511);
+}
+
+static void test_qcow2_deferred(void **state)
+{
+	(void)state;
+	roundtrip("qcow2", NULL, DISK);
+}
+
+/* ---- a file-like sink that accepts parallel writes and fails past an
+ * offset ---- */
+
+struct fail_sink {
+	struct vmie_sink *real;
+	uint64_t fail_at;
+};
+
+static int fail_pwrite(struct vmie_sink *k, const void *buf, size_t len,
+		       uint64_t off, struct vmie_err *err)
+{
+	struct fail_sink *f = k->priv;
+	if (off + len > f->fail_at)
+		return VMIE_ERR(err, VMIE_EIO, "test sink: no space at %llu",
+				(unsigned long long)off);
+	return vmie_sink_pwrite(f->real, buf, len, off, err);
+}
+
+static int fail_truncate(struct vmie_sink *k, uint64_t len,
+			 struct vmie_err *err)
+{
+	struct fail_sink *f = k->priv;
+	return vmie_sink_truncate(f->real, len, err);
+}
+
+static bool fail_parallel(struct vmie_sink *k)
+{
+	(void)k;
+	return true;
+}
+
+static const struct vmie_sink_ops fail_ops = {
+	.pwrite = fail_pwrite,
+	.truncate = fail_truncate,
+	.parallel = fail_parallel,
+};
+
+static void failing(const char *fmt, const char *sub)
+{
+	char src[128], dst[128];
+	struct vmie_err e = { 0 };
+	struct vmie_image *img;
+	struct vmie_sink *real;
+	path_in(src, sizeof src, "f.raw");
+	path_in(dst, sizeof dst, "f.out");
+	free(make_raw(src, DISK & ~(uint64_t)511));
+	assert_int_equal(vmie_image_open(src, NULL, &img, &e), 0);
+	assert_int_equal(vmie_sink_open_file(dst, VMIE_SINK_NOSYNC, &real, &e),
+			 0);
+	struct fail_sink fs = { real, 6 * (uint64_t)MiB };
+	struct vmie_sink k = { .ops = &fail_ops, .name = "test",
+			       .priv = &fs, .committed = true };
+	struct vmie_convert_opts o = { .format = fmt, .subformat = sub,
+				       .threads = 2 };
+	int r = vmie_convert_to_sink(img, &k, &o, NULL, &e);
+	if (r != VMIE_EIO)
+		fail_msg("%s %s: got %d (%s)", fmt, sub ? sub : "", r, e.msg);
+	assert_non_null(strstr(e.msg, "no space"));
+	vmie_sink_free(real);           /* not committed: removed */
+	struct stat st;
+	assert_int_equal(stat(dst, &st), -1);
+	vmie_image_close(img);
+}
+
+static void test_worker_write_error(void **state)
+{
+	(void)state;
+	failing("raw", NULL);
+	failing("vhd", "fixed");
+	failing("vhd", "dynamic");
+	failing("qcow2", NULL);
+}
+
+static void test_cancel_leaves_nothing(void **state)
+{
+	(void)state;
+	char src[128], dst[128];
+	struct vmie_err e = { 0 };
+	struct vmie_image *img;
+	volatile int cancel = 1;
+	path_in(src, sizeof src, "c.raw");
+	path_in(dst, sizeof dst, "c.out");
+	free(make_raw(src, DISK));
+	assert_int_equal(vmie_image_open(src, NULL, &img, &e), 0);
+	struct vmie_convert_opts o = { .format = "raw", .threads = 2,
+				       .cancel = &cancel,
+				       .sink_flags = VMIE_SINK_NOSYNC };
+	assert_int_equal(vmie_convert(img, dst, &o, NULL, &e), VMIE_EINTR);
+	struct stat st;
+	assert_int_equal(stat(dst, &st), -1);
+	vmie_image_close(img);
+}
+
+/* ---- captured reads ---- */
+
+static void test_capture(void **state)
+{
+	(void)state;
+	char p[128];
+	struct vmie_err e = { 0 };
+	struct vmie_src *s;
+	struct vmie_src_capture c;
+	uint8_t buf[3 * 4096];
+	path_in(p, sizeof p, "cap.raw");
+	uint8_t *d = make_raw(p, DISK);
+	assert_int_equal(vmie_src_open_file(p, &s, &e), 0);
+
+	/* one piece covering the buffer: a pointer into the file */
+	vmie_src_capture_begin(&c, buf, sizeof buf);
+	assert_int_equal(vmie_src_pread(s, buf, 4096, 8192, &e), 0);
+	assert_int_equal(vmie_src_pread(s, buf + 4096, 8192, 12288, &e), 0);
+	uint8_t *r = vmie_src_capture_end(&c, &e);
+	assert_non_null(r);
+	assert_ptr_not_equal(r, buf);
+	assert_memory_equal(r, d + 8192, sizeof buf);
+
+	/* two pieces, not contiguous in the file: copied into buf */
+	memset(buf, 0xee, sizeof buf);
+	vmie_src_capture_begin(&c, buf, sizeof buf);
+	assert_int_equal(vmie_src_pread(s, buf, 4096, 0, &e), 0);
+	memset(buf + 4096, 0, 4096);    /* a reader's own zeros */
+	assert_int_equal(vmie_src_pread(s, buf + 8192, 4096, 65536, &e), 0);
+	r = vmie_src_capture_end(&c, &e);
+	assert_ptr_equal(r, buf);
+	assert_memory_equal(buf, d, 4096);
+	assert_true(vmie_is_zero(buf + 4096, 4096));
+	assert_memory_equal(buf + 8192, d + 65536, 4096);
+
+	/* a piece not covering the buffer: copied too */
+	vmie_src_capture_begin(&c, buf, sizeof buf);
+	assert_int_equal(vmie_src_pread(s, buf + 4096, 4096, 4096, &e), 0);
+	memset(buf, 0, 4096);
+	memset(buf + 8192, 0, 4096);
+	r = vmie_src_capture_end(&c, &e);
+	assert_ptr_equal(r, buf);
+	assert_memory_equal(buf + 4096, d + 4096, 4096);
+
+	/* reads outside the buffer are plain reads */
+	uint8_t other[16];
+	vmie_src_capture_begin(&c, buf, sizeof buf);
+	assert_int_equal(vmie_src_pread(s, other, sizeof other, 100, &e), 0);
+	assert_memory_equal(other, d + 100, sizeof other);
+	vmie_src_capture_end(&c, &e);
+
+	/* the file shrank: an error naming it, no SIGBUS */
+	assert_int_equal(truncate(p, 4096), 0);
+	vmie_src_capture_begin(&c, buf, sizeof buf);
+	assert_int_equal(vmie_src_pread(s, buf, sizeof buf, 65536, &e),
+			 VMIE_ECORRUPT);
+	assert_non_null(strstr(e.msg, "shrank"));
+	vmie_src_capture_end(&c, NULL);
+	vmie_src_unref(s);
+	free(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_raw_parallel_exact_and_sparse),
+		cmocka_unit_test(test_vhd_dynamic_deferred),
+		cmocka_unit_test(test_vhd_fixed_any_order),
+		cmocka_unit_test(test_vhdx_dynamic_deferred),
+		cmocka_unit_test(test_qcow2_deferred),
+		cmocka_unit_test(test_worker_write_error),
+		cmocka_unit_test(test_cancel_leaves_nothing),
+		cmocka_unit_test(test_capture),
+	};
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
