@@ -531,6 +531,7 @@ int vmie_convert_to_sink(struct vmie_image *img, struct vmie_sink *sink,
 	if (!r && o->progress)
 		o->progress(o->progress_ctx, img->size, img->size);
 	st.out_size = sink->written_end;
+	st.populated = w.populated;
 out:
 	vmie_pool_free(pool);
 	if (slots) {

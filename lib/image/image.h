@@ -236,6 +236,10 @@ struct vmie_writer {
 	 * (vmie_sink_parallel); otherwise it calls write() in order from
 	 * its own thread as usual. */
 	unsigned flags;
+	/* Set by finish() when the writer knows it: bytes of the virtual
+	 * disk its output stores data for (stream VMDK: stored grains x
+	 * 64 KiB), as OVF's populatedSize means it.  0 = not known. */
+	uint64_t populated;
 };
 
 /* write() is thread-safe and independent of order: the engine may call it
@@ -319,6 +323,8 @@ struct vmie_convert_stats {
 	uint64_t bytes_read;      /* data bytes read from the source */
 	uint64_t bytes_skipped;   /* zero/hole bytes never read or written */
 	uint64_t out_size;        /* size of the output file */
+	uint64_t populated;       /* the writer's populated bytes, 0 if it
+				     does not say (struct vmie_writer) */
 };
 
 /* Convert img into a new file at dst (written to a temp name, renamed on

@@ -497,6 +497,8 @@ static int ova_w_finish(struct vmie_writer *w, struct vmie_err *err)
 {
 	struct ova_wstate *s = w->priv;
 	int r = s->inner.ops->finish(&s->inner, err);
+	if (!r && s->inner.populated)
+		s->d->populated = s->inner.populated;
 	if (!r)
 		r = ovaw_end_disk(&s->a, s->d, s->win->written_end, err);
 	if (!r)
@@ -579,7 +581,7 @@ int vmie_ova_write(const char *path, const struct vmie_ova_write_opts *o,
 			vmie_err_prefix(err, "ova: disk %zu", i);
 			goto out;
 		}
-		d->populated = st.bytes_read;
+		d->populated = st.populated ? st.populated : st.bytes_read;
 		r = ovaw_end_disk(&a, d, size, err);
 		if (r)
 			goto out;

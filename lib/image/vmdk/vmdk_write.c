@@ -94,6 +94,7 @@ struct vmdk_wstate {
 	uint32_t gt[VMDK_W_GTES];
 	uint64_t cur_gt;            /* UINT64_MAX: none */
 	uint64_t pos;               /* next byte to append */
+	uint64_t stored;            /* grains stored (table entries set) */
 	/* monolithicSparse: preallocated tables */
 	uint64_t gt0_sec, rgt0_sec;
 	uint8_t *zero_tail;         /* last partial grain, padded */
@@ -688,6 +689,7 @@ static int vmdk_set_gte(struct vmie_writer *w, uint64_t gi, uint64_t pos,
 		s->cur_gt = gt;
 	}
 	s->gt[gi % VMDK_W_GTES] = sec;
+	s->stored++;
 	return 0;
 }
 
@@ -816,6 +818,9 @@ static int vmdk_w_finish(struct vmie_writer *w, struct vmie_err *err)
 	int r = vmdk_flush_gt(w, err);
 	if (r)
 		return r;
+	/* populatedSize in OVF: the data the disk holds, in whole grains
+	 * (the last one clipped to the disk's size) */
+	w->populated = vmie_min_u64(s->stored * VMDK_W_GRAIN, w->size);
 	if (!s->stream)
 		return vmie_sink_truncate(w->sink, s->pos, err);
 
