@@ -78,6 +78,10 @@ struct slot {
 	int rc;             /* read, encode (and ANY_ORDER write) result */
 	bool zero;
 	bool written;       /* ANY_ORDER: the worker wrote it */
+	/* ctx->pieces: the chunk as pieces (npc > 0) instead of c.data */
+	struct vmie_src_piece pc[2 * VMIE_CAPTURE_MAX + 1];
+	bool pzero[2 * VMIE_CAPTURE_MAX + 1];
+	size_t npc;
 	struct vmie_err err;
 	/* DEFER_DATA: writes queued by write(), done by convert_write_job */
 	struct wpiece *q;
@@ -96,11 +100,95 @@ struct convert_ctx {
 	size_t writing;           /* slots in SLOT_WRITING */
 	bool any_order;
 	bool capture;             /* read with vmie_src_capture */
+	bool pieces;              /* ... and write chunks piece by piece */
+	uint64_t gran;
 	pthread_mutex_t wlock;    /* held around data writes to the sink */
 	pthread_mutex_t lock;
 	pthread_cond_t done;
 	volatile int *cancel;
 };
+
+static uintptr_t convert_page_size(void)
+{
+	long n = sysconf(_SC_PAGESIZE);
+	return n > 0 ? (uintptr_t)n : 4096;
+}
+
+/* Drop the mapped file pages of [p, p+len) (only whole pages inside it:
+ * neighbours may be in use), so that the resident size does not grow with
+ * the disk. */
+static void convert_unmap(const uint8_t *p, size_t len)
+{
+	uintptr_t pg = convert_page_size();
+	uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1);
+	uintptr_t b = ((uintptr_t)p + len) & ~(pg - 1);
+	if (b > a)
+		madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+static bool convert_in_buf(const struct slot *s, const uint8_t *p)
+{
+	return p >= s->buf && p < s->buf + s->c.len;
+}
+
+/* The chunk was captured as pieces: test each for zeros.  When a piece
+ * boundary is not on a granule (the writer's unit), copy the pieces into
+ * the buffer instead and go on with the chunk as one piece. */
+static bool convert_pieces(struct convert_ctx *ctx, struct slot *s)
+{
+	bool zero = true, aligned = true;
+	for (size_t i = 1; i < s->npc; i++)
+		if ((s->c.off + s->pc[i].at) % ctx->gran)
+			aligned = false;
+	if (s->npc == 1 && !s->pc[0].data) {     /* a hole of the file */
+		s->npc = 0;
+		return true;
+	}
+	if (!aligned || s->npc == 1) {
+		for (size_t i = 0; i < s->npc; i++) {
+			struct vmie_src_piece *q = &s->pc[i];
+			if (!q->data) {
+				memset(s->buf + q->at, 0, q->len);
+			} else if (s->npc == 1) {
+				s->c.data = (uint8_t *)q->data;
+			} else if (!convert_in_buf(s, q->data)) {
+				memcpy(s->buf + q->at, q->data, q->len);
+				convert_unmap(q->data, q->len);
+			}
+		}
+		s->npc = 0;
+		return vmie_is_zero(s->c.data, s->c.len);
+	}
+	for (size_t i = 0; i < s->npc; i++) {
+		struct vmie_src_piece *q = &s->pc[i];
+		s->pzero[i] = !q->data || vmie_is_zero(q->data, q->len);
+		zero = zero && s->pzero[i];
+	}
+	return zero;
+}
+
+/* write() the chunk of slot s: whole, or its non-zero pieces. */
+static int convert_write(struct convert_ctx *ctx, struct slot *s,
+			 struct vmie_err *err)
+{
+	struct vmie_writer *w = ctx->w;
+	if (!s->npc)
+		return w->ops->write(w, &s->c, err);
+	for (size_t i = 0; i < s->npc; i++) {
+		struct vmie_src_piece *q = &s->pc[i];
+		if (s->pzero[i])
+			continue;
+		struct vmie_chunk c = {
+			.off = s->c.off + q->at,
+			.len = q->len,
+			.data = (uint8_t *)q->data,
+		};
+		int r = w->ops->write(w, &c, err);
+		if (r)
+			return r;
+	}
+	return 0;
+}
 
 static void convert_job(void *arg)
 {
@@ -117,24 +205,30 @@ static void convert_job(void *arg)
 		vmie_src_capture_begin(&cap, s->buf, s->c.len);
 		rc = vmie_image_pread(ctx->img, s->buf, s->c.len, s->c.off,
 				      &s->err);
-		uint8_t *d = vmie_src_capture_end(&cap, rc ? NULL : &s->err);
-		if (!rc && !d)
-			rc = s->err.code ? s->err.code : VMIE_EIO;
-		s->c.data = d ? d : s->buf;
+		if (!rc && ctx->pieces) {
+			vmie_src_capture_end_pieces(&cap, s->pc, &s->npc);
+		} else {
+			uint8_t *d = vmie_src_capture_end(&cap,
+							  rc ? NULL : &s->err);
+			if (!rc && !d)
+				rc = s->err.code ? s->err.code : VMIE_EIO;
+			s->c.data = d ? d : s->buf;
+		}
 	} else {
 		rc = vmie_image_pread(ctx->img, s->buf, s->c.len, s->c.off,
 				      &s->err);
 	}
 	if (rc)
 		goto out;
-	zero = vmie_is_zero(s->c.data, s->c.len);
+	zero = s->npc ? convert_pieces(ctx, s) :
+			vmie_is_zero(s->c.data, s->c.len);
 	if (!zero && ctx->w->ops->encode)
 		rc = ctx->w->ops->encode(ctx->w, &s->c, &s->err);
 	/* write it now unless another thread is writing: then the main
 	 * thread will, when it retires the slot */
 	if (!rc && !zero && ctx->any_order &&
 	    !pthread_mutex_trylock(&ctx->wlock)) {
-		rc = ctx->w->ops->write(ctx->w, &s->c, &s->err);
+		rc = convert_write(ctx, s, &s->err);
 		pthread_mutex_unlock(&ctx->wlock);
 		s->c.enc = NULL;
 		written = true;
@@ -149,24 +243,16 @@ out:
 	pthread_mutex_unlock(&ctx->lock);
 }
 
-static uintptr_t convert_page_size(void)
-{
-	long n = sysconf(_SC_PAGESIZE);
-	return n > 0 ? (uintptr_t)n : 4096;
-}
-
-/* The chunk is on the sink: drop the mapped file pages it pointed at
- * (only whole pages inside it: neighbours may be in use), so that the
- * resident size does not grow with the disk. */
+/* The chunk is on the sink: drop the mapped file pages it pointed at. */
 static void convert_release(struct slot *s)
 {
+	for (size_t i = 0; i < s->npc; i++)
+		if (s->pc[i].data && !convert_in_buf(s, s->pc[i].data))
+			convert_unmap(s->pc[i].data, s->pc[i].len);
+	s->npc = 0;
 	if (s->c.data == s->buf || !s->c.data)
 		return;
-	uintptr_t pg = (uintptr_t)convert_page_size();
-	uintptr_t a = ((uintptr_t)s->c.data + pg - 1) & ~(pg - 1);
-	uintptr_t b = ((uintptr_t)s->c.data + s->c.len) & ~(pg - 1);
-	if (b > a)
-		madvise((void *)a, b - a, MADV_DONTNEED);
+	convert_unmap(s->c.data, s->c.len);
 	s->c.data = s->buf;
 }
 
@@ -307,7 +393,7 @@ static int convert_retire(struct convert_ctx *ctx, struct slot *s,
 	/* ANY_ORDER writers write data here: keep to one writer at a time */
 	if (ctx->any_order)
 		pthread_mutex_lock(&ctx->wlock);
-	r = w->ops->write(w, &s->c, err);
+	r = convert_write(ctx, s, err);
 	if (ctx->any_order)
 		pthread_mutex_unlock(&ctx->wlock);
 	ctx->cur = NULL;
@@ -391,6 +477,8 @@ int vmie_convert_to_sink(struct vmie_image *img, struct vmie_sink *sink,
 	 * container file (zero copy). */
 	bool cut = workers_write;
 	uint64_t gran = w.granule ? w.granule : 512;
+	ctx.gran = gran;
+	ctx.pieces = ctx.capture && ctx.any_order && !w.ops->encode;
 	size_t chunk = pick_chunk(w.granule, workers_write ?
 				  TARGET_CHUNK_PARALLEL : TARGET_CHUNK);
 	nslots = 2 * (size_t)threads + 2;
@@ -508,6 +596,7 @@ int vmie_convert_to_sink(struct vmie_image *img, struct vmie_sink *sink,
 					   (gran - data_until % gran) % gran);
 		s->c.len = (size_t)(vmie_min_u64(lim, img->size) - off);
 		s->c.data = s->buf;
+		s->npc = 0;
 		s->state = SLOT_READING;
 		s->rc = 0;
 		s->written = false;

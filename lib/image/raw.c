@@ -72,7 +72,9 @@ static int raw_create(struct vmie_writer *w, const struct vmie_create_opts *o,
 	for (size_t i = 0; i < o->n_kv; i++)
 		return VMIE_ERR(err, VMIE_EINVAL, "raw: unknown option '%s'",
 				o->kv[i]);
-	w->granule = RAW_PIECE;
+	/* any sector: zero pieces are found at RAW_PIECE-aligned offsets of
+	 * the file whatever the chunk (vmie_sink_pwrite_nonzero) */
+	w->granule = 512;
 	w->flags = VMIE_WRITER_ANY_ORDER;
 	return 0;
 }

@@ -89,25 +89,39 @@ int vmie_src_extent(struct vmie_src *s, uint64_t off, uint64_t max_len,
 /*
  * Zero-copy reads, for the convert engine.  Between begin and end on one
  * thread, a pread from a mappable file source (ops->map) into [buf,
- * buf+len) is first only recorded.  If the whole range turns out to be one
- * contiguous piece of one file, end() returns a pointer into the file's
- * mapping and nothing was copied.  Otherwise the recorded read is done for
- * real (at the second, non-contiguous read, or in end()) and end() returns
- * buf.  Only for readers that write each byte of the range at most once
- * and never read it back before end() (checked drivers: raw, VMDK, VHD,
- * VHDX, qcow2; not the copy-on-write overlay).  The pointer stays valid
- * while the source is open; the file's size is checked when the piece is
- * recorded (a mapped file that shrank would raise SIGBUS when touched).
+ * buf+len) is only recorded, as pieces: runs of the file that hold data
+ * (to be read through the file's private mapping) and holes of the file
+ * (zeros, never touched).  Bytes of the range that the reader fills
+ * itself (its own zeros, decompressed data) stay in buf.  At the end:
+ *  - vmie_src_capture_end: if the whole range is one piece of data, a
+ *    pointer into the mapping (nothing was copied); otherwise the recorded
+ *    reads are done for real into buf and buf is returned;
+ *  - vmie_src_capture_end_pieces: the range as a list of pieces in order
+ *    (into the mapping, into buf, or zeros), nothing copied.
+ * Recording stops (the reads are done for real from then on) when a read
+ * does not come after the previous one in buf, or after
+ * VMIE_CAPTURE_MAX pieces.  Only for readers that write each byte of the
+ * range at most once and never read it back before the end (checked
+ * drivers: raw, VMDK, VHD, VHDX, qcow2; not the copy-on-write overlay).
+ * Pointers stay valid while the source is open; the file's size is
+ * checked when a piece is recorded (a mapped file that shrank would raise
+ * SIGBUS when touched).
  */
+#define VMIE_CAPTURE_MAX 32
+
+struct vmie_src_piece {
+	size_t at;                /* offset in the captured range */
+	size_t len;
+	const uint8_t *data;      /* len bytes; NULL: all zeros */
+	uint64_t foff;            /* (recorded pieces) offset in src */
+};
+
 struct vmie_src_capture {
 	uint8_t *buf;
 	size_t len;
-	/* the recorded piece, if any */
-	struct vmie_src *src;
-	uint8_t *dst;
-	uint64_t off;
-	size_t n;
-	const uint8_t *map;       /* src's mapping at off */
+	struct vmie_src *src;     /* every recorded piece is of this source */
+	size_t n;                 /* recorded pieces */
+	struct vmie_src_piece rec[VMIE_CAPTURE_MAX];
 	bool broken;              /* read for real from now on */
 };
 void vmie_src_capture_begin(struct vmie_src_capture *c, uint8_t *buf,
@@ -116,6 +130,11 @@ void vmie_src_capture_begin(struct vmie_src_capture *c, uint8_t *buf,
  * error (set in err). */
 uint8_t *vmie_src_capture_end(struct vmie_src_capture *c,
 			      struct vmie_err *err);
+/* The range as *n pieces in order, covering it exactly, written to out
+ * (room for 2 * VMIE_CAPTURE_MAX + 1).  Mapped pieces are populated.
+ * Never fails. */
+void vmie_src_capture_end_pieces(struct vmie_src_capture *c,
+				 struct vmie_src_piece *out, size_t *n);
 
 /* The source mapped into memory (see vmie_src_ops.map), or NULL. */
 uint8_t *vmie_src_map(struct vmie_src *s);
@@ -191,8 +210,9 @@ int vmie_sink_truncate(struct vmie_sink *k, uint64_t len, struct vmie_err *err);
 /* True when k accepts pwrite from several threads at once (see ops). */
 bool vmie_sink_parallel(struct vmie_sink *k);
 /* Write len bytes of data at off, leaving out every piece-byte piece
- * (piece a power of two, counted from data) that is all zeros: those
- * stay holes in a new file.  For writers whose format reads unwritten
+ * (piece a power of two; pieces aligned to the sink's offsets, so they
+ * match the file's pages whatever off is) that is all zeros: those stay
+ * holes in a new file.  For writers whose format reads unwritten
  * ranges as zeros (raw, fixed VHD/VHDX, freshly allocated blocks). */
 int vmie_sink_pwrite_nonzero(struct vmie_sink *k, const void *data,
 			     size_t len, uint64_t off, size_t piece,

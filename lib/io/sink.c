@@ -45,8 +45,12 @@ int vmie_sink_pwrite_nonzero(struct vmie_sink *k, const void *data,
 {
 	const uint8_t *p = data;
 	size_t i = 0;
+	/* pieces are aligned to the sink's offsets: the first one ends on
+	 * the first multiple of piece after off */
+	size_t first = piece - (size_t)(off & (piece - 1));
 	while (i < len) {
-		size_t n = len - i < piece ? len - i : piece;
+		size_t n = i ? (len - i < piece ? len - i : piece) :
+			   (len < first ? len : first);
 		if (vmie_is_zero(p + i, n)) {
 			i += n;
 			continue;

@@ -113,6 +113,8 @@ static struct vmie_src *src_alloc(const struct vmie_src_ops *ops,
 
 /* ---- file ---- */
 
+#define FILE_RUNS 4
+
 struct file_src {
 	int fd;
 	char *dir;   /* directory of the file, for siblings */
@@ -120,7 +122,10 @@ struct file_src {
 	pthread_mutex_t map_lock;
 	uint8_t *map;        /* whole-file mapping, once asked for */
 	bool map_tried;
-	uint64_t data_lo, data_hi;   /* a known run without holes */
+	/* the last runs of the file found by SEEK_HOLE/SEEK_DATA (one per
+	 * reading thread, roughly) */
+	struct { uint64_t lo, hi; bool hole; } run[FILE_RUNS];
+	unsigned run_next;
 };
 
 /* ---- zero-copy capture (see io.h) ---- */
@@ -136,87 +141,156 @@ static int file_pread_copy(struct vmie_src *s, uint8_t *p, size_t len,
 void vmie_src_capture_begin(struct vmie_src_capture *c, uint8_t *buf,
 			    size_t len)
 {
-	memset(c, 0, sizeof *c);
 	c->buf = buf;
 	c->len = len;
+	c->src = NULL;
+	c->n = 0;
+	c->broken = false;
 	capture_cur = c;
 }
 
-/* Do the recorded read for real; read for real from now on. */
+/* Do the recorded reads for real; read for real from now on. */
 static int capture_flush(struct vmie_src_capture *c, struct vmie_err *err)
 {
 	int r = 0;
-	if (c->n)
-		r = file_pread_copy(c->src, c->dst, c->n, c->off, err);
+	for (size_t i = 0; i < c->n && !r; i++) {
+		struct vmie_src_piece *q = &c->rec[i];
+		if (q->data)
+			r = file_pread_copy(c->src, c->buf + q->at, q->len,
+					    q->foff, err);
+		else
+			memset(c->buf + q->at, 0, q->len);
+	}
 	c->n = 0;
 	c->broken = true;
 	return r;
+}
+
+/* Map the pages of [p, p+len) in one call rather than fault by fault
+ * (MADV_POPULATE_READ, Linux 5.14; an older kernel refuses it and the
+ * pages fault in as usual). */
+static void capture_populate(const uint8_t *p, size_t len)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	uintptr_t a = (uintptr_t)p & ~(uintptr_t)(pg > 0 ? pg - 1 : 4095);
+	madvise((void *)a, (uintptr_t)p + len - a, CAPTURE_POPULATE_READ);
 }
 
 uint8_t *vmie_src_capture_end(struct vmie_src_capture *c,
 			      struct vmie_err *err)
 {
 	capture_cur = NULL;
-	if (!c->broken && c->n == c->len && c->dst == c->buf) {
-		/* map the pages in one call rather than fault by fault
-		 * (MADV_POPULATE_READ, Linux 5.14; an older kernel refuses
-		 * it and the pages fault in as usual) */
-		long pg = sysconf(_SC_PAGESIZE);
-		uintptr_t a = (uintptr_t)c->map &
-			      ~(uintptr_t)(pg > 0 ? pg - 1 : 4095);
-		madvise((void *)a, (uintptr_t)c->map + c->len - a,
-			CAPTURE_POPULATE_READ);
-		return (uint8_t *)c->map;
+	if (!c->broken && c->n == 1 && c->rec[0].at == 0 &&
+	    c->rec[0].len == c->len && c->rec[0].data) {
+		capture_populate(c->rec[0].data, c->len);
+		return (uint8_t *)c->rec[0].data;
 	}
 	if (capture_flush(c, err))
 		return NULL;
 	return c->buf;
 }
 
-/* A pread of [p, p+len) inside the capture range: record it when it is
- * the first piece or continues the recorded one, else read for real. */
+void vmie_src_capture_end_pieces(struct vmie_src_capture *c,
+				 struct vmie_src_piece *out, size_t *n)
+{
+	size_t k = 0, at = 0;
+	capture_cur = NULL;
+	for (size_t i = 0; i < c->n; i++) {
+		struct vmie_src_piece *q = &c->rec[i];
+		if (q->at > at)        /* filled by the reader itself */
+			out[k++] = (struct vmie_src_piece){ at, q->at - at,
+							    c->buf + at, 0 };
+		out[k++] = *q;
+		if (q->data)
+			capture_populate(q->data, q->len);
+		at = q->at + q->len;
+	}
+	if (at < c->len || !k)
+		out[k++] = (struct vmie_src_piece){ at, c->len - at,
+						    c->buf + at, 0 };
+	c->n = 0;
+	*n = k;
+}
+
+/* Is the file at off a hole or data, and up to where?  Reading a hole
+ * through a mapping allocates zeroed pages (tmpfs) where pread copies a
+ * shared zero page, so holes are recorded as zeros, never mapped.
+ * Returns the end of the run (> off); on an error, data up to the end. */
+static uint64_t file_run(struct vmie_src *s, uint64_t off, bool *hole)
+{
+	struct file_src *f = s->priv;
+	uint64_t end;
+	unsigned i;
+	/* SEEK_HOLE can walk the whole data run (tmpfs): remember the last
+	 * runs found and ask again only outside them */
+	pthread_mutex_lock(&f->map_lock);
+	for (i = 0; i < FILE_RUNS; i++)
+		if (off >= f->run[i].lo && off < f->run[i].hi)
+			break;
+	if (i == FILE_RUNS) {
+		off_t h = lseek(f->fd, (off_t)off, SEEK_HOLE);
+		bool is_hole = false;
+		if (h < 0 || (uint64_t)h > s->size) {
+			h = (off_t)s->size;
+		} else if ((uint64_t)h == off) {
+			off_t d = lseek(f->fd, (off_t)off, SEEK_DATA);
+			is_hole = true;
+			if (d < 0 || (uint64_t)d > s->size)
+				h = (off_t)s->size;   /* ENXIO: hole to EOF */
+			else
+				h = d;
+		}
+		i = f->run_next++ % FILE_RUNS;
+		f->run[i].lo = off;
+		f->run[i].hi = (uint64_t)h;
+		f->run[i].hole = is_hole;
+	}
+	*hole = f->run[i].hole;
+	end = f->run[i].hi;
+	pthread_mutex_unlock(&f->map_lock);
+	return end;
+}
+
+/* A pread of [p, p+len) inside the capture range: record it as pieces
+ * (data / hole runs of the file), or read for real when it does not
+ * follow the recorded ones in buf or there are too many. */
 static int capture_read(struct vmie_src_capture *c, struct vmie_src *s,
 			uint8_t *p, size_t len, uint64_t off,
 			const uint8_t *map, struct vmie_err *err)
 {
-	if (c->n && c->src == s && c->dst + c->n == p && c->off + c->n == off) {
-		c->n += len;
-		return 0;
-	}
-	if (c->n) {
+	size_t at = (size_t)(p - c->buf);
+	struct vmie_src_piece *l = c->n ? &c->rec[c->n - 1] : NULL;
+	if (l && (c->src != s || at < l->at + l->len)) {
 		int r = capture_flush(c, err);
 		return r ? r : file_pread_copy(s, p, len, off, err);
 	}
 	c->src = s;
-	c->dst = p;
-	c->off = off;
-	c->n = len;
-	c->map = map + off;
+	while (len) {
+		bool hole;
+		uint64_t end = file_run(s, off, &hole);
+		size_t n = end - off < len ? (size_t)(end - off) : len;
+		const uint8_t *d = hole ? NULL : map + off;
+		l = c->n ? &c->rec[c->n - 1] : NULL;
+		if (l && l->at + l->len == at && !d == !l->data &&
+		    (!d || l->data + l->len == d)) {
+			l->len += n;            /* continues the last piece */
+		} else if (c->n == VMIE_CAPTURE_MAX) {
+			int r = capture_flush(c, err);
+			return r ? r : file_pread_copy(s, c->buf + at, len,
+						       off, err);
+		} else {
+			c->rec[c->n++] = (struct vmie_src_piece){ at, n, d,
+								  off };
+		}
+		at += n;
+		off += n;
+		len -= n;
+	}
 	return 0;
 }
 
 static uint8_t *file_map(struct vmie_src *s);
 static int file_check_size(struct vmie_src *s, struct vmie_err *err);
-
-/* Does [off, off+len) of the file hold a hole?  Reading a hole through a
- * mapping allocates zeroed pages (tmpfs) where pread copies a shared zero
- * page, so such ranges are read the ordinary way. */
-static bool file_hole_in(struct vmie_src *s, uint64_t off, size_t len)
-{
-	struct file_src *f = s->priv;
-	bool hole;
-	/* SEEK_HOLE can walk the whole data run (tmpfs): remember the last
-	 * data run found and ask again only outside it */
-	pthread_mutex_lock(&f->map_lock);
-	if (off < f->data_lo || off >= f->data_hi) {
-		off_t h = lseek(f->fd, (off_t)off, SEEK_HOLE);
-		f->data_lo = off;
-		f->data_hi = h < 0 ? off : (uint64_t)h;
-	}
-	hole = off + len > f->data_hi;
-	pthread_mutex_unlock(&f->map_lock);
-	return hole;
-}
 
 static int file_pread(struct vmie_src *s, void *buf, size_t len, uint64_t off,
 		      struct vmie_err *err)
@@ -233,7 +307,7 @@ static int file_pread(struct vmie_src *s, void *buf, size_t len, uint64_t off,
 	if (c && !c->broken && len && at >= lo && at - lo <= c->len &&
 	    len <= c->len - (at - lo)) {
 		uint8_t *m = file_map(s);
-		if (m && !file_hole_in(s, off, len)) {
+		if (m) {
 			int r = file_check_size(s, err);
 			return r ? r : capture_read(c, s, p, len, off, m, err);
 		}

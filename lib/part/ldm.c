@@ -978,32 +978,15 @@ static int ldm_locate(struct vmie_image *img, uint64_t off, uint64_t max,
 static int ldm_pread(struct vmie_image *img, void *buf, size_t len,
 		     uint64_t off, struct vmie_err *err)
 {
-	uint8_t *p = buf;
-	while (len) {
-		struct vmie_image *dev;
-		uint64_t at, run;
-		int r = ldm_locate(img, off, len, &dev, &at, &run, err);
-		if (!r)
-			r = vmie_image_pread(dev, p, (size_t)run, at, err);
-		if (r)
-			return r;
-		p += run;
-		off += run;
-		len -= (size_t)run;
-	}
-	return 0;
+	return part_mapped_pread(img, ldm_locate, buf, len, off, err);
 }
 
 static int ldm_block_status(struct vmie_image *img, uint64_t off,
 			    uint64_t max_len, uint64_t *pnum, unsigned *status,
 			    struct vmie_err *err)
 {
-	struct vmie_image *dev;
-	uint64_t at, run;
-	int r = ldm_locate(img, off, max_len, &dev, &at, &run, err);
-	if (r)
-		return r;
-	return vmie_image_block_status(dev, at, run, pnum, status, err);
+	return part_mapped_block_status(img, ldm_locate, off, max_len, pnum,
+					status, err);
 }
 
 static void ldm_map_free(struct ldm_map *m)

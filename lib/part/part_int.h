@@ -27,6 +27,21 @@ int part_add(struct vmie_ptable *pt, const struct vmie_partition *p,
 /* Warn about partitions that overlap each other or run past the disk. */
 void part_check_layout(struct vmie_ptable *pt);
 
+/* Volumes made of pieces of other images (LVM logical volumes, LDM
+ * volumes): locate maps a volume offset to the device holding it, the
+ * offset there and how many bytes (at most max) continue contiguously. */
+typedef int (*part_locate_fn)(struct vmie_image *img, uint64_t off,
+			      uint64_t max, struct vmie_image **dev,
+			      uint64_t *at, uint64_t *run,
+			      struct vmie_err *err);
+/* pread and block status of such a volume, piece by piece (window.c). */
+int part_mapped_pread(struct vmie_image *img, part_locate_fn locate,
+		      void *buf, size_t len, uint64_t off,
+		      struct vmie_err *err);
+int part_mapped_block_status(struct vmie_image *img, part_locate_fn locate,
+			     uint64_t off, uint64_t max_len, uint64_t *pnum,
+			     unsigned *status, struct vmie_err *err);
+
 const char *part_mbr_kind(uint8_t type);
 const char *part_gpt_kind(const char *type_guid);
 

@@ -6,6 +6,7 @@
  * image checks it again against the disk size.
  */
 #include "part.h"
+#include "part_int.h"
 #include "../core/checked.h"
 
 #include <stdio.h>
@@ -117,4 +118,38 @@ out:
 	free(img);
 	free(w);
 	return r;
+}
+
+/* ---- volumes mapped onto pieces of other images (LVM, LDM) ---- */
+
+int part_mapped_pread(struct vmie_image *img, part_locate_fn locate,
+		      void *buf, size_t len, uint64_t off,
+		      struct vmie_err *err)
+{
+	uint8_t *p = buf;
+	while (len) {
+		struct vmie_image *dev;
+		uint64_t at, run;
+		int r = locate(img, off, len, &dev, &at, &run, err);
+		if (!r)
+			r = vmie_image_pread(dev, p, (size_t)run, at, err);
+		if (r)
+			return r;
+		p += run;
+		off += run;
+		len -= (size_t)run;
+	}
+	return 0;
+}
+
+int part_mapped_block_status(struct vmie_image *img, part_locate_fn locate,
+			     uint64_t off, uint64_t max_len, uint64_t *pnum,
+			     unsigned *status, struct vmie_err *err)
+{
+	struct vmie_image *dev;
+	uint64_t at, run;
+	int r = locate(img, off, max_len, &dev, &at, &run, err);
+	if (r)
+		return r;
+	return vmie_image_block_status(dev, at, run, pnum, status, err);
 }
