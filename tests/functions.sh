@@ -13,6 +13,33 @@ if [ -x /usr/bin/python3 ]; then
 	python3() { /usr/bin/python3 "$@"; }
 fi
 
+# loop_mounts: for tests that build fixtures with the host kernel (loop
+# mounts, as root; skips otherwise).  Sets MNT (a mount point in $T) and
+# LOOP (set it to a device made with losetup -f --show), and replaces the
+# EXIT trap: it unmounts MNT, detaches LOOP and every loop device still
+# attached to a file under $T, then removes $T, also after a failure.
+loop_mounts() {
+	[ "$(id -u)" = 0 ] || skip "needs root for loop mounts"
+	need losetup mount umount mountpoint
+	MNT="$T/mnt"
+	LOOP=""
+	mkdir -p "$MNT"
+	trap loop_cleanup EXIT
+	trap 'exit 1' INT TERM
+}
+loop_cleanup() {
+	local dev f
+	if mountpoint -q "$MNT" 2>/dev/null; then
+		umount "$MNT" 2>/dev/null || umount -l "$MNT"
+	fi
+	[ -z "$LOOP" ] || losetup -d "$LOOP" 2>/dev/null || true
+	for dev in $(losetup -n -O NAME,BACK-FILE 2>/dev/null |
+		     awk -v t="$T/" 'index($2, t) == 1 {print $1}'); do
+		losetup -d "$dev" 2>/dev/null || true
+	done
+	rm -rf "$T"
+}
+
 fail() { echo "FAIL: $*" >&2; exit 1; }
 skip() { echo "SKIP: $*" >&2; exit 77; }
 need() { for c in "$@"; do command -v "$c" >/dev/null 2>&1 || skip "needs $c"; done; }

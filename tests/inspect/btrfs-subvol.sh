@@ -13,28 +13,9 @@
 # always unmounts and detaches.
 source "$SRCDIR/tests/functions.sh"
 need mkfs.btrfs btrfs mount umount losetup mkfs.fat mcopy mke2fs sfdisk
-[ "$(id -u)" = 0 ] || skip "needs root for loop mounts"
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 MK="$SRCDIR/tests/inspect/mksubvol.py"
-MNT="$T/mnt"
-mkdir "$MNT"
-
-cleanup() {
-	if mountpoint -q "$MNT" 2>/dev/null; then
-		umount "$MNT" 2>/dev/null || umount -l "$MNT"
-	fi
-	# loop devices still attached to an image of this test
-	local img dev
-	for img in "$T"/*/*.fs; do
-		[ -e "$img" ] || continue
-		for dev in $(losetup -j "$img" -O NAME -n 2>/dev/null); do
-			losetup -d "$dev" 2>/dev/null || true
-		done
-	done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+loop_mounts
 
 bad=0
 for n in $("$PY" "$MK" list); do

@@ -7,22 +7,9 @@
 # loop devices (skips otherwise); always unmounts and detaches.
 source "$SRCDIR/tests/functions.sh"
 need mkfs.btrfs btrfs losetup mount umount python3
-[ "$(id -u)" = 0 ] || skip "needs root for loop mounts"
 FSWALK="$BUILDDIR/tests/fs/xfs/fswalk"
 P="python3 $SRCDIR/tests/fs/btrfs/btrfs_patch.py"
-MNT="$T/mnt"
-LOOP=""
-mkdir "$MNT"
-
-cleanup() {
-	if mountpoint -q "$MNT" 2>/dev/null; then
-		umount "$MNT" 2>/dev/null || umount -l "$MNT"
-	fi
-	[ -z "$LOOP" ] || losetup -d "$LOOP" 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+loop_mounts
 
 ok="$T/ok.img"
 truncate -s 160M "$ok"

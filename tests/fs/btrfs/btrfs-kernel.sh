@@ -13,24 +13,11 @@
 # (skips otherwise); always unmounts and detaches.
 source "$SRCDIR/tests/functions.sh"
 need mkfs.btrfs btrfs losetup mount umount python3
-[ "$(id -u)" = 0 ] || skip "needs root for loop mounts"
 FSWALK="$BUILDDIR/tests/fs/xfs/fswalk"
 FSREAD="$BUILDDIR/tests/fs/common/fsread"
 HW="$SRCDIR/tests/fs/xfs/hostwalk.py"
 B="$SRCDIR/tests/fs/btrfs"
-MNT="$T/mnt"
-LOOP=""
-mkdir "$MNT"
-
-cleanup() {
-	if mountpoint -q "$MNT" 2>/dev/null; then
-		umount "$MNT" 2>/dev/null || umount -l "$MNT"
-	fi
-	[ -z "$LOOP" ] || losetup -d "$LOOP" 2>/dev/null || true
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+loop_mounts
 
 first=1
 kmount() { # image [mount options]
