@@ -30,9 +30,13 @@
  * caller's buffer (raw, VMDK, VHD, VHDX, qcow2), workers read with
  * vmie_src_capture: when a chunk lies contiguously in a regular file, the
  * chunk points into a private mapping of the file and the bytes are copied
- * once (mapping -> sink) instead of twice (file -> buffer -> sink).  The
- * mapped pages of a chunk are dropped (MADV_DONTNEED) once it is written,
- * so the resident size stays bounded.
+ * once (mapping -> sink) instead of twice (file -> buffer -> sink).  For
+ * ANY_ORDER writers without encode() (raw, fixed VHD/VHDX) a chunk made of
+ * several pieces (VHD blocks behind their sector bitmaps, clusters or
+ * grains out of order, holes of the container file) is written piece by
+ * piece the same way: mapped data pieces, the file's holes skipped without
+ * being touched.  The mapped pages of a chunk are dropped (MADV_DONTNEED)
+ * once it is written, so the resident size stays bounded.
  *
  * Chunks are aligned to the chunk size (a multiple of the writer's granule,
  * about 1 MiB, 4 MiB when the workers write).  A bounded number of slots is

@@ -107,7 +107,7 @@ int vmie_src_extent(struct vmie_src *s, uint64_t off, uint64_t max_len,
  * checked when a piece is recorded (a mapped file that shrank would raise
  * SIGBUS when touched).
  */
-#define VMIE_CAPTURE_MAX 32
+#define VMIE_CAPTURE_MAX 64
 
 struct vmie_src_piece {
 	size_t at;                /* offset in the captured range */

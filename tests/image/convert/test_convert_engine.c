@@ -7,7 +7,12 @@
  *    with the error and leaves no output file;
  *  - captured reads return a pointer into the file only when one piece
  *    covers the whole buffer, copy otherwise, and refuse a file that
- *    shrank instead of touching its mapping. */
+ *    shrank instead of touching its mapping;
+ *  - captured reads as pieces: data of the file (mapped), holes of the
+ *    file (zeros, never mapped) and bytes the reader wrote itself, in
+ *    order; too many pieces fall back to plain reads;
+ *  - back to raw from every container (pieces written one by one) is
+ *    byte-exact and keeps the source's hole a hole. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -153,8 +158,12 @@ static void roundtrip(const char *fmt, const char *sub, uint64_t size)
 	int fd = open(back, O_RDONLY);
 	assert_true(fd >= 0);
 	assert_true(read(fd, got, (size_t)size) == (ssize_t)size);
-	close(fd);
 	assert_memory_equal(got, d, (size_t)size);
+	/* the source's hole stays a hole (qcow2 rounds the size up to a
+	 * sector: the file may be a little longer) */
+	off_t h = lseek(fd, (off_t)HOLE1_OFF, SEEK_DATA);
+	assert_true(h < 0 || (uint64_t)h >= HOLE1_END);
+	close(fd);
 	free(got);
 	vmie_image_close(b);
 	vmie_image_close(a);
@@ -340,6 +349,77 @@ static void test_capture(void **state)
 	free(d);
 }
 
+static void test_capture_pieces(void **state)
+{
+	(void)state;
+	char p[128];
+	struct vmie_err e = { 0 };
+	struct vmie_src *s;
+	struct vmie_src_capture c;
+	struct vmie_src_piece pc[2 * VMIE_CAPTURE_MAX + 1];
+	size_t n;
+	uint8_t *buf = malloc(4 * MiB);
+	assert_non_null(buf);
+	path_in(p, sizeof p, "pieces.raw");
+	uint8_t *d = make_raw(p, DISK);
+	assert_int_equal(vmie_src_open_file(p, &s, &e), 0);
+
+	/* one read over data then the file's hole: a mapped piece, zeros */
+	vmie_src_capture_begin(&c, buf, 4 * MiB);
+	assert_int_equal(vmie_src_pread(s, buf, 4 * MiB, 4 * MiB, &e), 0);
+	vmie_src_capture_end_pieces(&c, pc, &n);
+	assert_int_equal(n, 2);
+	assert_true(pc[0].at == 0 && pc[0].len == MiB);
+	assert_non_null(pc[0].data);
+	assert_true(pc[0].data < buf || pc[0].data >= buf + 4 * MiB);
+	assert_memory_equal(pc[0].data, d + 4 * MiB, MiB);
+	assert_true(pc[1].at == MiB && pc[1].len == 3 * MiB);
+	assert_null(pc[1].data);
+
+	/* the same through capture_end: copied, the hole as zeros */
+	memset(buf, 0xee, 4 * MiB);
+	vmie_src_capture_begin(&c, buf, 4 * MiB);
+	assert_int_equal(vmie_src_pread(s, buf, 4 * MiB, 4 * MiB, &e), 0);
+	assert_ptr_equal(vmie_src_capture_end(&c, &e), buf);
+	assert_memory_equal(buf, d + 4 * MiB, 4 * MiB);
+
+	/* file piece, the reader's own bytes, another file piece */
+	vmie_src_capture_begin(&c, buf, 3 * 4096);
+	assert_int_equal(vmie_src_pread(s, buf, 4096, 0, &e), 0);
+	memset(buf + 4096, 0x5a, 4096);
+	assert_int_equal(vmie_src_pread(s, buf + 8192, 4096, 65536, &e), 0);
+	vmie_src_capture_end_pieces(&c, pc, &n);
+	assert_int_equal(n, 3);
+	assert_memory_equal(pc[0].data, d, 4096);
+	assert_ptr_equal(pc[1].data, buf + 4096);
+	assert_true(pc[1].at == 4096 && pc[1].len == 4096);
+	assert_true(pc[2].at == 8192 && pc[2].len == 4096);
+	assert_memory_equal(pc[2].data, d + 65536, 4096);
+
+	/* more pieces than recorded: read for real, one piece of buf */
+	memset(buf, 0xee, 4 * MiB);
+	vmie_src_capture_begin(&c, buf, (VMIE_CAPTURE_MAX + 8) * 512);
+	for (size_t i = 0; i < VMIE_CAPTURE_MAX + 8; i++)
+		assert_int_equal(vmie_src_pread(s, buf + i * 512, 512,
+						i * 1024, &e), 0);
+	vmie_src_capture_end_pieces(&c, pc, &n);
+	assert_int_equal(n, 1);
+	assert_ptr_equal(pc[0].data, buf);
+	for (size_t i = 0; i < VMIE_CAPTURE_MAX + 8; i++)
+		assert_memory_equal(buf + i * 512, d + i * 1024, 512);
+
+	/* a read going back in buf stops recording too */
+	vmie_src_capture_begin(&c, buf, 8192);
+	assert_int_equal(vmie_src_pread(s, buf + 4096, 4096, 0, &e), 0);
+	assert_int_equal(vmie_src_pread(s, buf, 4096, 8192, &e), 0);
+	assert_ptr_equal(vmie_src_capture_end(&c, &e), buf);
+	assert_memory_equal(buf + 4096, d, 4096);
+	assert_memory_equal(buf, d + 8192, 4096);
+	vmie_src_unref(s);
+	free(d);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -351,6 +431,7 @@ int main(void)
 		cmocka_unit_test(test_worker_write_error),
 		cmocka_unit_test(test_cancel_leaves_nothing),
 		cmocka_unit_test(test_capture),
+		cmocka_unit_test(test_capture_pieces),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
