@@ -163,41 +163,6 @@ static void input_refused(struct vmie_check_input *ci, const char *format,
 	vmie_strlcpy(ci->open_rule, err->rule, sizeof ci->open_rule);
 }
 
-/* Formats that the image layer has no driver for: recognised here by their
- * magic to name them in FMT-001's evidence, and to refuse them should the
- * raw driver have taken them as a raw disk (VirtualBox VDI: "<<< Oracle VM
- * VirtualBox Disk Image >>>" text, signature 0xbeda107f at 0x40; the others
- * by the first bytes of their header).  Returns a description, with the
- * short name in fmt, or NULL. */
-static const char *check_foreign_format(struct vmie_src *src, char *fmt,
-					size_t fmt_size)
-{
-	static const struct {
-		const char *magic;
-		size_t len;
-		const char *name, *what;
-	} magics[] = {
-		{ "QFI\xfb", 4, "qcow", "qcow (QEMU copy-on-write)" },
-		{ "QED\0", 4, "qed", "QED (QEMU enhanced disk)" },
-		{ "COWD", 4, "vmdk", "VMware ESX vmfsSparse (COWD)" },
-		{ "WithoutFreeSpace", 16, "parallels", "Parallels" },
-		{ "WithouFreSpacExt", 16, "parallels", "Parallels" },
-	};
-	uint8_t h[512];
-	if (src->size < sizeof h || vmie_src_pread(src, h, sizeof h, 0, NULL))
-		return NULL;
-	if (!memcmp(h, "<<< ", 4) && vmie_le32(h + 0x40) == 0xbeda107fu) {
-		vmie_strlcpy(fmt, "vdi", fmt_size);
-		return "VirtualBox VDI";
-	}
-	for (size_t i = 0; i < sizeof magics / sizeof *magics; i++)
-		if (!memcmp(h, magics[i].magic, magics[i].len)) {
-			vmie_strlcpy(fmt, magics[i].name, fmt_size);
-			return magics[i].what;
-		}
-	return NULL;
-}
-
 /* Open one image file as one disk.  Returns 0 (the disk is an input, opened
  * or refused by rule) or -1 (the check cannot run: message printed). */
 static int open_disk(struct check_vm *vm, const char *path,
@@ -220,7 +185,7 @@ static int open_disk(struct check_vm *vm, const char *path,
 		}
 		/* name the refused format in FMT-001's list */
 		if (!strcmp(err.rule, "FMT-001")) {
-			input_refused(ci, check_foreign_format(src, fmt, sizeof fmt) ?
+			input_refused(ci, vmie_image_refused_format(src, fmt, sizeof fmt) ?
 				      fmt : "unrecognised", &err);
 		} else {
 			const struct vmie_image_driver *d = vmie_image_probe(src, NULL);
@@ -229,7 +194,7 @@ static int open_disk(struct check_vm *vm, const char *path,
 		return 0;
 	}
 	if (!strcmp(img->drv->name, "raw") &&
-	    (what = check_foreign_format(src, fmt, sizeof fmt))) {
+	    (what = vmie_image_refused_format(src, fmt, sizeof fmt))) {
 		snprintf(err.msg, sizeof err.msg, "%s: looks like %s, which is "
 			 "not an import format", path, what);
 		vmie_strlcpy(err.rule, "FMT-001", sizeof err.rule);

@@ -70,17 +70,44 @@ static const struct {
 	size_t off, len;
 	const char *what;
 	const char *driver;
+	const char *name;         /* short format name for reports */
 } known_magics[] = {
-	{ "<<< ", 0, 4, "VirtualBox VDI", NULL },   /* "<<< Oracle VM VirtualBox..." */
-	{ "QFI\xfb", 0, 4, "qcow", "qcow2" },
-	{ "COWD", 0, 4, "VMware ESX vmfsSparse (COWD)", NULL },
-	{ "QED\0", 0, 4, "QED", NULL },
-	{ "WithoutFreeSpace", 0, 16, "Parallels", NULL },
-	{ "WithouFreSpacExt", 0, 16, "Parallels", NULL },
-	{ "conectix", 0, 8, "VHD", "vhd" },
-	{ "vhdxfile", 0, 8, "VHDX", "vhdx" },
-	{ "KDMV", 0, 4, "VMDK", "vmdk" },
+	{ "<<< ", 0, 4, "VirtualBox VDI", NULL, "vdi" },   /* "<<< Oracle VM VirtualBox..." */
+	{ "QFI\xfb", 0, 4, "qcow", "qcow2", "qcow" },
+	{ "COWD", 0, 4, "VMware ESX vmfsSparse (COWD)", NULL, "vmdk" },
+	{ "QED\0", 0, 4, "QED", NULL, "qed" },
+	{ "WithoutFreeSpace", 0, 16, "Parallels", NULL, "parallels" },
+	{ "WithouFreSpacExt", 0, 16, "Parallels", NULL, "parallels" },
+	{ "conectix", 0, 8, "VHD", "vhd", "vhd" },
+	{ "vhdxfile", 0, 8, "VHDX", "vhdx", "vhdx" },
+	{ "KDMV", 0, 4, "VMDK", "vmdk", "vmdk" },
 };
+
+/* Index in known_magics of the signature at the start of head, or -1. */
+static int image_known_magic(const uint8_t *head, size_t n)
+{
+	int k = -1;
+	for (size_t i = 0; i < sizeof known_magics / sizeof *known_magics; i++)
+		if (n >= known_magics[i].off + known_magics[i].len &&
+		    !memcmp(head + known_magics[i].off, known_magics[i].magic,
+			    known_magics[i].len))
+			k = (int)i;
+	return k;
+}
+
+const char *vmie_image_refused_format(struct vmie_src *src, char *name,
+				      size_t size)
+{
+	uint8_t head[16];
+	size_t n = src->size < sizeof head ? (size_t)src->size : sizeof head;
+	if (!n || vmie_src_pread(src, head, n, 0, NULL))
+		return NULL;
+	int k = image_known_magic(head, n);
+	if (k < 0 || known_magics[k].driver)
+		return NULL;
+	vmie_strlcpy(name, known_magics[k].name, size);
+	return known_magics[k].what;
+}
 
 const struct vmie_image_driver *vmie_image_probe(struct vmie_src *src,
 						 struct vmie_err *err)
@@ -110,12 +137,7 @@ const struct vmie_image_driver *vmie_image_probe(struct vmie_src *src,
 	/* Raw takes anything (score 1): first make sure the file is not a
 	 * format vmie recognises only to refuse it (VDI, qcow v1, QED...). */
 	if (!best || best_score <= 1) {
-		int k = -1;
-		for (size_t i = 0; i < sizeof known_magics / sizeof *known_magics; i++)
-			if (n >= known_magics[i].off + known_magics[i].len &&
-			    !memcmp(head + known_magics[i].off,
-				    known_magics[i].magic, known_magics[i].len))
-				k = (int)i;
+		int k = image_known_magic(head, n);
 		if (k >= 0 && !known_magics[k].driver) {
 			VMIE_ERR_RULE(err, VMIE_EFORMAT, "FMT-001",
 				      "%s: looks like %s, which vmie cannot read "

@@ -272,6 +272,12 @@ const struct vmie_image_driver *vmie_image_driver_find(const char *name);
  * guess of what it is, e.g. "VDI is not an import format"). */
 const struct vmie_image_driver *vmie_image_probe(struct vmie_src *src,
 						 struct vmie_err *err);
+/* A format vmie recognises by its signature only to refuse it (FMT-001:
+ * VirtualBox VDI, QED, vmfsSparse COWD, Parallels): its description
+ * ("VirtualBox VDI"), with its short name ("vdi") in name; NULL for any
+ * other file. */
+const char *vmie_image_refused_format(struct vmie_src *src, char *name,
+				      size_t size);
 
 /* Open an image on a source (takes a new reference on src). */
 int vmie_image_open_src(struct vmie_src *src, const struct vmie_open_opts *o,
