@@ -10,8 +10,6 @@ placeholder directory), hard links, special files.
 
 Usage: kfill.py MOUNTPOINT
 Content is reproducible (seeded); the caller records the manifest."""
-import fcntl
-import mmap
 import os
 import random
 import socket
@@ -22,29 +20,16 @@ sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "xfs"))
 import collide  # noqa: E402
+from kfs import (FALLOC_KEEP_SIZE, FALLOC_PUNCH_HOLE,  # noqa: E402
+                 clone_range, fallocate)
+import kfs  # noqa: E402
 
 M = sys.argv[1]
 rnd = random.Random(20240611)
-FICLONERANGE = 0x4020940D
-FALLOC_KEEP_SIZE, FALLOC_PUNCH_HOLE = 1, 2
 WORDS = [w for w in """alpha bravo charlie delta echo foxtrot golf hotel
 india juliet kilo lima mike november oscar papa quebec romeo sierra tango
 uniform victor whiskey xray yankee zulu kernel btrfs extent inode subvolume
 snapshot reflink compress decompress segment sector chunk device""".split()]
-
-libc = None
-
-
-def fallocate(fd, mode, off, length):
-    global libc
-    if libc is None:
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int,
-                                   ctypes.c_longlong, ctypes.c_longlong]
-    if libc.fallocate(fd, mode, off, length) != 0:
-        raise OSError("fallocate failed")
-
 
 def p(*parts):
     return os.path.join(M, *parts)
@@ -76,29 +61,6 @@ def pwrite(path, off, data):
     os.pwrite(fd, data, off)
     os.fsync(fd)
     os.close(fd)
-
-
-def clone_range(src, dst, src_off, length, dst_off):
-    s = os.open(src, os.O_RDONLY)
-    d = os.open(dst, os.O_WRONLY | os.O_CREAT, 0o644)
-    arg = (s.to_bytes(8, "little", signed=True) + src_off.to_bytes(8, "little")
-           + length.to_bytes(8, "little") + dst_off.to_bytes(8, "little"))
-    fcntl.ioctl(d, FICLONERANGE, arg)
-    os.close(s)
-    os.close(d)
-
-
-def fragmented(paths, blocks):
-    """Alternate O_DIRECT 4 KiB writes between files: one extent each."""
-    fds = [os.open(x, os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o644)
-           for x in paths]
-    buf = mmap.mmap(-1, 4096)
-    for i in range(blocks):
-        for fd in fds:
-            buf[:] = noise(4096)
-            os.pwrite(fd, buf, i * 4096)
-    for fd in fds:
-        os.close(fd)
 
 
 def sh(*cmd):
@@ -149,7 +111,8 @@ def plain():
     os.fsync(fd)
     os.close(fd)
     # thousands of extents (the EXTENT_DATA items span many leaves)
-    fragmented([p("plain", "frag-a.bin"), p("plain", "frag-b.bin")], 1500)
+    kfs.fragmented([p("plain", "frag-a.bin"), p("plain", "frag-b.bin")], 1500,
+                   rnd)
     # reflinks: a whole file, and ranges cloned into another file
     sh("cp", "--reflink=always", p("plain", "random1m.bin"),
        p("plain", "reflink-whole.bin"))

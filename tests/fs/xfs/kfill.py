@@ -10,9 +10,6 @@ links, special files, odd owners and modes.
 Usage: kfill.py MOUNTPOINT [reflink]     the tree above
        kfill.py MOUNTPOINT bigino        directories in every AG
 Content is reproducible (seeded); the caller records the manifest."""
-import ctypes
-import fcntl
-import mmap
 import os
 import random
 import socket
@@ -22,20 +19,13 @@ import sys
 sys.dont_write_bytecode = True   # no __pycache__ in the source tree
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import collide  # noqa: E402
+from kfs import (FALLOC_KEEP_SIZE, FALLOC_PUNCH_HOLE,  # noqa: E402
+                 clone_range, fallocate)
+import kfs  # noqa: E402
 
 M = sys.argv[1]
 REFLINK = "reflink" in sys.argv[2:]
 rnd = random.Random(20240612)
-FICLONERANGE = 0x4020940D
-FALLOC_KEEP_SIZE, FALLOC_PUNCH_HOLE = 1, 2
-libc = ctypes.CDLL(None, use_errno=True)
-libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_longlong,
-                           ctypes.c_longlong]
-
-
-def fallocate(fd, mode, off, length):
-    if libc.fallocate(fd, mode, off, length) != 0:
-        raise OSError(ctypes.get_errno(), "fallocate")
 
 
 def p(*parts):
@@ -49,29 +39,6 @@ def noise(n):
 def write(path, data):
     with open(path, "wb") as f:
         f.write(data)
-
-
-def fragmented(paths, blocks):
-    """Alternate O_DIRECT 4 KiB writes between files: one extent each."""
-    fds = [os.open(x, os.O_WRONLY | os.O_CREAT | os.O_DIRECT, 0o644)
-           for x in paths]
-    buf = mmap.mmap(-1, 4096)
-    for i in range(blocks):
-        for fd in fds:
-            buf[:] = noise(4096)
-            os.pwrite(fd, buf, i * 4096)
-    for fd in fds:
-        os.close(fd)
-
-
-def clone_range(src, dst, src_off, length, dst_off):
-    s = os.open(src, os.O_RDONLY)
-    d = os.open(dst, os.O_WRONLY | os.O_CREAT, 0o644)
-    arg = (s.to_bytes(8, "little", signed=True) + src_off.to_bytes(8, "little")
-           + length.to_bytes(8, "little") + dst_off.to_bytes(8, "little"))
-    fcntl.ioctl(d, FICLONERANGE, arg)
-    os.close(s)
-    os.close(d)
 
 
 def files():
@@ -89,7 +56,7 @@ def files():
         fallocate(fd, FALLOC_KEEP_SIZE | FALLOC_PUNCH_HOLE, off, 4096)
     os.close(fd)
     # thousands of extents: an extent B+tree (two levels for punched.bin)
-    fragmented([p("f", "many-a.bin"), p("f", "many-b.bin")], 700)
+    kfs.fragmented([p("f", "many-a.bin"), p("f", "many-b.bin")], 700, rnd)
     f = p("f", "punched.bin")
     write(f, noise(64 << 20))
     fd = os.open(f, os.O_WRONLY)
