@@ -137,15 +137,6 @@ static bool ldm_guid_text(const uint8_t *p, size_t max, char out[37])
 	return true;
 }
 
-/* A binary GUID stored in text order ("06495a8d-fbfd-..."). */
-static void ldm_guid_bin(char out[37], const uint8_t g[16])
-{
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-		 "%02x%02x%02x%02x%02x%02x", g[0], g[1], g[2], g[3], g[4],
-		 g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13],
-		 g[14], g[15]);
-}
-
 /* Text from the disk into out: stops at NUL, control bytes become '?'. */
 static void ldm_text(char *out, size_t out_len, const uint8_t *p, size_t n)
 {
@@ -335,7 +326,7 @@ static int ldm_rec_parse(const uint8_t *rec, size_t len, unsigned slot,
 			ldm_skip(&c, n);
 		} else if (rev == 4) {
 			if (ldm_need(&c, 16)) {
-				ldm_guid_bin(o->guid, c.p + c.pos);
+				vmie_uuid_be(o->guid, c.p + c.pos);
 				c.pos += 16;
 			}
 		} else {
@@ -628,7 +619,8 @@ static int ldm_link(struct vmie_ldm_db *db, const uint32_t want[4],
 
 /* Read the VMDB and the VBLK slots of the config area (area, len bytes). */
 static int ldm_vblks(struct vmie_ldm_db *db, const uint8_t *area, size_t len,
-		     char *why, size_t wl, struct vmie_err *err)
+		     uint64_t area_lba, char *why, size_t wl,
+		     struct vmie_err *err)
 {
 	struct ldm_frag *frags = NULL;
 	unsigned nf = 0, cap = 0, bad_seq = 0;
@@ -639,7 +631,7 @@ static int ldm_vblks(struct vmie_ldm_db *db, const uint8_t *area, size_t len,
 
 	if (len < LDM_VMDB_LEN || memcmp(area, LDM_VMDB_MAGIC, 4)) {
 		snprintf(why, wl, "no VMDB at the start of the config area "
-			 "(sector %llu)", (unsigned long long)db->config_start);
+			 "(sector %llu)", (unsigned long long)area_lba);
 		return LDM_BAD;
 	}
 	if (vmie_be16(area + LDM_VMDB_VER_MAJOR) != 4 ||
@@ -678,8 +670,9 @@ static int ldm_vblks(struct vmie_ldm_db *db, const uint8_t *area, size_t len,
 		return LDM_BAD;
 	}
 	if (first < LDM_VMDB_LEN || first % vsize) {
-		snprintf(why, wl, "VMDB: first VBLK offset %u is invalid",
-			 first);
+		snprintf(why, wl, "VMDB: first VBLK offset %u is invalid "
+			 "(inside the VMDB header or not a multiple of the "
+			 "VBLK size %u)", first, vsize);
 		return LDM_BAD;
 	}
 	want[0] = vmie_be32(area + LDM_VMDB_N_VOL);
@@ -917,7 +910,8 @@ static int ldm_db_read(struct vmie_image *disk, const struct vmie_ptable *pt,
 			     (cs + toc_start) * db->ss, err);
 	if (r)
 		goto out;
-	r = ldm_vblks(db, area, toc_size * db->ss, why, wl, err);
+	r = ldm_vblks(db, area, toc_size * db->ss, cs + toc_start, why, wl,
+		      err);
 out:
 	free(s);
 	free(area);
@@ -1123,7 +1117,9 @@ static int ldm_open_plex(struct vmie_ldm_volume *v,
 	m->chunk = chunk;
 	for (unsigned i = 0; i < n; i++) {
 		const struct ldm_member *d = &mem[mem_of[i]];
-		if (!chunk && e[i].vol_off >= v->size)
+		if (!chunk && (e[i].vol_off >= v->size ||
+			       (m->n && m->p[m->n - 1].start +
+				m->p[m->n - 1].len >= v->size)))
 			break;
 		m->p[m->n].dev = d->img;
 		m->p[m->n].off = e[i].start;
@@ -1169,7 +1165,7 @@ static int ldm_volume_build(const struct vmie_ldm_db *db, unsigned vi,
 	vmie_strlcpy(v->group, db->group_name, sizeof v->group);
 	vmie_strlcpy(v->group_guid, db->group_guid, sizeof v->group_guid);
 	vmie_strlcpy(v->name, vo->name, sizeof v->name);
-	ldm_guid_bin(v->guid, vo->vguid);
+	vmie_uuid_be(v->guid, vo->vguid);
 	vmie_strlcpy(v->hint, vo->hint, sizeof v->hint);
 	v->part_type = vo->part_type;
 	vmie_strlcpy(v->type, "simple", sizeof v->type);
@@ -1178,6 +1174,11 @@ static int ldm_volume_build(const struct vmie_ldm_db *db, unsigned vi,
 		v->size = 0;
 		snprintf(v->error, sizeof v->error, "size of %llu sectors is "
 			 "too large", (unsigned long long)vo->size);
+		return 0;
+	}
+	if (!v->size) {
+		snprintf(v->error, sizeof v->error, "volume record (slot %u) "
+			 "gives a size of 0 sectors", vo->slot);
 		return 0;
 	}
 	/* count the extents and look at the components */

@@ -49,6 +49,13 @@ grep -q '^volume Volume2 .*dev=yes' "$T/out" || fail "the other volume should op
 run "$TOOL" pt "$T/pe/disk0.img"
 grep -q "^warning ldm: volume Volume1: partition 'Disk1-01' .*runs past the end" \
 	"$T/out" || { cat "$T/out"; fail "past-end warning in the table"; }
+# a volume record of size 0 (its partitions present): listed with the
+# reason, not opened (it once dereferenced an empty piece map)
+python3 "$HERE/mkldm.py" hostile-zero-size "$T/zs" || fail mkldm.py
+run "$TOOL" scan "$T/zs/disk0.img"
+grep -qE "^volume Volume1 .*dev=no .*error=volume record \(slot [0-9]+\) gives a size of 0 sectors" \
+	"$T/out" || { cat "$T/out"; fail "zero-size volume"; }
+grep -q '^volume Volume2 .*dev=yes' "$T/out" || fail "the other volume should open"
 # the fuzz corpus seeds (tests/fuzz/part/corpus/ldm-*, made by mkldm.py
 # corpus): the fuzz target reads their tables; here they also go through
 # the scan across disks and every volume that opens is read in full

@@ -275,8 +275,9 @@ def build(spec, outdir):
         t = v['type']
         plexes = sorted(set(e['plex'] for e in v['parts']))
         v['ids'] = vid
+        vsec = 0 if vn == 1 and damage.get('zero_size') else v['sectors']
         recs.append(rec_vol(vid, v['name'], t == 'raid5', len(plexes),
-                            v['sectors'], v.get('part_type', 7), v['guid'],
+                            vsec, v.get('part_type', 7), v['guid'],
                             vn, v.get('hint')))
         counts[0] += 1
         chunk = v.get('stripe_kb', 64) * 1024 // SS
@@ -517,6 +518,7 @@ def fixture(name, content=None):
         'hostile-dangling': dict(dangling=True),
         'hostile-dup-id': dict(dup_id=True),
         'hostile-long-vnum': dict(long_vnum=True),
+        'hostile-zero-size': dict(zero_size=True),
     }[name]
     if name == 'hostile-frag-loop':    # needs a fragmented record
         base['volumes'][0]['name'] = 'V' * 120
@@ -526,7 +528,7 @@ def fixture(name, content=None):
 NAMES = ['simple', 'multi', 'windows', 'hostile-frag-loop',
          'hostile-past-end', 'hostile-huge-count', 'hostile-huge-slots',
          'hostile-frag-total', 'hostile-dangling', 'hostile-dup-id',
-         'hostile-long-vnum']
+         'hostile-long-vnum', 'hostile-zero-size']
 
 
 def main():
