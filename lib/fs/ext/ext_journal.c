@@ -300,8 +300,10 @@ static int extj_superblock(struct extj_scan *s, uint32_t *start,
 
 	s->inum = efs->super->s_journal_inum;
 	if (s->inum > efs->super->s_inodes_count)
-		return VMIE_CORRUPT(pr, "ext journal: %s: journal inode %u "
-				    "out of range", s->name, s->inum);
+		return VMIE_CORRUPT(pr, "ext journal: %s: superblock "
+				    "s_journal_inum %u out of range (%u "
+				    "inodes)", s->name, s->inum,
+				    efs->super->s_inodes_count);
 	if (ext2fs_read_inode_full(efs, s->inum, (struct ext2_inode *)&s->ino,
 				   sizeof s->ino))
 		return VMIE_CORRUPT(pr, "ext journal: %s: cannot read journal "
@@ -729,6 +731,15 @@ int extj_replay(ext2_filsys efs, struct vmie_image *img,
 	s.name = img->name ? img->name : "ext";
 	s.bs = efs->blocksize;
 	s.fs_blocks = ext2fs_blocks_count(efs->super);
+	/* every image offset below is block * bs with block < fs_blocks */
+	uint64_t fs_bytes;
+	if (vmie_mul_u64(s.fs_blocks, s.bs, &fs_bytes)) {
+		VMIE_CORRUPT(&info->problem, "ext journal: %s: superblock "
+			     "block count %llu times block size %u overflows: "
+			     "journal not replayed", s.name,
+			     (unsigned long long)s.fs_blocks, s.bs);
+		return 0;
+	}
 	if (!efs->super->s_journal_inum) {
 		char uuid[40];
 		info->external = true;
