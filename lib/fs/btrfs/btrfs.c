@@ -776,9 +776,11 @@ static int btrfs_entry_handle(struct btrfs_fs *fs, uint64_t sv, uint64_t dir,
 				   &ref, &size, err);
 		if (r && r != VMIE_ENOENT)
 			return r;
-		bool linked = !r && size >= 18 && vmie_le64(ref) == dir &&
+		bool linked = !r && size >= BTRFS_ROOT_REF_HDR &&
+			      vmie_le64(ref) == dir &&
 			      vmie_le16(ref + 16) == nlen &&
-			      size - 18 >= nlen && !memcmp(ref + 18, name, nlen);
+			      size - BTRFS_ROOT_REF_HDR >= nlen &&
+			      !memcmp(ref + BTRFS_ROOT_REF_HDR, name, nlen);
 		free(ref);
 		if (!linked) {
 			*out = sv << BTRFS_INO_BITS | BTRFS_EMPTY_SUBVOL_DIR;
