@@ -201,7 +201,8 @@ static void convert_job(void *arg)
 	int rc = 0;
 	bool zero = false, written = false;
 	if (ctx->cancel && *ctx->cancel) {
-		rc = VMIE_ERR(&s->err, VMIE_EINTR, "interrupted");
+		rc = VMIE_ERR(&s->err, VMIE_EINTR, "%s: interrupted",
+			      ctx->real->name);
 		goto out;
 	}
 	if (ctx->capture) {
@@ -279,7 +280,8 @@ static void convert_write_job(void *arg)
 	int rc;
 	if (ctx->cancel && *ctx->cancel) {
 		s->nq = 0;
-		rc = VMIE_ERR(&s->werr, VMIE_EINTR, "interrupted");
+		rc = VMIE_ERR(&s->werr, VMIE_EINTR, "%s: interrupted",
+			      ctx->real->name);
 	} else {
 		pthread_mutex_lock(&ctx->wlock);
 		rc = convert_run_queue(ctx, s, &s->werr);
@@ -345,7 +347,8 @@ static int defer_pwrite(struct vmie_sink *k, const void *buf, size_t len,
 		size_t cap = s->capq ? 2 * s->capq : 16;
 		struct wpiece *q = realloc(s->q, cap * sizeof *q);
 		if (!q)
-			return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+			return VMIE_ERR(err, VMIE_ENOMEM, "%s: out of memory "
+					"for the write queue", k->name);
 		s->q = q;
 		s->capq = cap;
 	}
@@ -519,7 +522,8 @@ int vmie_convert_to_sink(struct vmie_image *img, struct vmie_sink *sink,
 	r = 0;
 	while ((off < img->size || inflight) && !r) {
 		if (o->cancel && *o->cancel) {
-			r = VMIE_ERR(err, VMIE_EINTR, "interrupted");
+			r = VMIE_ERR(err, VMIE_EINTR, "%s: interrupted",
+				     sink->name);
 			break;
 		}
 		/* Retire the oldest slot when all are busy or input is done. */

@@ -240,6 +240,10 @@ static uint64_t file_run(struct vmie_src *s, uint64_t off, bool *hole)
 			else
 				h = d;
 		}
+		if ((uint64_t)h <= off) {     /* changed under us: data */
+			h = (off_t)s->size;
+			is_hole = false;
+		}
 		i = f->run_next++ % FILE_RUNS;
 		f->run[i].lo = off;
 		f->run[i].hi = (uint64_t)h;
