@@ -40,6 +40,20 @@ static void on_signal(int sig)
 	cli_interrupted = 1;
 }
 
+/* SIGBUS: a mapped input file was cut short after its size was checked
+ * (another process truncated it mid-conversion).  Say so, remove every
+ * temporary output so nothing partial is left, and die by the signal. */
+static void on_sigbus(int sig)
+{
+	static const char msg[] = "vmie: an input file shrank while it was "
+		"being read (SIGBUS); no output was written\n";
+	ssize_t w = write(2, msg, sizeof msg - 1);
+	(void)w;
+	vmie_sink_cleanup_all();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(int, char **);
@@ -66,6 +80,7 @@ int main(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGBUS, on_sigbus);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||

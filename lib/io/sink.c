@@ -171,6 +171,14 @@ static int file_pwrite(struct vmie_sink *k, const void *buf, size_t len,
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			/* the data came from a mapped input file that was
+			 * cut short after its size was checked */
+			if (errno == EFAULT)
+				return VMIE_CORRUPT(err, "%s: write at offset "
+						    "%llu: an input file shrank "
+						    "while it was being read",
+						    k->name,
+						    (unsigned long long)off);
 			return VMIE_ERR_SYS(err, "%s: write at offset %llu",
 					    k->name, (unsigned long long)off);
 		}
