@@ -6,7 +6,8 @@
 # usage: bench/convert.sh [VMIE] [SIZE_GIB]
 # env: BENCH_DIR scratch, BENCH_OUT output directory, BENCH_JOBS a subset of
 # jobs (e.g. "vmdk-stream vhd-fixed"), BENCH_REPEAT runs per timing (the
-# fastest wall time is shown, with its CPU time), BENCH_NICE=-10 runs each
+# median wall time is shown, with its CPU time; vmie and qemu-img runs
+# alternate), BENCH_WARM (see below), BENCH_NICE=-10 runs each
 # timed command in a session of its own at that autogroup nice level (needs
 # root; on a shared machine it keeps other sessions' load from dominating
 # the figures; both tools get the same treatment).
@@ -40,30 +41,51 @@ if [ ! -f "$SRC" ]; then
 	python3 "$SRCDIR/tests/image/roundtrip/mkdisk.py" "$SRC" $((GIB << 30)) $((1 << 20)) 7
 fi
 
-# run LABEL OUTPUT CMD...: prints "wall_s peak_kib cpu_s" of the command (the
-# run with the lowest wall time of BENCH_REPEAT runs)
+# Warming: this machine is a VM whose freed memory goes back to the host
+# after a couple of seconds (virtio-balloon free page reporting); the next
+# touch of such a page costs a host fault. A tool that writes 3 GB of new
+# pages then measures the host, not itself (the same conversion took 1.2 s
+# or 5.8 s depending on a 5 s sleep before it). So right before each timed
+# run, WARM bytes are written to a tmpfs file and freed, untimed, which puts
+# host-backed pages on the guest's free lists for the run; both tools get the
+# same. BENCH_WARM=0 turns it off; the default is the virtual disk size.
+WARM=${BENCH_WARM:-$((GIB << 30))}
+WARMDIR=/dev/shm
+warm() {
+	[ "$WARM" -gt 0 ] 2>/dev/null || return 0
+	head -c "$WARM" /dev/zero > "$WARMDIR/vmie-bench-warm" 2>/dev/null || true
+	rm -f "$WARMDIR/vmie-bench-warm"
+}
 REPEAT=${BENCH_REPEAT:-1}
 PRIO=()
 if [ -n "${BENCH_NICE:-}" ]; then
 	# a new session gets its own autogroup; renice that group, then run
 	PRIO=(setsid -w sh -c 'echo "$0" > /proc/self/autogroup && exec "$@"' "$BENCH_NICE")
 fi
-run() { # run LABEL OUTPUT CMD...: OUTPUT is removed before each run
+once() { # once LABEL OUTPUT CMD...: one timed run; prints "wall_s peak_kib cpu_s"
 	local label=$1 out=$2; shift 2
-	local best="" i
+	rm -f "$out"
+	sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+	cat "$SRC" > /dev/null   # both tools start with the source in page cache
+	[ -n "${CACHE_FILE:-}" ] && cat "$CACHE_FILE" > /dev/null
+	warm
+	"${PRIO[@]}" /usr/bin/time -f '%e %M %U %S' -o "$D/time.$label" "$@" >/dev/null 2>"$D/err.$label" ||
+		{ cat "$D/err.$label" >&2; echo "FAILED: $*" >&2; echo "nan 0 nan"; return; }
+	awk '{printf "%s %s %.2f", $1, $2, $3 + $4}' "$D/time.$label"
+}
+# median "wall kib cpu" of the lines on stdin (by wall time; the lower middle
+# one when the count is even)
+median() { sort -n -k1,1 | awk '{l[NR] = $0} END {print l[int((NR + 1) / 2)]}'; }
+# pair LABEL OUT_V OUT_Q VCMD QCMD: BENCH_REPEAT runs of each, alternating
+# vmie and qemu-img so that both see the same machine; prints the median run
+# of each as "v_wall v_kib v_cpu|q_wall q_kib q_cpu"
+pair() {
+	local label=$1 ov=$2 oq=$3 vc=$4 qc=$5 tv="" tq="" i
 	for i in $(seq "$REPEAT"); do
-		rm -f "$out"
-		sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
-		cat "$SRC" > /dev/null   # both tools start with the source in page cache
-		[ -n "${CACHE_FILE:-}" ] && cat "$CACHE_FILE" > /dev/null
-		"${PRIO[@]}" /usr/bin/time -f '%e %M %U %S' -o "$D/time.$label" "$@" >/dev/null 2>"$D/err.$label" ||
-			{ cat "$D/err.$label" >&2; echo "FAILED: $*" >&2; echo "nan 0 nan"; return; }
-		local t=$(awk '{printf "%s %s %.2f", $1, $2, $3 + $4}' "$D/time.$label")
-		if [ -z "$best" ] || awk -v a="${t%% *}" -v b="${best%% *}" 'BEGIN {exit !(a < b)}'; then
-			best=$t
-		fi
+		tv+="$(once "v$label" "$ov" sh -c "$vc")"$'\n'
+		tq+="$(once "q$label" "$oq" sh -c "$qc")"$'\n'
 	done
-	echo "$best"
+	echo "$(printf '%s' "$tv" | median)|$(printf '%s' "$tq" | median)"
 }
 size_of() { stat -c %s "$1"; }
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -81,16 +103,19 @@ conv() { # name vmie_fmt qemu_fmt qemu_opts
 	local name=$1 vf=$2 qf=$3 qo=$4
 	rm -f "$O/v.$name" "$O/q.$name"
 	# both tools are timed up to their data being on disk (a final sync)
-	local v=$(run "v-$name" "$O/v.$name" sh -c "\"$VMIE\" convert --no-sync -O $vf \"$SRC\" \"$O/v.$name\" $SYNC")
-	local q=$(run "q-$name" "$O/q.$name" sh -c "qemu-img convert -f raw -O $qf $qo \"$SRC\" \"$O/q.$name\" $SYNC")
-	line "raw -> $name" "$v" "$q" "$(size_of "$O/v.$name")" "$(size_of "$O/q.$name")"
+	local r=$(pair "-$name" "$O/v.$name" "$O/q.$name" \
+		"\"$VMIE\" convert --no-sync -O $vf \"$SRC\" \"$O/v.$name\" $SYNC" \
+		"qemu-img convert -f raw -O $qf $qo \"$SRC\" \"$O/q.$name\" $SYNC")
+	line "raw -> $name" "${r%|*}" "${r#*|}" "$(size_of "$O/v.$name")" "$(size_of "$O/q.$name")"
 	qemu-img compare -f raw -F "$qf" "$SRC" "$O/v.$name" >/dev/null || echo "  !! vmie output differs from the source" >&2
 	rm -f "$O/back.v" "$O/back.q"
 	CACHE_FILE="$O/q.$name"
-	v=$(run "vb-$name" "$O/back.v" sh -c "\"$VMIE\" convert --no-sync -O raw \"$O/q.$name\" \"$O/back.v\" $SYNC")
-	q=$(run "qb-$name" "$O/back.q" sh -c "qemu-img convert -f $qf -O raw \"$O/q.$name\" \"$O/back.q\" $SYNC")
+	r=$(pair "b-$name" "$O/back.v" "$O/back.q" \
+		"\"$VMIE\" convert --no-sync -O raw \"$O/q.$name\" \"$O/back.v\" $SYNC" \
+		"qemu-img convert -f $qf -O raw \"$O/q.$name\" \"$O/back.q\" $SYNC")
 	CACHE_FILE=
-	line "$name -> raw" "$v" "$q" "$(du -k "$O/back.v" | cut -f1)K" "$(du -k "$O/back.q" | cut -f1)K"
+	line "$name -> raw" "${r%|*}" "${r#*|}" "$(du -k "$O/back.v" | cut -f1)K" "$(du -k "$O/back.q" | cut -f1)K"
+	cmp -s "$O/back.v" "$O/back.q" || echo "  !! vmie and qemu-img read $name differently" >&2
 	rm -f "$O/back.v" "$O/back.q" "$O/v.$name" "$O/q.$name"
 }
 
@@ -107,5 +132,5 @@ for j in $JOBS; do
 	esac
 done
 echo "(speedup = qemu-img time / vmie time (wall), cpu_x the same for user+sys CPU; both timed to a final"
-echo " sync on disk outputs; vmie_MiB = vmie peak RSS; best of $REPEAT run(s);"
+echo " sync on disk outputs; vmie_MiB = vmie peak RSS; median of $REPEAT run(s), alternating;"
 echo " $(nproc) cores; outputs in $O; load average at the end: $(cut -d' ' -f1-3 /proc/loadavg))"

@@ -12,7 +12,10 @@
  *    file (zeros, never mapped) and bytes the reader wrote itself, in
  *    order; too many pieces fall back to plain reads;
  *  - back to raw from every container (pieces written one by one) is
- *    byte-exact and keeps the source's hole a hole. */
+ *    byte-exact and keeps the source's hole a hole;
+ *  - a source file truncated by someone else during the conversion fails
+ *    it with FMT-005 "shrank" (no crash: its mapping is never read past
+ *    the new end) and leaves no output file. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -287,6 +290,93 @@ static void test_cancel_leaves_nothing(void **state)
 	vmie_image_close(img);
 }
 
+/* ---- the source truncated during the conversion ---- */
+
+/* A sink that truncates the source file (as another process would) on
+ * its first write.  The source is bigger than the most the engine can have
+ * read ahead (MAX_INFLIGHT_BYTES, 128 MiB) by the first write, and it is
+ * cut past that: the chunks read after the cut are the ones that find the
+ * file shorter, whatever the threads' timing. */
+#define SHRINK_DISK ((uint64_t)160 * MiB)
+#define SHRINK_TO ((uint64_t)144 * MiB)
+
+struct shrink_sink {
+	struct vmie_sink *real;
+	const char *src;
+	int done;
+};
+
+static int shrink_pwrite(struct vmie_sink *k, const void *buf, size_t len,
+			 uint64_t off, struct vmie_err *err)
+{
+	struct shrink_sink *f = k->priv;
+	if (!__atomic_exchange_n(&f->done, 1, __ATOMIC_SEQ_CST))
+		assert_int_equal(truncate(f->src, (off_t)SHRINK_TO), 0);
+	return vmie_sink_pwrite(f->real, buf, len, off, err);
+}
+
+static int shrink_truncate(struct vmie_sink *k, uint64_t len,
+			   struct vmie_err *err)
+{
+	struct shrink_sink *f = k->priv;
+	return vmie_sink_truncate(f->real, len, err);
+}
+
+static const struct vmie_sink_ops shrink_ops = {
+	.pwrite = shrink_pwrite,
+	.truncate = shrink_truncate,
+	.parallel = fail_parallel,
+};
+
+static void shrinking(const char *fmt, const char *sub, unsigned threads)
+{
+	char src[128], dst[128];
+	struct vmie_err e = { 0 };
+	struct vmie_image *img;
+	struct vmie_sink *real;
+	path_in(src, sizeof src, "s.raw");
+	path_in(dst, sizeof dst, "s.out");
+	/* all data, nothing zero: every chunk is read from the file */
+	int fd = open(src, O_CREAT | O_TRUNC | O_WRONLY, 0644);
+	assert_true(fd >= 0);
+	uint8_t *blk = malloc(MiB);
+	assert_non_null(blk);
+	for (uint64_t o = 0; o < SHRINK_DISK; o += MiB) {
+		for (size_t i = 0; i < MiB; i++)
+			blk[i] = byte_at(o + i) | 1;
+		assert_true(pwrite(fd, blk, MiB, (off_t)o) == (ssize_t)MiB);
+	}
+	free(blk);
+	close(fd);
+	assert_int_equal(vmie_image_open(src, NULL, &img, &e), 0);
+	assert_int_equal(vmie_sink_open_file(dst, VMIE_SINK_NOSYNC, &real, &e),
+			 0);
+	struct shrink_sink ss = { real, src, 0 };
+	struct vmie_sink k = { .ops = &shrink_ops, .name = "test",
+			       .priv = &ss, .committed = true };
+	struct vmie_convert_opts o = { .format = fmt, .subformat = sub,
+				       .threads = threads };
+	int r = vmie_convert_to_sink(img, &k, &o, NULL, &e);
+	if (r != VMIE_ECORRUPT || !strstr(e.msg, "shrank"))
+		fail_msg("%s %s, %u threads: got %d (%s)", fmt,
+			 sub ? sub : "", threads, r, e.msg);
+	assert_string_equal(e.rule, "FMT-005");
+	vmie_sink_free(real);           /* not committed: removed */
+	struct stat st;
+	assert_int_equal(stat(dst, &st), -1);
+	vmie_image_close(img);
+	unlink(src);
+}
+
+static void test_source_shrinks(void **state)
+{
+	(void)state;
+	shrinking("raw", NULL, 1);
+	shrinking("raw", NULL, 2);
+	shrinking("vhd", "dynamic", 2);
+	shrinking("vmdk", "streamOptimized", 2);
+}
+
 /* ---- captured reads ---- */
 
 static void test_capture(void **state)
@@ -430,6 +520,7 @@ int main(void)
 		cmocka_unit_test(test_qcow2_deferred),
 		cmocka_unit_test(test_worker_write_error),
 		cmocka_unit_test(test_cancel_leaves_nothing),
+		cmocka_unit_test(test_source_shrinks),
 		cmocka_unit_test(test_capture),
 		cmocka_unit_test(test_capture_pieces),
 	};
