@@ -48,12 +48,19 @@ fi
 # or 5.8 s depending on a 5 s sleep before it). So right before each timed
 # run, WARM bytes are written to a tmpfs file and freed, untimed, which puts
 # host-backed pages on the guest's free lists for the run; both tools get the
-# same. BENCH_WARM=0 turns it off; the default is the virtual disk size.
+# same. BENCH_WARM=0 turns it off; the default is the virtual disk size,
+# capped at half the memory available and half of /dev/shm's room.
 WARM=${BENCH_WARM:-$((GIB << 30))}
 WARMDIR=/dev/shm
-warm() {
+warm() { # at most half of the memory available now, and of /dev/shm's room
 	[ "$WARM" -gt 0 ] 2>/dev/null || return 0
-	head -c "$WARM" /dev/zero > "$WARMDIR/vmie-bench-warm" 2>/dev/null || true
+	local avail room n=$WARM
+	avail=$(awk '/^MemAvailable:/ {print $2 * 512}' /proc/meminfo)
+	room=$(df -Pk "$WARMDIR" | awk 'NR == 2 {print $4 * 512}')
+	[ -n "$avail" ] && [ "$n" -gt "$avail" ] && n=$avail
+	[ -n "$room" ] && [ "$n" -gt "$room" ] && n=$room
+	head -c "$n" /dev/zero > "$WARMDIR/vmie-bench-warm" ||
+		echo "bench: warming with $n bytes in $WARMDIR failed; figures may include host faults" >&2
 	rm -f "$WARMDIR/vmie-bench-warm"
 }
 REPEAT=${BENCH_REPEAT:-1}
