@@ -71,6 +71,18 @@ expect_fail() {
 	grep -qE -- "$pat" "$T/err" || { cat "$T/err" >&2; fail "message /$pat/ not printed by: $*"; }
 }
 
+# expect_rc RC OUT CMD...: CMD must exit RC, with stdout in OUT and stderr in
+# OUT.err, and no sanitizer report; the failure names the command
+expect_rc() {
+	local want="$1" out="$2"; shift 2
+	local rc=0
+	"$@" > "$out" 2> "$out.err" || rc=$?
+	if grep -qE 'Sanitizer|runtime error' "$out.err"; then
+		cat "$out.err" >&2; fail "sanitizer report: $*"
+	fi
+	[ "$rc" -eq "$want" ] || { cat "$out.err" >&2; fail "exited $rc, want $want: $*"; }
+}
+
 # sha256 of a file
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 # raw sha256 of an image as vmie decodes it

@@ -53,12 +53,7 @@ for name in debian12-debootstrap debian12-xfs-lvm; do
 	n=$((n + 1))
 	# shellcheck disable=SC1090
 	source "$img.facts"
-	rc=0
-	"$VMIE" inspect --json "$img" > "$T/$name.json" 2> "$T/err" || rc=$?
-	if grep -qE 'Sanitizer|runtime error' "$T/err"; then
-		cat "$T/err" >&2; fail "$name: sanitizer report"
-	fi
-	[ "$rc" = 0 ] || { cat "$T/err" >&2; fail "$name: vmie inspect exited $rc"; }
+	expect_rc 0 "$T/$name.json" "$VMIE" inspect --json "$img"
 
 	# independent readings
 	: > "$T/ind"

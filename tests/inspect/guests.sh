@@ -28,12 +28,7 @@ for n in "${names[@]}"; do
 	imgs=$("$PY" "$HERE/mkguest.py" build "$CACHE" "$n" "$FIXTURE") ||
 		fail "could not build guest $n"
 	read -r -a img <<< "$imgs"
-	rc=0
-	"$VMIE" inspect --json "${img[@]}" > "$T/$n.json" 2> "$T/$n.err" || rc=$?
-	if grep -qE 'Sanitizer|runtime error' "$T/$n.err"; then
-		cat "$T/$n.err" >&2; fail "$n: sanitizer report"
-	fi
-	[ "$rc" -eq 0 ] || { cat "$T/$n.err" >&2; fail "$n: vmie inspect exited $rc"; }
+	expect_rc 0 "$T/$n.json" "$VMIE" inspect --json "${img[@]}"
 	if ! "$PY" "$HERE/mkguest.py" check "$n" "$T/$n.json"; then
 		bad=$((bad + 1))
 		"$VMIE" inspect "${img[@]}" >&2 || true

@@ -10,14 +10,10 @@ c7=$(cguest centos7-xfs)
 
 # could not run: exit 2 and a message naming the problem
 expect2() { # PATTERN ARGS...
-	local pat=$1 rc=0
+	local pat=$1
 	shift
-	"$VMIE" check "$@" > "$T/out" 2> "$T/err" || rc=$?
-	if grep -qE 'Sanitizer|runtime error' "$T/err"; then
-		cat "$T/err" >&2; fail "sanitizer report: $*"
-	fi
-	[ "$rc" -eq 2 ] || { cat "$T/err" >&2; fail "exit $rc, want 2: $*"; }
-	grep -qE -- "$pat" "$T/err" || { cat "$T/err" >&2; fail "no /$pat/: $*"; }
+	expect_rc 2 "$T/out" "$VMIE" check "$@"
+	grep -qE -- "$pat" "$T/out.err" || { cat "$T/out.err" >&2; fail "no /$pat/: $*"; }
 	[ ! -s "$T/out" ] || fail "a report was printed: $*"
 }
 expect2 'missing\.img.*No such file' "$T/missing.img"
