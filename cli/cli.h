@@ -24,6 +24,26 @@ void cli_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * return -1 if path is not an OVA so the generic image info runs. */
 int cli_info_ova(const char *path, bool json, bool check);
 
+/* The resource budget every image of this command draws on (one per
+ * invocation, shared by the disks of a VM; lib/core/budget.h), with the
+ * limits of --limit NAME=VALUE (any position after the command, repeated)
+ * and of VMIE_LIMITS="NAME=VALUE,...".  With VMIE_BUDGET_REPORT=1 in the
+ * environment, its counters and the peak RSS are printed to stderr at exit
+ * ("vmie: budget: read=N/LIMIT ... maxrss_kib=N"). */
+struct vmie_budget;
+struct vmie_src;
+extern struct vmie_budget *cli_budget;
+/* Open a local file as a source drawing on cli_budget. */
+int cli_open_src(const char *path, struct vmie_src **out,
+		 struct vmie_err *err);
+
+/* Guest text for a terminal: control characters (C0, DEL, C1, and
+ * invalid UTF-8) become "\xHH", so that a name read from a guest cannot
+ * move the cursor or rewrite the terminal.  Returns s itself when it is
+ * clean, else a static buffer (one of four in rotation; truncated to
+ * 4 KiB).  NULL prints as "". */
+const char *cli_safe(const char *s);
+
 /* Installed by main(): set to 1 on SIGINT/SIGTERM. */
 extern volatile int cli_interrupted;
 

@@ -513,7 +513,7 @@ int cmd_check(int argc, char **argv)
 		bool first_ovf = false;
 		int r;
 		vmie_err_clear(&err);
-		if (vmie_src_open_file(path, &src, &err)) {
+		if (cli_open_src(path, &src, &err)) {
 			cli_error(&err);
 			goto out;
 		}

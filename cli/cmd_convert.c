@@ -76,7 +76,7 @@ int cmd_convert(int argc, char **argv)
 		{ "ova-disk", required_argument, NULL, 'D' },
 		{ 0 },
 	};
-	struct vmie_open_opts oo = { 0 };
+	struct vmie_open_opts oo = { .budget = cli_budget };
 	struct vmie_convert_opts co = { 0 };
 	struct vmie_err err = { 0 };
 	const char *out_spec = NULL;
@@ -167,7 +167,7 @@ out:
 
 int cmd_compare(int argc, char **argv)
 {
-	struct vmie_open_opts oa = { 0 }, ob = { 0 };
+	struct vmie_open_opts oa = { .budget = cli_budget }, ob = { .budget = cli_budget };
 	struct vmie_err err = { 0 };
 	bool strict = false, quiet = false;
 	int c;

@@ -73,7 +73,7 @@ int cmd_info(int argc, char **argv)
 		{ 0 },
 	};
 	bool json = false, check = false;
-	struct vmie_open_opts oo = { 0 };
+	struct vmie_open_opts oo = { .budget = cli_budget };
 	struct vmie_err err = { 0 };
 	int c;
 	while ((c = getopt_long(argc, argv, "jcf:h", lo, NULL)) != -1) {

@@ -111,7 +111,7 @@ int cli_info_ova(const char *path, bool json, bool check)
 	bool first_ovf;
 	char h[32];
 
-	if (vmie_src_open_file(path, &src, &err))
+	if (cli_open_src(path, &src, &err))
 		return -1;          /* the generic path reports it */
 	if (!vmie_ova_probe(src, &first_ovf)) {
 		vmie_src_unref(src);

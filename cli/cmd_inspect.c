@@ -206,13 +206,16 @@ static int open_ova(const char *path, struct vmie_ova **ova,
 	struct vmie_src *src;
 	bool first_ovf = false, is;
 
-	if (vmie_src_open_file(path, &src, &err))
+	if (cli_open_src(path, &src, &err))
 		return 0;      /* let the image path report it */
 	is = vmie_ova_probe(src, &first_ovf);
-	vmie_src_unref(src);
-	if (!is)
+	if (!is) {
+		vmie_src_unref(src);
 		return 0;
-	if (vmie_ova_open(path, ova, &err)) {
+	}
+	int r = vmie_ova_open_src(src, ova, &err);
+	vmie_src_unref(src);
+	if (r) {
 		cli_error(&err);
 		return -1;
 	}
@@ -250,7 +253,7 @@ int cmd_inspect(int argc, char **argv)
 		{ 0 },
 	};
 	struct vmie_inspect_opts io = { 0 };
-	struct vmie_open_opts oo = { 0 };
+	struct vmie_open_opts oo = { .budget = cli_budget };
 	struct vmie_inspection *in = NULL;
 	struct vmie_err err = { 0 };
 	struct vmie_image **imgs = NULL;

@@ -92,3 +92,59 @@ vmie_raw_sha() {
 assert_eq() { [ "$1" = "$2" ] || fail "${3:-values differ}: '$1' != '$2'"; }
 # no leftover temporary outputs in a directory
 assert_no_temp() { ! ls -A "$1" | grep -q '\.vmie-' || fail "temporary file left in $1"; }
+
+# ---- hostile inputs (tests/hostile): bounded time and memory ----
+# run_bounded WANT OUT CMD...: run CMD (a vmie command) with the budget's
+# debug report on (VMIE_BUDGET_REPORT=1), a time limit far above the
+# expected time (BOUND_SECONDS, default 120) and a memory limit (under
+# ASan, hard_rss_limit_mb=1536 for the sanitizer's overhead; in the release
+# build the peak RSS that vmie reports must stay under 256 MiB).  WANT is
+# "ok" (exit 0), "fail" (exit 1..127, a clean refusal), "any" (either, not
+# a crash) or a number.  stdout goes to OUT, stderr to OUT.err.  A timeout,
+# a signal, a sanitizer report or a missing budget report fails the test.
+run_bounded() {
+	local want="$1" out="$2"; shift 2
+	local rc=0 asan="${ASAN_OPTIONS:-}"
+	case "$BUILDDIR" in
+	*asan*) asan="${asan:+$asan:}hard_rss_limit_mb=1536:quarantine_size_mb=32" ;;
+	esac
+	ASAN_OPTIONS="$asan" VMIE_BUDGET_REPORT=1 \
+		timeout -k 5 "${BOUND_SECONDS:-120}" "$@" >"$out" 2>"$out.err" || rc=$?
+	[ "$rc" -ne 124 ] && [ "$rc" -ne 137 ] ||
+		fail "timed out after ${BOUND_SECONDS:-120} s: $*"
+	if grep -qE 'Sanitizer|runtime error|rss_limit' "$out.err"; then
+		cat "$out.err" >&2; fail "sanitizer report: $*"
+	fi
+	[ "$rc" -lt 128 ] || { cat "$out.err" >&2; fail "crashed ($rc): $*"; }
+	case "$want" in
+	ok) [ "$rc" -eq 0 ] || { cat "$out.err" >&2; fail "exited $rc, want 0: $*"; } ;;
+	fail) [ "$rc" -ne 0 ] || fail "expected a refusal: $*" ;;
+	any) ;;
+	*) [ "$rc" -eq "$want" ] || { cat "$out.err" >&2; fail "exited $rc, want $want: $*"; } ;;
+	esac
+	grep -q '^vmie: budget: ' "$out.err" ||
+		{ cat "$out.err" >&2; fail "no budget report from: $*"; }
+	case "$BUILDDIR" in
+	*asan*) ;;
+	*) local rss; rss=$(budget_field maxrss_kib "$out")
+	   [ "$rss" -le 262144 ] || fail "peak RSS $rss KiB over 256 MiB: $*" ;;
+	esac
+}
+# budget_field NAME OUT: a counter of the budget report in OUT.err (read,
+# entries, mem_peak, inflate, maxrss_kib): the value used, not the limit
+budget_field() {
+	sed -n "s/^vmie: budget: .*[ :]$1=\([0-9]*\).*/\1/p" "$2.err" | tail -1
+}
+# every_command WANT_INFO WANT_INSPECT WANT_CHECK WANT_CONVERT IMAGE: run
+# info, inspect, check and convert on IMAGE with run_bounded; the outputs
+# are $T/info, $T/inspect, $T/check, $T/convert (and .err)
+every_command() {
+	local img="$5"
+	run_bounded "$1" "$T/info" "$VMIE" info --check "$img"
+	run_bounded "$2" "$T/inspect" "$VMIE" inspect "$img"
+	run_bounded "$3" "$T/check" "$VMIE" check "$img"
+	rm -f "$T/conv.out"
+	run_bounded "$4" "$T/convert" "$VMIE" convert -O raw "$img" "$T/conv.out"
+	rm -f "$T/conv.out"
+	assert_no_temp "$T"
+}

@@ -101,6 +101,7 @@ const char *vmie_strerror(int code)
 	case VMIE_EEXIST: return "already exists";
 	case VMIE_EPERM: return "refused for safety";
 	case VMIE_ENOSPC: return "no space left on device";
+	case VMIE_ELIMIT: return "resource limit exceeded";
 	}
 	return "unknown error";
 }

@@ -27,6 +27,8 @@ enum vmie_errcode {
 	VMIE_EEXIST      = -10, /* would overwrite something that exists */
 	VMIE_EPERM       = -11, /* refused for safety (path traversal, DTD...) */
 	VMIE_ENOSPC      = -12, /* output device full */
+	VMIE_ELIMIT      = -13, /* a resource budget of the image was exceeded
+	                           (lib/core/budget.h; rule FMT-005) */
 };
 
 #define VMIE_ERR_MSG_MAX 512

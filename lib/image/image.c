@@ -192,11 +192,25 @@ int vmie_image_open_src(struct vmie_src *src, const struct vmie_open_opts *o,
 	img->drv = d;
 	img->src = src;
 	vmie_src_ref(src);
+	img->budget = o->budget ? o->budget : src->budget;
+	if (img->budget)
+		vmie_budget_ref(img->budget);
+	else if (!(img->budget = vmie_budget_new())) {
+		vmie_src_unref(img->src);
+		free(img->name);
+		free(img);
+		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	}
+	if (!src->budget) {
+		src->budget = img->budget;
+		vmie_budget_ref(src->budget);
+	}
 	r = d->open(img, o, err);
 	if (r) {
 		if (err && !strstr(err->msg, d->name))
 			vmie_err_prefix(err, "%s", d->name);
 		vmie_src_unref(img->src);
+		vmie_budget_unref(img->budget);
 		free(img->name);
 		free(img);
 		return r;
@@ -232,8 +246,18 @@ void vmie_image_close(struct vmie_image *img)
 	if (img->drv->close)
 		img->drv->close(img);
 	vmie_src_unref(img->src);
+	vmie_budget_unref(img->budget);
 	free(img->name);
 	free(img);
+}
+
+void vmie_image_share_budget(struct vmie_image *img,
+			     const struct vmie_image *base, bool meter)
+{
+	img->budget = base->budget;
+	vmie_budget_ref(img->budget);
+	if (meter)
+		img->flags |= VMIE_IMAGE_METERED;
 }
 
 int vmie_image_pread(struct vmie_image *img, void *buf, size_t len,
@@ -247,7 +271,18 @@ int vmie_image_pread(struct vmie_image *img, void *buf, size_t len,
 				(unsigned long long)img->size);
 	if (!len)
 		return 0;
-	return img->drv->pread(img, buf, len, off, err);
+	/* A metered read is counted once, by the outermost metered device
+	 * (a window on a volume on a window reads through all three). */
+	static _Thread_local int meter_depth;
+	if (!(img->flags & VMIE_IMAGE_METERED) || meter_depth)
+		return img->drv->pread(img, buf, len, off, err);
+	struct vmie_err e2;
+	if (vmie_budget_read(img->budget, len, img->name, err ? err : &e2))
+		return VMIE_ELIMIT;
+	meter_depth++;
+	int r = img->drv->pread(img, buf, len, off, err);
+	meter_depth--;
+	return r;
 }
 
 int vmie_image_pwrite(struct vmie_image *img, const void *buf, size_t len,

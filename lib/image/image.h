@@ -51,6 +51,10 @@ struct vmie_open_opts {
 	bool no_log_replay;
 	/* OVA: index of the disk to expose (0 = first disk in the OVF). */
 	unsigned ova_disk;
+	/* The resource budget to draw on (lib/core/budget.h), or NULL: then
+	 * the source's own, or a new one with the default limits.  The image
+	 * takes its own reference. */
+	struct vmie_budget *budget;
 };
 
 /* Extra facts a driver reports for `vmie info` (key/value, in order). */
@@ -158,7 +162,21 @@ struct vmie_image {
 	char subformat[48];
 	char *name;               /* for messages */
 	void *priv;
+	/* The budget every parser of this image and of every device derived
+	 * from it draws on (one reference held; never NULL after open). */
+	struct vmie_budget *budget;
+	/* VMIE_IMAGE_METERED: every vmie_image_pread is counted as metadata
+	 * read (budget "read").  Set on the devices that partition, volume
+	 * and file system readers read through (windows, volumes), never on
+	 * the disk the convert engine copies. */
+	unsigned flags;
 };
+#define VMIE_IMAGE_METERED 1u
+
+/* Give a derived device (window, volume, overlay) the budget of base: one
+ * new reference, and the METERED flag when meter is true. */
+void vmie_image_share_budget(struct vmie_image *img,
+			     const struct vmie_image *base, bool meter);
 
 /* ---- writers ---- */
 

@@ -172,6 +172,7 @@ int vmie_overlay_open(struct vmie_image *base, struct vmie_image **out,
 	vmie_src_ref(base->src);
 	img->size = base->size;
 	memcpy(img->subformat, base->subformat, sizeof img->subformat);
+	vmie_image_share_budget(img, base, false);
 	img->priv = ov;
 	*out = img;
 	return 0;

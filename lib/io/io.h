@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "../core/budget.h"
+
 struct vmie_err;
 struct vmie_src;
 
@@ -59,6 +61,11 @@ struct vmie_src {
 	char *name;          /* for messages: path, "ova:member"... */
 	void *priv;
 	int refs;            /* vmie_src_ref / vmie_src_unref */
+	/* The resource budget of the image read from this source (one
+	 * reference held, or NULL): set by vmie_image_open_src when the
+	 * source has none, inherited by windows and siblings, drawn on by
+	 * the drivers that parse what the source holds (lib/core/budget.h). */
+	struct vmie_budget *budget;
 };
 
 /* Open a local file read-only.  Block devices are allowed (size from

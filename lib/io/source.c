@@ -28,6 +28,7 @@ void vmie_src_unref(struct vmie_src *s)
 		return;
 	if (s->ops->close)
 		s->ops->close(s);
+	vmie_budget_unref(s->budget);
 	free(s->name);
 	free(s);
 }
@@ -60,7 +61,12 @@ int vmie_src_open_sibling(struct vmie_src *s, const char *name,
 		return VMIE_ERR(err, VMIE_EUNSUPP,
 				"%s: cannot open '%s' beside a %s source",
 				s->name, name, s->ops->kind);
-	return s->ops->open_sibling(s, name, out, err);
+	int rs = s->ops->open_sibling(s, name, out, err);
+	if (!rs && !(*out)->budget && s->budget) {
+		(*out)->budget = s->budget;
+		vmie_budget_ref(s->budget);
+	}
+	return rs;
 }
 
 int vmie_src_extent(struct vmie_src *s, uint64_t off, uint64_t max_len,
@@ -637,6 +643,8 @@ int vmie_src_open_window(struct vmie_src *parent, uint64_t off, uint64_t len,
 	vmie_src_ref(parent);
 	w->parent = parent;
 	w->base = off;
+	s->budget = parent->budget;
+	vmie_budget_ref(s->budget);
 	s->priv = w;
 	*out = s;
 	return 0;

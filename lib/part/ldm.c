@@ -1138,6 +1138,7 @@ static int ldm_open_plex(struct vmie_ldm_volume *v,
 		vmie_src_ref(img->src);
 	img->size = v->size;
 	img->priv = m;
+	vmie_image_share_budget(img, m->p[0].dev, true);
 	vmie_strlcpy(img->subformat, v->type, sizeof img->subformat);
 	v->dev = img;
 	return 0;

@@ -615,6 +615,7 @@ static int lvm_build_lv(const struct lvm_node *lvn, uint64_t ext_bytes,
 		vmie_src_ref(img->src);
 	img->size = lv->size;
 	img->priv = m;
+	vmie_image_share_budget(img, m->segs[0].st[0].dev, true);
 	vmie_strlcpy(img->subformat, lv->segtype, sizeof img->subformat);
 	m = NULL;
 	lv->dev = img;

@@ -108,6 +108,7 @@ int vmie_image_window(struct vmie_image *base, uint64_t off, uint64_t len,
 		vmie_src_ref(img->src);
 	img->size = len;
 	img->priv = w;
+	vmie_image_share_budget(img, base, true);
 	snprintf(img->subformat, sizeof img->subformat, "%s", "partition");
 	*out = img;
 	img = NULL;
