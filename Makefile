@@ -38,10 +38,16 @@ bench: build
 # libFuzzer targets (clang, ASan+UBSan, -Dfuzz=true) in $(FUZZ_BUILD);
 # `make fuzz-run` then runs each for FUZZ_SECONDS on a copy of its corpus
 # (tests/fuzz/<area>/corpus-<target> or corpus) under $(FUZZ_OUT), keeping
-# crash inputs there.
+# crash, timeout and out-of-memory inputs there.
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_OUT ?= /tmp/vmie-fuzz
+# The resource contract (docs/untrusted-input.md): no input may take more
+# than 256 MiB or a few seconds, so fuzzing finds amplifications (an input
+# that runs for long or balloons is kept as timeout-*/oom-*), not only
+# crashes.
+FUZZ_RSS_MB ?= 256
+FUZZ_TIMEOUT ?= 5
 
 fuzz: deps
 	@if [ ! -f $(FUZZ_BUILD)/build.ninja ]; then \
@@ -74,8 +80,9 @@ fuzz-run: fuzz
 		cp -r "$$src" "$$w/corpus"; \
 		echo "fuzz_$$name: $(FUZZ_SECONDS) s on a copy of $$src"; \
 		LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
-		$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 \
-			-rss_limit_mb=2048 -print_final_stats=1 \
+		$$t -max_total_time=$(FUZZ_SECONDS) -timeout=$(FUZZ_TIMEOUT) \
+			-rss_limit_mb=$(FUZZ_RSS_MB) -malloc_limit_mb=$(FUZZ_RSS_MB) \
+			-print_final_stats=1 \
 			-artifact_prefix=$$w/ "$$w/corpus" >"$$w/log" 2>&1; \
 		grep -E '^(stat::number_of_executed_units|stat::new_units_added)' "$$w/log" | tr '\n' ' '; echo; \
 		if ls $$w/crash-* $$w/leak-* $$w/timeout-* $$w/oom-* >/dev/null 2>&1; then \

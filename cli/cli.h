@@ -40,9 +40,23 @@ int cli_open_src(const char *path, struct vmie_src **out,
 /* Guest text for a terminal: control characters (C0, DEL, C1, and
  * invalid UTF-8) become "\xHH", so that a name read from a guest cannot
  * move the cursor or rewrite the terminal.  Returns s itself when it is
- * clean, else a static buffer (one of four in rotation; truncated to
+ * clean, else a static buffer (one of 16 in rotation; truncated to
  * 4 KiB).  NULL prints as "". */
 const char *cli_safe(const char *s);
+
+/* stdout and stderr are filtered (installed by main()): every control
+ * character but newline (and tab; carriage return on stderr, for progress
+ * lines), DEL, C1 controls and bytes that are not UTF-8 are written as
+ * "\\xHH", whoever printed them, so no text from a guest reaches the
+ * terminal raw.  vmie's own terminal colours go around the filter with
+ * cli_sgr() (flushes stdout, then writes the SGR sequence as it is). */
+void cli_sgr(const char *seq);
+/* Print a jansson value (json_t *) to stdout, indented, in order, then a
+ * newline: every character outside printable ASCII is a JSON escape
+ * (\\uXXXX, DEL included), so the output filter never has to touch it. */
+void cli_print_json(void *json);
+/* True when the real stdout (before the filter) is a terminal. */
+bool cli_stdout_tty(void);
 
 /* Installed by main(): set to 1 on SIGINT/SIGTERM. */
 extern volatile int cli_interrupted;

@@ -133,8 +133,7 @@ int cmd_info(int argc, char **argv)
 			json_object_set_new(ck, "messages", msgs);
 			json_object_set_new(o, "check", ck);
 		}
-		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
+		cli_print_json(o);
 		json_decref(o);
 	} else {
 		print_text(path, &in);

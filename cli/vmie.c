@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <sys/resource.h>
 
+#include <errno.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -28,7 +30,7 @@ int cli_open_src(const char *path, struct vmie_src **out,
 
 const char *cli_safe(const char *s)
 {
-	static _Thread_local char bufs[4][4096];
+	static _Thread_local char bufs[16][4096];
 	static _Thread_local unsigned next;
 	const unsigned char *p;
 	if (!s)
@@ -52,7 +54,7 @@ const char *cli_safe(const char *s)
 	}
 	if (!*p)
 		return s;
-	char *out = bufs[next++ % 4];
+	char *out = bufs[next++ % 16];
 	size_t o = 0, cap = sizeof bufs[0] - 5;
 	for (p = (const unsigned char *)s; *p && o < cap; p++) {
 		size_t n = 0, i = 1;
@@ -76,6 +78,198 @@ const char *cli_safe(const char *s)
 	}
 	out[o] = 0;
 	return out;
+}
+
+/* ---- the output filter (see cli.h) ---- */
+
+struct out_filter {
+	int fd;
+	bool allow_cr;
+	unsigned char carry[4];   /* an incomplete UTF-8 sequence */
+	size_t n_carry;
+};
+
+static int out_fd = 1;
+static bool out_tty;
+
+static int filter_put(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Length of the UTF-8 sequence that starts at p (n bytes there): > 0 when
+ * valid and not a C1 control, 0 when invalid, -1 when it may be valid but
+ * is cut short. */
+static int utf8_len(const unsigned char *p, size_t n)
+{
+	size_t want = (p[0] & 0xe0) == 0xc0 ? 2 : (p[0] & 0xf0) == 0xe0 ? 3 :
+		      (p[0] & 0xf8) == 0xf0 ? 4 : 0;
+	if (!want || p[0] == 0xc0 || p[0] == 0xc1 || p[0] > 0xf4)
+		return 0;
+	for (size_t i = 1; i < want; i++) {
+		if (i >= n)
+			return -1;
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	}
+	if (p[0] == 0xc2 && p[1] < 0xa0)   /* U+0080..U+009F: C1 */
+		return 0;
+	return (int)want;
+}
+
+static ssize_t filter_write(void *cookie, const char *buf, size_t size)
+{
+	struct out_filter *f = cookie;
+	char out[4096 + 64];
+	size_t o = 0;
+	unsigned char tmp[8];
+	const unsigned char *p;
+	size_t n, i = 0;
+	/* finish a sequence cut by the previous write first */
+	while (f->n_carry) {
+		size_t k = f->n_carry, take = size < 4 - k ? size : 4 - k;
+		memcpy(tmp, f->carry, k);
+		memcpy(tmp + k, buf, take);
+		int l = utf8_len(tmp, k + take);
+		if (l < 0 && take == size && k + take < 4) {
+			memcpy(f->carry + k, buf, take);
+			f->n_carry += take;
+			return (ssize_t)size;
+		}
+		f->n_carry = 0;
+		if (l > 0) {
+			memcpy(out + o, tmp, (size_t)l);
+			o += (size_t)l;
+			i = (size_t)l - k;
+		} else {
+			o += (size_t)snprintf(out + o, 5, "\\x%02x", tmp[0]);
+			/* re-scan the rest of the carry as new input */
+			if (k > 1) {
+				memmove(f->carry, f->carry + 1, k - 1);
+				f->n_carry = k - 1;
+			}
+		}
+	}
+	p = (const unsigned char *)buf;
+	n = size;
+	while (i < n) {
+		unsigned char c = p[i];
+		if (o > 4096) {
+			if (filter_put(f->fd, out, o))
+				return -1;
+			o = 0;
+		}
+		if (c >= 0x20 && c < 0x7f) {
+			out[o++] = (char)c;
+			i++;
+			continue;
+		}
+		if (c == '\n' || c == '\t' || (c == '\r' && f->allow_cr)) {
+			out[o++] = (char)c;
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			int l = utf8_len(p + i, n - i);
+			if (l < 0) {   /* cut short: keep for the next write */
+				memcpy(f->carry, p + i, n - i);
+				f->n_carry = n - i;
+				break;
+			}
+			if (l > 0) {
+				memcpy(out + o, p + i, (size_t)l);
+				o += (size_t)l;
+				i += (size_t)l;
+				continue;
+			}
+		}
+		o += (size_t)snprintf(out + o, 5, "\\x%02x", c);
+		i++;
+	}
+	if (o && filter_put(f->fd, out, o))
+		return -1;
+	return (ssize_t)size;
+}
+
+static int filter_close(void *cookie)
+{
+	struct out_filter *f = cookie;
+	char out[32];
+	size_t o = 0;
+	for (size_t i = 0; i < f->n_carry; i++)
+		o += (size_t)snprintf(out + o, 5, "\\x%02x", f->carry[i]);
+	if (o)
+		filter_put(f->fd, out, o);
+	free(f);
+	return 0;
+}
+
+/* Replace *stream by a filtering stream on a duplicate of fd. */
+static void filter_install(FILE **stream, int fd, bool allow_cr, int mode)
+{
+	static const cookie_io_functions_t fns = {
+		.write = filter_write, .close = filter_close,
+	};
+	struct out_filter *f = calloc(1, sizeof *f);
+	int dup_fd = dup(fd);
+	FILE *s;
+	if (!f || dup_fd < 0) {
+		free(f);
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return;
+	}
+	f->fd = dup_fd;
+	f->allow_cr = allow_cr;
+	if (!(s = fopencookie(f, "w", fns))) {
+		close(dup_fd);
+		free(f);
+		return;
+	}
+	setvbuf(s, NULL, mode, mode == _IONBF ? 0 : BUFSIZ);
+	fflush(*stream);
+	*stream = s;
+	if (fd == 1)
+		out_fd = dup_fd;
+}
+
+void cli_sgr(const char *seq)
+{
+	fflush(stdout);
+	filter_put(out_fd, seq, strlen(seq));
+}
+
+void cli_print_json(void *json)
+{
+	char *t = json_dumps(json, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+			     JSON_ENSURE_ASCII);
+	if (!t) {
+		cli_errorf("out of memory");
+		return;
+	}
+	for (const char *p = t; *p; p++) {
+		if (*p == 0x7f)
+			fputs("\\u007f", stdout);
+		else
+			putchar(*p);
+	}
+	putchar('\n');
+	free(t);
+}
+
+bool cli_stdout_tty(void)
+{
+	return out_tty;
 }
 
 static void budget_report(void)
@@ -221,6 +415,9 @@ int main(int argc, char **argv)
 		printf("vmie 0.1.0\n");
 		return 0;
 	}
+	out_tty = isatty(1);
+	filter_install(&stdout, 1, false, out_tty ? _IOLBF : _IOFBF);
+	filter_install(&stderr, 2, true, _IONBF);
 	if (!(cli_budget = vmie_budget_new())) {
 		cli_errorf("out of memory");
 		return 2;
