@@ -41,6 +41,8 @@ static void check_usage(FILE *f)
 		"  --non-default-region     the target region is an opt-in region\n"
 		"  --verify-manifest        OVA: check every digest of its manifest (reads\n"
 		"                           the whole OVA; a mismatch fails FMT-005)\n"
+		"  --quick                  walk the tables but do not read the data (the\n"
+		"                           report then says the data was not read)\n"
 		"  --json                   machine-readable report (docs/check-json.md)\n"
 		"  --all                    also list rules that pass or do not apply\n"
 		"exit: 0 the import would pass, 1 it would fail, 2 the check could not run\n");
@@ -60,6 +62,8 @@ struct check_vm {
 	struct vmie_image **imgs;
 	char **names;
 	struct vmie_ova *ova;            /* when the VM is an OVA */
+	struct vmie_verify_result *vr;   /* per input (after vm_order) */
+	bool quick;                      /* --quick: tables only */
 };
 
 static struct vmie_check_input *vm_add(struct check_vm *vm, const char *name)
@@ -150,6 +154,7 @@ static void vm_free(struct check_vm *vm)
 	free(vm->in_names);
 	free(vm->in_img);
 	free(vm->inputs);
+	free(vm->vr);
 	vmie_ova_close(vm->ova);
 }
 
@@ -308,6 +313,52 @@ static int open_ova(struct check_vm *vm, const char *path,
 	return verify ? verify_ova(vm, first) : 0;
 }
 
+/* Verify every disk that opened as convert will read it (tables, then,
+ * unless --quick, every data range; lib/image/verify.c).  A failure by
+ * rule (corrupt table or data, budget exceeded: FMT-005) becomes the
+ * disk's FMT-005 verdict with the message as evidence; the disk is still
+ * inspected.  Returns 0 or -1 (the check cannot run: message printed). */
+static int verify_disks(struct check_vm *vm)
+{
+	struct vmie_verify_opts vo = { .quick = vm->quick,
+				       .cancel = &cli_interrupted };
+	vm->vr = calloc(vm->n ? vm->n : 1, sizeof *vm->vr);
+	if (!vm->vr) {
+		cli_errorf("out of memory");
+		return -1;
+	}
+	for (unsigned i = 0; i < vm->n; i++) {
+		struct vmie_err err = { 0 };
+		if (vm->in_img[i] < 0 || vm->inputs[i].open_rule[0])
+			continue;
+		if (!vmie_image_verify(vm->imgs[vm->in_img[i]], &vo,
+				       &vm->vr[i], &err))
+			continue;
+		if (!err.rule[0]) {
+			cli_error(&err);
+			return -1;
+		}
+		input_refused(&vm->inputs[i], NULL, &err);
+	}
+	return 0;
+}
+
+/* What the data pass did for input i, for the report. */
+static const char *verify_note(const struct check_vm *vm, unsigned i,
+			       char *buf, size_t size)
+{
+	const struct vmie_verify_result *v = vm->vr ? &vm->vr[i] : NULL;
+	char h[32];
+	if (!v || !v->tables_walked)
+		return "";
+	if (!v->data_read)
+		return vm->quick ? "; tables walked, data NOT read (--quick)"
+				 : "";
+	snprintf(buf, size, "; tables walked, %s of data read",
+		 vmie_human_size(h, sizeof h, v->data_bytes));
+	return buf;
+}
+
 static const char *color(enum vmie_verdict v, bool tty)
 {
 	if (!tty)
@@ -329,31 +380,36 @@ static void print_report(const struct vmie_check_report *r,
 	const char *reset = tty ? "\033[0m" : "";
 	static const enum vmie_verdict order[] = { VMIE_V_FAIL, VMIE_V_WARN, VMIE_V_INFO,
 						   VMIE_V_PASS, VMIE_V_NA };
-	char h[32];
+	char h[32], note[96];
 	printf("policy: %s\n", r->policy);
 	if (in->vm.present)
 		printf("VM: %s (%u disk(s), %u NIC(s), %u CD-ROM(s)%s%s%s%s)\n",
-		       in->vm.name[0] ? in->vm.name : "unnamed", in->vm.n_disks,
+		       in->vm.name[0] ? cli_safe(in->vm.name) : "unnamed", in->vm.n_disks,
 		       in->vm.n_nics, in->vm.n_cdroms, in->vm.os_id[0] ? ", " : "",
-		       in->vm.os_id, in->vm.firmware[0] ? ", firmware " : "",
-		       in->vm.firmware);
+		       cli_safe(in->vm.os_id), in->vm.firmware[0] ? ", firmware " : "",
+		       cli_safe(in->vm.firmware));
 	for (unsigned i = 0; i < vm->n; i++) {
 		const struct vmie_check_input *ci = &vm->inputs[i];
 		if (ci->open_rule[0] && vm->in_img[i] < 0)
 			printf("disk%u: %s: %s%srefused [%s]: %s\n", i,
 			       vm->in_names[i], ci->format,
 			       ci->format[0] ? " " : "", ci->open_rule,
-			       ci->open_error);
+			       cli_safe(ci->open_error));
 		else
-			printf("disk%u: %s: %s%s%s, %s%s%s%s\n", i,
+			printf("disk%u: %s: %s%s%s, %s%s%s%s%s\n", i,
 			       vm->in_names[i], ci->format,
 			       ci->subformat[0] ? " " : "", ci->subformat,
 			       vmie_human_size(h, sizeof h, ci->virtual_size),
 			       ci->open_rule[0] ? " [" : "", ci->open_rule,
-			       ci->open_rule[0] ? "]" : "");
+			       ci->open_rule[0] ? "]" : "",
+			       verify_note(vm, i, note, sizeof note));
 	}
+	if (vm->quick)
+		printf("data: NOT read (--quick): the tables were walked, but "
+		       "compressed data was not inflated; the conversion may "
+		       "still fail\n");
 	if (r->os_summary[0])
-		printf("guest: %s\n", r->os_summary);
+		printf("guest: %s\n", cli_safe(r->os_summary));
 	printf("decisions:\n");
 	printf("  boot mode:       %s%s%s%s%s\n", r->boot_mode[0] ? r->boot_mode : "undecided",
 	       r->boot_mode_rule[0] ? "  [" : "", r->boot_mode_rule,
@@ -374,9 +430,11 @@ static void print_report(const struct vmie_check_report *r,
 				hidden++;
 				continue;
 			}
-			printf("%s%-4s%s %-9s %s\n", color(x->verdict, tty),
-			       vmie_verdict_name(x->verdict), reset, x->id, x->title);
-			printf("               found: %s\n", x->evidence);
+			cli_sgr(color(x->verdict, tty));
+			printf("%-4s", vmie_verdict_name(x->verdict));
+			cli_sgr(reset);
+			printf(" %-9s %s\n", x->id, x->title);
+			printf("               found: %s\n", cli_safe(x->evidence));
 			if (x->fix[0])
 				printf("               fix:   %s\n", x->fix);
 			if (x->status_message[0])
@@ -384,10 +442,28 @@ static void print_report(const struct vmie_check_report *r,
 		}
 	if (hidden)
 		printf("(%u rules pass or do not apply: --all lists them)\n", hidden);
-	printf("\n%sthe import would %s%s\n", color(r->would_pass ? VMIE_V_PASS : VMIE_V_FAIL, tty),
-	       r->would_pass ? "pass" : "FAIL", reset);
+	printf("\n");
+	cli_sgr(color(r->would_pass ? VMIE_V_PASS : VMIE_V_FAIL, tty));
+	printf("the import would %s", r->would_pass ? "pass" : "FAIL");
+	cli_sgr(reset);
+	printf("\n");
 	if (!r->would_pass)
 		printf("the task would end with: %s\n", r->status_message);
+}
+
+/* --quick: FMT-005 passing must not read as "the data is intact". */
+static void quick_evidence(struct vmie_check_report *r,
+			   const struct check_vm *vm)
+{
+	for (unsigned i = 0; vm->quick && i < r->n_results; i++) {
+		struct vmie_rule_result *x = &r->results[i];
+		if (strcmp(x->id, "FMT-005") || x->verdict != VMIE_V_PASS)
+			continue;
+		snprintf(x->evidence, sizeof x->evidence, "every disk opened "
+			 "and its tables were walked; the data was NOT read "
+			 "(--quick): a compressed grain or cluster that does "
+			 "not inflate would only show in the conversion");
+	}
 }
 
 /* The report's JSON (docs/check-json.md) plus what was checked: "inputs"
@@ -412,9 +488,18 @@ static json_t *report_json(const struct vmie_check_report *r,
 				    json_string(ci->open_rule) : json_null());
 		json_object_set_new(d, "error", ci->open_rule[0] ?
 				    json_string(ci->open_error) : json_null());
+		const struct vmie_verify_result *v = vm->vr ? &vm->vr[i] : NULL;
+		json_t *jv = json_object();
+		json_object_set_new(jv, "tables_walked",
+				    json_boolean(v && v->tables_walked));
+		json_object_set_new(jv, "data_read", json_boolean(v && v->data_read));
+		json_object_set_new(jv, "data_bytes", json_integer(v ?
+				    (json_int_t)v->data_bytes : 0));
+		json_object_set_new(d, "verify", jv);
 		json_array_append_new(a, d);
 	}
 	json_object_set_new(o, "inputs", a);
+	json_object_set_new(o, "data_read", json_boolean(!vm->quick));
 	if (in->vm.present) {
 		json_t *v = json_object();
 		json_object_set_new(v, "name", json_string(in->vm.name));
@@ -434,7 +519,7 @@ static json_t *report_json(const struct vmie_check_report *r,
 int cmd_check(int argc, char **argv)
 {
 	enum { O_POLICY = 256, O_BOOT, O_LIC, O_PLAT, O_ARCH, O_ENC, O_LICCONF, O_SNAP,
-	       O_USAGE, O_MANIFEST, O_REGION, O_JSON, O_ALL, O_VERIFY };
+	       O_USAGE, O_MANIFEST, O_REGION, O_JSON, O_ALL, O_VERIFY, O_QUICK };
 	static const struct option lo[] = {
 		{ "policy", required_argument, NULL, O_POLICY },
 		{ "boot-mode", required_argument, NULL, O_BOOT },
@@ -449,6 +534,7 @@ int cmd_check(int argc, char **argv)
 		{ "manifest", no_argument, NULL, O_MANIFEST },
 		{ "non-default-region", no_argument, NULL, O_REGION },
 		{ "verify-manifest", no_argument, NULL, O_VERIFY },
+		{ "quick", no_argument, NULL, O_QUICK },
 		{ "json", no_argument, NULL, O_JSON },
 		{ "all", no_argument, NULL, O_ALL },
 		{ "help", no_argument, NULL, 'h' },
@@ -478,6 +564,7 @@ int cmd_check(int argc, char **argv)
 		case O_MANIFEST: co.manifest = true; break;
 		case O_REGION: co.non_default_region = true; break;
 		case O_VERIFY: verify = true; break;
+		case O_QUICK: vm.quick = true; break;
 		case O_JSON: json = true; break;
 		case O_ALL: all = true; break;
 		case 'h': check_usage(stdout); return 0;
@@ -532,7 +619,7 @@ int cmd_check(int argc, char **argv)
 		if (r)
 			goto out;
 	}
-	if (vm_order(&vm))
+	if (vm_order(&vm) || verify_disks(&vm))
 		goto out;
 	co.inputs = vm.inputs;
 	co.n_inputs = vm.n;
@@ -553,10 +640,10 @@ int cmd_check(int argc, char **argv)
 		cli_error(&err);
 		goto out;
 	}
+	quick_evidence(rep, &vm);
 	if (json) {
 		json_t *j = report_json(rep, &vm, in);
-		json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
+		cli_print_json(j);
 		json_decref(j);
 	} else {
 		print_report(rep, &vm, in, all);

@@ -269,6 +269,12 @@ int cli_info_ova(const char *path, bool json, bool check)
 					    json_integer(v.n_entries));
 			json_object_set_new(jm, "unlisted",
 					    json_integer(v.n_unlisted));
+			json_object_set_new(jm, "duplicate_lines",
+					    json_integer(v.n_duplicates));
+			json_object_set_new(jm, "digests_computed",
+					    json_integer(v.n_digested));
+			json_object_set_new(jm, "digested_bytes",
+					    json_integer((json_int_t)v.bytes_digested));
 		} else {
 			json_object_set_new(jm, "verified", json_null());
 		}
@@ -284,8 +290,7 @@ int cli_info_ova(const char *path, bool json, bool check)
 		for (unsigned i = 0; i < ova->n_warn; i++)
 			json_array_append_new(ja, json_string(ova->warn[i]));
 		json_object_set_new(o, "warnings", ja);
-		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
+		cli_print_json(o);
 		json_decref(o);
 		goto out;
 	}
@@ -380,10 +385,11 @@ int cli_info_ova(const char *path, bool json, bool check)
 		printf("manifest: %s: FAILED: %s\n", ova->mf_name,
 		       verify_error);
 	else
-		printf("manifest: %s: verified, %u of %u %s digests match%s%s\n",
-		       v.manifest, v.n_ok, v.n_entries, v.alg,
+		printf("manifest: %s: verified, %u of %u %s digests match%s%s"
+		       "%s\n", v.manifest, v.n_ok, v.n_entries, v.alg,
 		       v.n_unlisted ? "; not listed: " : "",
-		       v.n_unlisted ? v.unlisted : "");
+		       v.n_unlisted ? v.unlisted : "",
+		       v.n_duplicates ? " (repeated lines ignored)" : "");
 	if (ova->cert)
 		printf("certificate: %s: %s\n", ova->cert_name,
 		       check && !verify_rc ? v.cert_status :

@@ -33,7 +33,7 @@ static const char *tri(int v)
 
 static const char *or_dash(const char *s)
 {
-	return s && s[0] ? s : "-";
+	return s && s[0] ? cli_safe(s) : "-";
 }
 
 static void print_linux(const struct vmie_insp_os *os)
@@ -49,7 +49,7 @@ static void print_linux(const struct vmie_insp_os *os)
 	printf("  boot loader:   %s%s%s%s, default '%s', timeout %d\n",
 	       or_dash(os->bootloader), os->grub2_bios ? " grub2-bios" : "",
 	       os->grub2_efi ? " grub2-efi" : "",
-	       os->grub_legacy ? " grub-legacy" : "", os->grub_default,
+	       os->grub_legacy ? " grub-legacy" : "", cli_safe(os->grub_default),
 	       os->grub_timeout);
 	if (os->esp_device[0])
 		printf("  ESP:           %s, EFI/BOOT/BOOTX64.EFI %s\n",
@@ -58,10 +58,10 @@ static void print_linux(const struct vmie_insp_os *os)
 	printf("  initramfs:     %s%s%s, drivers: %s\n",
 	       os->initrd_read == 1 ? "read" : os->initrd_read == 0 ?
 	       "NOT read" : "not looked at",
-	       os->initrd_compression[0] ? " " : "", os->initrd_compression,
+	       os->initrd_compression[0] ? " " : "", cli_safe(os->initrd_compression),
 	       or_dash(os->initrd_drivers));
 	if (os->initrd_error[0])
-		printf("                 (%s)\n", os->initrd_error);
+		printf("                 (%s)\n", cli_safe(os->initrd_error));
 	for (unsigned i = 0; i < os->n_fstab; i++)
 		if (os->fstab[i].spec_kind == VMIE_SPEC_DEVICE &&
 		    !os->fstab[i].stable_name)
@@ -70,19 +70,19 @@ static void print_linux(const struct vmie_insp_os *os)
 	       dev);
 	for (unsigned i = 0; i < os->n_fstab; i++) {
 		const struct vmie_insp_fstab *f = &os->fstab[i];
-		printf("    %-28s %-12s %-6s -> %s%s%s%s\n", f->spec,
-		       f->mountpoint, f->type, or_dash(f->resolves_to),
+		printf("    %-28s %-12s %-6s -> %s%s%s%s\n", cli_safe(f->spec),
+		       cli_safe(f->mountpoint), cli_safe(f->type), or_dash(f->resolves_to),
 		       f->subvolume_missing ? " (no subvolume " :
-		       f->subvolume[0] ? " subvolume " : "", f->subvolume,
+		       f->subvolume[0] ? " subvolume " : "", cli_safe(f->subvolume),
 		       f->subvolume_missing ? ")" : "");
 	}
 	printf("  network:      ");
 	for (unsigned i = 0; i < os->n_netifs; i++)
-		printf(" %s=%s%s%s", os->netifs[i].name,
+		printf(" %s=%s%s%s", cli_safe(os->netifs[i].name),
 		       os->netifs[i].dhcp == 1 ? "dhcp" :
 		       os->netifs[i].dhcp == 0 ? "static" : "?",
 		       os->netifs[i].address[0] ? ":" : "",
-		       os->netifs[i].address);
+		       cli_safe(os->netifs[i].address));
 	printf("%s\n", os->n_netifs ? "" : " none configured");
 	printf("  dhcp client:   %s\n", tri(os->dhcp_client));
 	printf("  ssh:           installed %s, enabled %s; users with keys: "
@@ -94,7 +94,7 @@ static void print_windows(const struct vmie_insp_os *os)
 {
 	printf("  edition:       %s (%s), build %u%s%s\n", or_dash(os->edition),
 	       or_dash(os->installation_type), os->build,
-	       os->service_pack[0] ? ", " : "", os->service_pack);
+	       os->service_pack[0] ? ", " : "", cli_safe(os->service_pack));
 	printf("  language:      %s (default %s), packs: %s\n",
 	       or_dash(os->install_language), or_dash(os->default_language),
 	       or_dash(os->language_packs));
@@ -124,27 +124,32 @@ static void print_text(const struct vmie_inspection *in)
 		       vmie_human_size(h, sizeof h, k->virtual_size),
 		       k->pt.type == VMIE_PT_MBR ? "MBR" :
 		       k->pt.type == VMIE_PT_GPT ? "GPT" : "no partition table",
-		       k->pt.boot_code[0] ? ", boot code " : "", k->pt.boot_code,
+		       k->pt.boot_code[0] ? ", boot code " : "", cli_safe(k->pt.boot_code),
 		       k->pt.ldm ? ", dynamic disk (LDM)" : "");
 		if (k->error[0])
-			printf("  error: %s\n", k->error);
+			printf("  error: %s\n", cli_safe(k->error));
 	}
 	for (unsigned i = 0; i < in->n_fs; i++) {
 		const struct vmie_insp_fs *f = &in->fs[i];
-		printf("  %-16s %-11s %9s %s%s%s%s%s\n", f->device,
+		printf("  %-16s %-11s %9s %s%s%s%s%s\n", cli_safe(f->device),
 		       or_dash(f->probe.type),
 		       f->probe.size ? vmie_human_size(h, sizeof h,
 						       f->probe.size) : "-",
-		       f->probe.uuid, f->probe.label[0] ? " label=" : "",
-		       f->probe.label, f->mountpoint[0] ? " on " : "",
-		       f->mountpoint);
-		if (f->error[0] && f->probe.type[0])
-			printf("  %-16s (%s)\n", "", f->error);
+		       cli_safe(f->probe.uuid), f->probe.label[0] ? " label=" : "",
+		       cli_safe(f->probe.label), f->mountpoint[0] ? " on " : "",
+		       cli_safe(f->mountpoint));
+		if (f->alias_of[0])
+			printf("  %-16s (alias of %s: %s; not inspected "
+			       "again)\n", "", cli_safe(f->alias_of),
+			       f->alias_exact ? "the same bytes" :
+			       "starts at the same byte");
+		else if (f->error[0] && f->probe.type[0])
+			printf("  %-16s (%s)\n", "", cli_safe(f->error));
 		if (f->n_subvolumes)
 			printf("  %-16s (%u Btrfs subvolume(s): %s%s%s)\n", "",
-			       f->n_subvolumes, f->subvolume_paths,
+			       f->n_subvolumes, cli_safe(f->subvolume_paths),
 			       f->default_subvolume[0] ? "; default " : "",
-			       f->default_subvolume);
+			       cli_safe(f->default_subvolume));
 		if (!strcmp(f->journal, "replayed"))
 			printf("  %-16s (not cleanly unmounted: journal replayed "
 			       "in memory, %u transaction(s), %llu block(s))\n",
@@ -153,7 +158,7 @@ static void print_text(const struct vmie_inspection *in)
 		else if (!strcmp(f->journal, "skipped"))
 			printf("  %-16s (needs journal recovery, not replayed: "
 			       "contents may be stale: %s)\n", "",
-			       f->journal_problem);
+			       cli_safe(f->journal_problem));
 		if (f->hibernated || f->dirty)
 			printf("  %-16s (%s%s%s)\n", "",
 			       f->hibernated ? "hibernated: hiberfil.sys holds "
@@ -162,7 +167,7 @@ static void print_text(const struct vmie_inspection *in)
 			       f->dirty ? "volume marked dirty" : "");
 	}
 	for (unsigned i = 0; i < in->n_warnings; i++)
-		printf("warning: %s\n", in->warnings[i]);
+		printf("warning: %s\n", cli_safe(in->warnings[i]));
 	if (in->vm.present)
 		printf("VM: %s, %u NIC(s), %u CD-ROM(s), %u disk(s), OS %s, "
 		       "firmware %s\n", or_dash(in->vm.name), in->vm.n_nics,
@@ -173,10 +178,10 @@ static void print_text(const struct vmie_inspection *in)
 	for (unsigned k = 0; k < in->n_os; k++) {
 		const struct vmie_insp_os *os = &in->os[k];
 		printf("OS %u: %s on %s%s%s\n", k + 1, os->type,
-		       os->root_device, os->root_subvolume[0] ?
-		       ", Btrfs subvolume " : "", os->root_subvolume);
+		       cli_safe(os->root_device), os->root_subvolume[0] ?
+		       ", Btrfs subvolume " : "", cli_safe(os->root_subvolume));
 		printf("  product:       %s\n", or_dash(os->product_name));
-		printf("  distro:        %s %s%s%s, arch %s\n", os->distro,
+		printf("  distro:        %s %s%s%s, arch %s\n", cli_safe(os->distro),
 		       or_dash(os->version), os->service_pack[0] &&
 		       !strcmp(os->type, "linux") ? " " : "",
 		       !strcmp(os->type, "linux") ? os->service_pack : "",
@@ -312,8 +317,7 @@ int cmd_inspect(int argc, char **argv)
 		vmie_insp_vm_from_ovf(ova->ovf, &in->vm);
 	if (json) {
 		json_t *o = vmie_inspection_to_json(in);
-		json_dumpf(o, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		putchar('\n');
+		cli_print_json(o);
 		json_decref(o);
 	} else {
 		print_text(in);

@@ -231,6 +231,9 @@ static void filter_install(FILE **stream, int fd, bool allow_cr, int mode)
 	}
 	f->fd = dup_fd;
 	f->allow_cr = allow_cr;
+	/* kept reachable: the streams live until exit (no leak report) */
+	static struct out_filter *live[2];
+	live[fd == 1 ? 0 : 1] = f;
 	if (!(s = fopencookie(f, "w", fns))) {
 		close(dup_fd);
 		free(f);

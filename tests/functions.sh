@@ -133,7 +133,7 @@ run_bounded() {
 # budget_field NAME OUT: a counter of the budget report in OUT.err (read,
 # entries, mem_peak, inflate, maxrss_kib): the value used, not the limit
 budget_field() {
-	sed -n "s/^vmie: budget: .*[ :]$1=\([0-9]*\).*/\1/p" "$2.err" | tail -1
+	sed -n "s/^vmie: budget:\(.* \)\{0,1\} *$1=\([0-9]*\).*/\2/p" "$2.err" | tail -1
 }
 # every_command WANT_INFO WANT_INSPECT WANT_CHECK WANT_CONVERT IMAGE: run
 # info, inspect, check and convert on IMAGE with run_bounded; the outputs

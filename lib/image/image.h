@@ -377,4 +377,37 @@ int vmie_overlay_open(struct vmie_image *base, struct vmie_image **out,
 /* Bytes held by the overlay. */
 uint64_t vmie_overlay_bytes(struct vmie_image *ov);
 
+/* ---- verify (verify.c): what `vmie check` proves ---- */
+/* The table walk (vmie_image_check) and then a data pass that reads every
+ * range block status reports as DATA through vmie_image_pread, in 4 MiB
+ * chunks on a thread pool, writing nothing: every compressed unit is
+ * inflated and every table entry followed, as convert will.  About the
+ * time of a conversion to nowhere; memory = threads x 4 MiB. */
+struct vmie_verify_opts {
+	bool quick;               /* tables only: no data pass */
+	unsigned threads;         /* 0 = CPU count */
+	volatile int *cancel;     /* non-zero stops with VMIE_EINTR */
+	/* Called from a worker thread, under the pass's lock, at most every
+	 * 64 MiB of the disk and once at the end. */
+	void (*progress)(void *ctx, uint64_t done, uint64_t total);
+	void *progress_ctx;
+};
+struct vmie_verify_result {
+	struct vmie_check_result check;   /* the table walk */
+	bool tables_walked;       /* the walk ran to the end */
+	bool data_read;           /* the data pass read every DATA range */
+	uint64_t data_bytes;      /* bytes read (and inflated) */
+	uint64_t data_chunks;
+	uint64_t zero_bytes;      /* zero / unallocated bytes skipped */
+	unsigned threads;
+};
+/* 0 when the image will convert: tables consistent and (unless quick)
+ * every data range readable.  Otherwise a negative VMIE_E* with err naming
+ * what failed and where (corrupt tables or data: rule FMT-005; a budget
+ * exceeded: VMIE_ELIMIT; cancelled: VMIE_EINTR). */
+int vmie_image_verify(struct vmie_image *img,
+		      const struct vmie_verify_opts *o,
+		      struct vmie_verify_result *res, struct vmie_err *err);
+/* ---- end verify ---- */
+
 #endif

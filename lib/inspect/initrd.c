@@ -50,13 +50,20 @@
 #define INITRD_HAVE_LZMA 1
 #endif
 
+#include "core/budget.h"
 #include "core/checked.h"
 #include "core/endian.h"
 #include "core/util.h"
 
 #define INITRD_CHUNK        ((size_t)256 << 10)
-#define INITRD_MAX_OUT      ((uint64_t)4 << 30)   /* uncompressed bytes */
-#define INITRD_MAX_FILES    2000000u
+/* Uncompressed bytes one initramfs may inflate to: RATIO times its size,
+ * at least MIN_OUT, at most MAX_OUT (a compression bomb of a few MB stops
+ * at MIN_OUT); every byte is also drawn from the image's inflate budget. */
+#define INITRD_MAX_OUT      ((uint64_t)1 << 30)
+#define INITRD_MIN_OUT      ((uint64_t)256 << 20)
+#define INITRD_RATIO        16u
+#define INITRD_MAX_FILES    500000u    /* cpio members */
+#define INITRD_MAX_STREAMS  4096u      /* compressed streams */
 #define INITRD_MAX_NAME     4096u
 #define INITRD_MAX_CAPTURE  ((size_t)4 << 20)     /* modules.builtin */
 #define INITRD_LZ4L_MAGIC   0x184C2102u
@@ -141,6 +148,7 @@ struct initrd_cpio {
 	bool foreign;           /* stopped at a byte that is not cpio */
 	uint64_t in_off;        /* bytes fed so far (for messages) */
 	struct vmie_insp_initrd *res;
+	struct vmie_budget *budget;
 };
 
 static bool initrd_hex8(const uint8_t *p, uint32_t *v)
@@ -279,11 +287,19 @@ static size_t initrd_feed(struct initrd_cpio *c, const uint8_t *b, size_t n,
 				c->res->n_archives++;
 			} else {
 				if (c->res->n_files >= INITRD_MAX_FILES) {
-					*rc = VMIE_ERR(err, VMIE_ENOMEM,
-						"initramfs: more than %u files",
-						INITRD_MAX_FILES);
+					*rc = VMIE_CORRUPT(err, "initramfs: "
+						"more than %u cpio members "
+						"(near uncompressed offset "
+						"%llu): scan stopped",
+						INITRD_MAX_FILES,
+						(unsigned long long)
+						(c->in_off + i));
 					return i;
 				}
+				*rc = vmie_budget_entries(c->budget, 1,
+					"initramfs: cpio member", err);
+				if (*rc)
+					return i;
 				initrd_entry(c);
 			}
 			break;
@@ -338,6 +354,14 @@ struct initrd_scan {
 	vmie_insp_read_fn rd;
 	void *ctx;
 	uint64_t size;
+	uint64_t max_out;       /* this initramfs may inflate to */
+	unsigned streams;
+	struct vmie_budget *budget;
+	/* the last chunk read from the file: a stream that ends inside it
+	 * and what follows are served from here, not read again */
+	uint8_t *win;
+	uint64_t win_off;
+	size_t win_len;
 	uint8_t *in, *out;
 	struct initrd_cpio cpio;
 	struct vmie_insp_initrd *res;
@@ -352,14 +376,47 @@ static bool initrd_all_found(const struct vmie_insp_initrd *res)
 	return true;
 }
 
-static int initrd_read(struct initrd_scan *s, void *buf, size_t len,
-		       uint64_t off, size_t *got, struct vmie_err *err)
+/* Read through the window; partial: stop at the end of what the window
+ * holds once something was copied (a peek that does not move the window
+ * forward, so that the stream that starts there is not read again). */
+static int initrd_read_w(struct initrd_scan *s, void *buf, size_t len,
+			 uint64_t off, bool partial, size_t *got,
+			 struct vmie_err *err)
 {
 	*got = 0;
 	if (off >= s->size)
 		return 0;
 	len = vmie_min_u64(len, s->size - off);
-	return s->rd(s->ctx, buf, len, off, got, err);
+	while (*got < len) {
+		uint64_t at = off + *got;
+		if (!(s->win_len && at >= s->win_off &&
+		      at < s->win_off + s->win_len)) {
+			size_t n = 0;
+			int rc = s->rd(s->ctx, s->win, (size_t)vmie_min_u64(
+					INITRD_CHUNK, s->size - at), at, &n,
+				       err);
+			if (rc)
+				return rc;
+			s->win_off = at;
+			s->win_len = n;
+			if (!n)
+				break;
+		}
+		size_t k = (size_t)vmie_min_u64(len - *got,
+				s->win_off + s->win_len - at);
+		memcpy((uint8_t *)buf + *got, s->win + (at - s->win_off), k);
+		*got += k;
+		if (partial)
+			break;
+	}
+	return 0;
+}
+
+/* A partial read (at most to the end of the window); callers loop. */
+static int initrd_read(struct initrd_scan *s, void *buf, size_t len,
+		       uint64_t off, size_t *got, struct vmie_err *err)
+{
+	return initrd_read_w(s, buf, len, off, true, got, err);
 }
 
 static int initrd_out(struct initrd_scan *s, const uint8_t *b, size_t n,
@@ -370,10 +427,17 @@ static int initrd_out(struct initrd_scan *s, const uint8_t *b, size_t n,
 	if (!n)
 		return 0;
 	if (vmie_add_u64(s->res->bytes_out, n, &s->res->bytes_out) ||
-	    s->res->bytes_out > INITRD_MAX_OUT)
-		return VMIE_ERR(err, VMIE_ENOMEM, "initramfs: more than %llu "
-				"bytes uncompressed",
-				(unsigned long long)INITRD_MAX_OUT);
+	    s->res->bytes_out > s->max_out)
+		return VMIE_CORRUPT(err, "initramfs: %s data inflates past "
+				    "%llu MiB (%u times the file's size, at "
+				    "least %llu MiB): a compression bomb; "
+				    "scan stopped", what,
+				    (unsigned long long)(s->max_out >> 20),
+				    INITRD_RATIO, (unsigned long long)
+				    (INITRD_MIN_OUT >> 20));
+	if (what && (rc = vmie_budget_inflate(s->budget, n,
+					      "initramfs", err)))
+		return rc;
 	s->cpio.foreign = false;
 	initrd_feed(&s->cpio, b, n, &rc, err);
 	if (rc)
@@ -546,6 +610,15 @@ static int initrd_stream(struct initrd_scan *s, const struct initrd_codec *cd,
 	bool eof = false, end = false, stalled = false;
 	int rc;
 
+	if (++s->streams > INITRD_MAX_STREAMS)
+		return VMIE_CORRUPT(err, "initramfs: more than %u compressed "
+				    "streams (at offset %llu): scan stopped",
+				    INITRD_MAX_STREAMS,
+				    (unsigned long long)start);
+	rc = vmie_budget_entries(s->budget, 1, "initramfs: compressed stream",
+				 err);
+	if (rc)
+		return rc;
 	rc = cd->init(&st);
 	if (rc)
 		return VMIE_ERR(err, rc, "initramfs: cannot start %s decoder",
@@ -613,7 +686,7 @@ static int initrd_lz4_legacy(struct initrd_scan *s, uint64_t *pos,
 	for (;;) {
 		uint8_t h[4];
 		size_t got;
-		rc = initrd_read(s, h, 4, off, &got, err);
+		rc = initrd_read_w(s, h, 4, off, false, &got, err);
 		if (rc)
 			goto out;
 		if (got < 4)
@@ -625,7 +698,8 @@ static int initrd_lz4_legacy(struct initrd_scan *s, uint64_t *pos,
 		}
 		if (!csz || csz > bound)
 			break;
-		rc = initrd_read(s, cin, csz, off + 4, &got, err);
+		rc = initrd_read_w(s, cin, csz, off + 4, false, &got,
+				   err);
 		if (rc)
 			goto out;
 		if (got < csz) {
@@ -672,22 +746,35 @@ static void initrd_note(struct vmie_insp_initrd *res, const char *c)
 int vmie_insp_initrd_scan(vmie_insp_read_fn rd, void *ctx, uint64_t size,
 			  struct vmie_insp_initrd *res, struct vmie_err *err)
 {
+	return vmie_insp_initrd_scan_budget(rd, ctx, size, NULL, res, err);
+}
+
+int vmie_insp_initrd_scan_budget(vmie_insp_read_fn rd, void *ctx,
+				 uint64_t size, struct vmie_budget *budget,
+				 struct vmie_insp_initrd *res,
+				 struct vmie_err *err)
+{
 	struct initrd_scan s = { .rd = rd, .ctx = ctx, .size = size,
-				 .res = res };
+				 .res = res, .budget = budget };
 	uint64_t pos = 0;
 	int rc = 0;
 
 	memset(res, 0, sizeof *res);
 	s.cpio.res = res;
+	s.cpio.budget = budget;
+	s.max_out = size > INITRD_MAX_OUT / INITRD_RATIO ? INITRD_MAX_OUT :
+		    vmie_max_u64(INITRD_MIN_OUT, size * INITRD_RATIO);
 	s.in = malloc(INITRD_CHUNK);
 	s.out = malloc(INITRD_CHUNK);
-	if (!s.in || !s.out) {
+	s.win = malloc(INITRD_CHUNK);
+	if (!s.in || !s.out || !s.win) {
 		rc = VMIE_ERR(err, VMIE_ENOMEM, "initramfs: out of memory");
 		goto out;
 	}
 	while (pos < size && !s.stop) {
 		size_t got, z = 0;
-		rc = initrd_read(&s, s.in, INITRD_CHUNK, pos, &got, err);
+		rc = initrd_read_w(&s, s.in, INITRD_CHUNK, pos, true, &got,
+				   err);
 		if (rc)
 			goto out;
 		if (!got)
@@ -783,6 +870,7 @@ int vmie_insp_initrd_scan(vmie_insp_read_fn rd, void *ctx, uint64_t size,
 			      "found");
 out:
 	free(s.cpio.cap);
+	free(s.win);
 	free(s.in);
 	free(s.out);
 	return rc;

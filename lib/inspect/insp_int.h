@@ -213,6 +213,14 @@ struct vmie_insp_initrd {
  * whatever the size.  Errors name the offset. */
 int vmie_insp_initrd_scan(vmie_insp_read_fn rd, void *ctx, uint64_t size,
 			  struct vmie_insp_initrd *res, struct vmie_err *err);
+/* The same, drawing decompressed bytes (inflate) and cpio members and
+ * streams (entries) from budget (NULL: none); one initramfs inflates to
+ * at most 16 times its size (at least 256 MiB, at most 1 GiB). */
+struct vmie_budget;
+int vmie_insp_initrd_scan_budget(vmie_insp_read_fn rd, void *ctx,
+				 uint64_t size, struct vmie_budget *budget,
+				 struct vmie_insp_initrd *res,
+				 struct vmie_err *err);
 /* Add the drivers named in a modules.builtin text to a comma list. */
 void vmie_insp_builtin_drivers(const char *text, size_t len, char *list,
 			       size_t size);
@@ -233,6 +241,7 @@ struct insp_ctx {
 	struct vmie_fs **fss;       /* per in->fs entry: the open fs or NULL */
 	unsigned cap;
 	struct vmie_lvm *lvm;
+	struct insp_alias *alias;   /* layouts and aliases (inspect.c) */
 	/* Btrfs (subvol.c): further handles on a file system, each rooted
 	 * in one subvolume, and each file system's subvolume list */
 	struct insp_subvol_fs *svfs;

@@ -5,9 +5,19 @@
  * the whole disk when there is no table, a file system probe (lib/fs);
  * LVM physical volumes of all disks are assembled together and their
  * logical volumes probed too; so are the volumes of Windows dynamic disks
- * (LDM disk groups), whose container partitions are then not read.  Every readable file system is opened and
- * looked at for an operating system root (Linux: linux.c, Windows:
- * windows.c).  Then the VM-wide facts: dual boot, boot modes.
+ * (LDM disk groups), whose container partitions are then not read.
+ * Every readable file system is opened and looked at for an operating
+ * system root (Linux: linux.c, Windows: windows.c).  Then the VM-wide
+ * facts: dual boot, boot modes.
+ *
+ * Each distinct file system is visited once: every device (partition,
+ * logical volume, dynamic-disk volume) is reduced to its layout, the runs
+ * of the disks its bytes come from (vmie_image_layout), and a device whose
+ * layout equals an earlier one's, or that starts at the same byte of the
+ * same disk, is an alias of it: reported (vmie_insp_fs.alias_of) with the
+ * earlier one's facts, and neither probed nor opened again.  All reads go
+ * through metered devices (a window over each whole disk), so the budget
+ * of the disks counts them.
  *
  * Nothing here fails because of what is in a guest: an unreadable table or
  * file system is recorded (vmie_insp_disk.error, vmie_insp_fs.error,
@@ -23,6 +33,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "core/budget.h"
 #include "core/util.h"
 #include "fs/fs.h"
 #include "fs/ext/ext.h"
@@ -105,11 +116,262 @@ void vmie_insp_vm_from_ovf(const struct vmie_ovf *ovf, struct vmie_insp_vm *v)
 	v->n_disks = (unsigned)ovf->n_disks;
 }
 
+/* ---- layouts and aliases ---- */
+
+struct insp_alias {
+	struct vmie_image *const *disks;   /* the top-level disks */
+	unsigned n_disks;
+	struct vmie_image **whole;  /* per disk: a metered window over it */
+	unsigned cap;
+	struct vmie_layout *lay;    /* per fs entry (n == 0: none) */
+	int *rep;                   /* per fs entry: the entry it aliases, or
+				       -1 */
+	/* open addressing, fs index + 1 (0: empty), keyed by the layout
+	 * hash and by where byte 0 lies */
+	unsigned *by_lay, *by_start;
+	unsigned tab_size, tab_used;
+	unsigned n_overlap;         /* opened file systems that overlap an
+				       earlier one */
+	struct vmie_err limit;      /* the first budget refusal (ELIMIT) */
+};
+
+/* Keep the first budget refusal: the inspection then fails with it. */
+static void insp_limit(struct insp_ctx *c, const struct vmie_err *e)
+{
+	if (c->alias && e->code == VMIE_ELIMIT && !c->alias->limit.code)
+		c->alias->limit = *e;
+}
+
+/* Opened file systems that may overlap others (entries that overlap:
+ * a corrupt or hostile table); the rest are reported, not opened. */
+#define INSP_MAX_OVERLAP 8
+
+static uint64_t insp_start_key(const struct vmie_layout *l)
+{
+	uint64_t h = (uint64_t)(uintptr_t)l->start_disk * 0x9e3779b97f4a7c15ull;
+	h ^= l->start_off + 0x632be59bd9b4e019ull + (h << 6) + (h >> 2);
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 29);
+}
+
+static void insp_tab_put(struct insp_alias *a, unsigned *tab, uint64_t key,
+			 unsigned i)
+{
+	unsigned m = a->tab_size - 1, k = (unsigned)key & m;
+	while (tab[k])
+		k = (k + 1) & m;
+	tab[k] = i + 1;
+}
+
+/* Make room for one more representative in the hash tables. */
+static int insp_tab_grow(struct insp_alias *a, unsigned n_fs)
+{
+	unsigned ns, *nl, *nst;
+
+	if ((a->tab_used + 1) * 2 <= a->tab_size)
+		return 0;
+	ns = a->tab_size ? a->tab_size * 2 : 64;
+	nl = calloc(ns, sizeof *nl);
+	nst = calloc(ns, sizeof *nst);
+	if (!nl || !nst) {
+		free(nl);
+		free(nst);
+		return VMIE_ENOMEM;
+	}
+	free(a->by_lay);
+	free(a->by_start);
+	a->by_lay = nl;
+	a->by_start = nst;
+	a->tab_size = ns;
+	for (unsigned i = 0; i < n_fs; i++) {
+		const struct vmie_layout *l = &a->lay[i];
+		if (a->rep[i] >= 0 || !l->n)
+			continue;
+		insp_tab_put(a, a->by_lay, l->hash, i);
+		if (l->start_disk)
+			insp_tab_put(a, a->by_start, insp_start_key(l), i);
+	}
+	return 0;
+}
+
+/* Entry i has just been added: its layout (given, else computed), and
+ * whether it aliases an earlier entry. */
+static int insp_alias_check(struct insp_ctx *c, unsigned i,
+			    struct vmie_layout *given)
+{
+	struct insp_alias *a = c->alias;
+	struct vmie_insp_fs *f = &c->in->fs[i];
+	struct vmie_layout *l = &a->lay[i];
+	struct vmie_err e = { 0 };
+	unsigned m, k;
+	int rc;
+
+	a->rep[i] = -1;
+	memset(l, 0, sizeof *l);
+	if (given) {
+		*l = *given;
+		memset(given, 0, sizeof *given);
+	} else if (vmie_image_layout(c->devs[i], l, &e)) {
+		/* not compared: inspected on its own (and within the budget) */
+		insp_limit(c, &e);
+		if (e.code != VMIE_ENOMEM)
+			return 0;
+		return VMIE_ENOMEM;
+	}
+	if (!l->n)
+		return 0;
+	if (a->tab_size) {
+		m = a->tab_size - 1;
+		for (k = (unsigned)l->hash & m; a->by_lay[k]; k = (k + 1) & m) {
+			unsigned j = a->by_lay[k] - 1;
+			if (vmie_layout_equal(&a->lay[j], l)) {
+				a->rep[i] = (int)j;
+				f->alias_exact = true;
+				break;
+			}
+		}
+		if (a->rep[i] < 0 && l->start_disk)
+			for (k = (unsigned)insp_start_key(l) & m; a->by_start[k];
+			     k = (k + 1) & m) {
+				unsigned j = a->by_start[k] - 1;
+				if (a->lay[j].start_disk == l->start_disk &&
+				    a->lay[j].start_off == l->start_off) {
+					a->rep[i] = (int)j;
+					break;
+				}
+			}
+	}
+	if (a->rep[i] >= 0) {
+		vmie_strlcpy(f->alias_of, c->in->fs[a->rep[i]].device,
+			     sizeof f->alias_of);
+		c->in->n_aliases++;
+		vmie_layout_free(l);    /* the representative's is kept */
+		return 0;
+	}
+	rc = insp_tab_grow(a, i);
+	if (rc)
+		return rc;
+	insp_tab_put(a, a->by_lay, l->hash, i);
+	if (l->start_disk)
+		insp_tab_put(a, a->by_start, insp_start_key(l), i);
+	a->tab_used++;
+	return 0;
+}
+
+/* The entry fs entry i aliases, or -1. */
+static int insp_alias_rep(const struct insp_ctx *c, unsigned i)
+{
+	return c->alias && i < c->in->n_fs ? c->alias->rep[i] : -1;
+}
+
+/* The disks (bit d: disks[d]) that layout l reads. */
+static uint64_t insp_layout_disks(const struct insp_ctx *c,
+				  const struct vmie_layout *l)
+{
+	uint64_t mask = 0;
+	for (unsigned k = 0; k < l->n; k++)
+		for (unsigned d = 0; l->r[k].disk && d < c->alias->n_disks &&
+		     d < 64; d++)
+			if (l->r[k].disk == c->alias->disks[d])
+				mask |= (uint64_t)1 << d;
+	return mask;
+}
+
+/* Probe entry i, or copy the probe of the entry it aliases. */
+static void insp_probe(struct insp_ctx *c, unsigned i)
+{
+	int j = insp_alias_rep(c, i);
+	if (j >= 0)
+		c->in->fs[i].probe = c->in->fs[j].probe;
+	else
+		vmie_fs_probe(c->devs[i], &c->in->fs[i].probe);
+}
+
+/* An alias repeats what was found on the entry it aliases. */
+static void insp_alias_copy(struct insp_ctx *c, unsigned i)
+{
+	struct vmie_insp_fs *f = &c->in->fs[i];
+	const struct vmie_insp_fs *g;
+	int j = insp_alias_rep(c, i);
+
+	if (j < 0)
+		return;
+	g = &c->in->fs[j];
+	f->probe = g->probe;
+	f->opened = g->opened;
+	if (!f->error[0])
+		vmie_strlcpy(f->error, g->error, sizeof f->error);
+	f->n_subvolumes = g->n_subvolumes;
+	f->subvolumes_unknown = g->subvolumes_unknown;
+	vmie_strlcpy(f->subvolume_paths, g->subvolume_paths,
+		     sizeof f->subvolume_paths);
+	vmie_strlcpy(f->default_subvolume, g->default_subvolume,
+		     sizeof f->default_subvolume);
+	vmie_strlcpy(f->journal, g->journal, sizeof f->journal);
+	f->journal_transactions = g->journal_transactions;
+	f->journal_blocks = g->journal_blocks;
+	vmie_strlcpy(f->journal_problem, g->journal_problem,
+		     sizeof f->journal_problem);
+	f->dirty = g->dirty;
+	f->hibernated = g->hibernated;
+}
+
+/* Does entry i share bytes with an entry opened before it?  Then *j is
+ * that one.  Each pair of pieces compared draws on the budget. */
+static bool insp_overlaps(struct insp_ctx *c, unsigned i, unsigned *j)
+{
+	const struct insp_alias *a = c->alias;
+	const struct vmie_layout *li = &a->lay[i];
+	struct vmie_err e = { 0 };
+
+	for (unsigned k = 0; k < i && li->n; k++) {
+		const struct vmie_layout *lk = &a->lay[k];
+		if (!c->fss[k] || !lk->n)
+			continue;
+		if (vmie_budget_entries(c->devs[i]->budget,
+					(uint64_t)li->n * lk->n,
+					"inspect: overlapping volumes", &e))
+			return false;   /* the budget is spent: reads fail */
+		for (unsigned x = 0; x < li->n; x++) {
+			const struct vmie_layout_rec *p = &li->r[x];
+			if (!p->disk)
+				continue;
+			for (unsigned y = 0; y < lk->n; y++) {
+				const struct vmie_layout_rec *q = &lk->r[y];
+				if (q->disk == p->disk && p->off < q->off + q->len &&
+				    q->off < p->off + p->len) {
+					*j = k;
+					return true;
+				}
+			}
+		}
+	}
+	return false;
+}
+
+static void insp_alias_free(struct insp_ctx *c, unsigned n_fs)
+{
+	struct insp_alias *a = c->alias;
+	if (!a)
+		return;
+	for (unsigned i = 0; i < n_fs && a->lay; i++)
+		vmie_layout_free(&a->lay[i]);
+	free(a->lay);
+	free(a->rep);
+	free(a->by_lay);
+	free(a->by_start);
+	for (unsigned d = 0; a->whole && d < a->n_disks; d++)
+		vmie_image_close(a->whole[d]);
+	free(a->whole);
+	free(a);
+	c->alias = NULL;
+}
+
 /* ---- the file system list ---- */
 
 static int insp_add_fs(struct insp_ctx *c, struct vmie_image *dev,
 		       bool owned, int disk, int part, const char *lv,
-		       const char *device)
+		       const char *device, struct vmie_layout *lay)
 {
 	struct vmie_inspection *in = c->in;
 	struct vmie_insp_fs *f;
@@ -132,6 +394,14 @@ static int insp_add_fs(struct insp_ctx *c, struct vmie_image *dev,
 		if (!a)
 			return VMIE_ENOMEM;
 		c->fss = a;
+		a = realloc(c->alias->lay, nc * sizeof *c->alias->lay);
+		if (!a)
+			return VMIE_ENOMEM;
+		c->alias->lay = a;
+		a = realloc(c->alias->rep, nc * sizeof *c->alias->rep);
+		if (!a)
+			return VMIE_ENOMEM;
+		c->alias->rep = a;
 		c->cap = nc;
 	}
 	f = &in->fs[in->n_fs];
@@ -146,12 +416,17 @@ static int insp_add_fs(struct insp_ctx *c, struct vmie_image *dev,
 	c->devs[in->n_fs] = dev;
 	c->dev_owned[in->n_fs] = owned;
 	c->fss[in->n_fs] = NULL;
+	memset(&c->alias->lay[in->n_fs], 0, sizeof *c->alias->lay);
+	c->alias->rep[in->n_fs] = -1;
 	in->n_fs++;
-	return 0;
+	return insp_alias_check(c, in->n_fs - 1, lay);
 }
 
 struct vmie_fs *insp_fs(struct insp_ctx *c, unsigned i)
 {
+	int j = insp_alias_rep(c, i);
+	if (j >= 0)
+		i = (unsigned)j;        /* an alias reads as what it aliases */
 	return i < c->in->n_fs ? c->fss[i] : NULL;
 }
 
@@ -177,8 +452,8 @@ static void insp_open_fs(struct insp_ctx *c, unsigned i)
 	struct vmie_err e = { 0 };
 	struct vmie_fs *fs = NULL;
 
-	if (f->error[0])
-		return;         /* set aside (an LDM container) */
+	if (f->error[0] || insp_alias_rep(c, i) >= 0)
+		return;         /* set aside (an LDM container), an alias */
 	if (!f->probe.type[0]) {
 		vmie_strlcpy(f->error, "no known file system", sizeof f->error);
 		return;
@@ -189,7 +464,21 @@ static void insp_open_fs(struct insp_ctx *c, unsigned i)
 			 "");
 		return;
 	}
+	unsigned over;
+	if (insp_overlaps(c, i, &over)) {
+		if (++c->alias->n_overlap > INSP_MAX_OVERLAP) {
+			vmie_insp_fmt(f->error, sizeof f->error, "overlaps %s: "
+				      "not inspected (more than %u file "
+				      "systems overlap others)",
+				      c->in->fs[over].device, INSP_MAX_OVERLAP);
+			return;
+		}
+		if (c->alias->n_overlap == 1)
+			insp_warn(c->in, "%s overlaps %s: the table's entries "
+				  "share bytes", f->device, c->in->fs[over].device);
+	}
 	if (vmie_fs_open(c->devs[i], &fs, &e)) {
+		insp_limit(c, &e);
 		vmie_insp_fmt(f->error, sizeof f->error, "%s", e.msg[0] ? e.msg :
 			 vmie_strerror(e.code));
 		return;
@@ -444,15 +733,23 @@ static int insp_new_os(struct vmie_inspection *in, struct vmie_insp_os **out)
 	return 0;
 }
 
-/* Scan one disk: table, then a device per partition (or the disk). */
-static int insp_disk(struct insp_ctx *c, unsigned d, struct vmie_image *img)
+/* Scan one disk: table, then a device per partition (or the disk).  All
+ * of it is read through a metered window over the whole disk. */
+static int insp_disk(struct insp_ctx *c, unsigned d, struct vmie_image *disk_img)
 {
 	struct vmie_insp_disk *disk = &c->in->disks[d];
 	struct vmie_err e = { 0 };
+	struct vmie_image *img;
 	char name[64];
 	int rc;
 
+	vmie_insp_fmt(name, sizeof name, "disk%u", d);
+	if (vmie_image_window(disk_img, 0, disk_img->size, name,
+			      &c->alias->whole[d], &e))
+		return e.code == VMIE_ENOMEM ? VMIE_ENOMEM : VMIE_EINVAL;
+	img = c->alias->whole[d];
 	if (vmie_ptable_read(img, &disk->pt, &e)) {
+		insp_limit(c, &e);
 		vmie_insp_fmt(disk->error, sizeof disk->error, "%s", e.msg);
 		memset(&disk->pt, 0, sizeof disk->pt);
 		disk->pt.type = VMIE_PT_NONE;
@@ -463,8 +760,7 @@ static int insp_disk(struct insp_ctx *c, unsigned d, struct vmie_image *img)
 		if (!strcmp(disk->pt.parts[k].kind, "bios-boot"))
 			disk->has_boot_code = true;
 	if (disk->pt.type == VMIE_PT_NONE || !disk->pt.n_parts) {
-		vmie_insp_fmt(name, sizeof name, "disk%u", d);
-		return insp_add_fs(c, img, false, (int)d, 0, NULL, name);
+		return insp_add_fs(c, img, false, (int)d, 0, NULL, name, NULL);
 	}
 	for (unsigned k = 0; k < disk->pt.n_parts; k++) {
 		const struct vmie_partition *p = &disk->pt.parts[k];
@@ -478,7 +774,7 @@ static int insp_disk(struct insp_ctx *c, unsigned d, struct vmie_image *img)
 			continue;
 		}
 		rc = insp_add_fs(c, w, true, (int)d, (int)p->number, NULL,
-				 name);
+				 name, NULL);
 		if (rc) {
 			vmie_image_close(w);
 			return rc;
@@ -487,70 +783,25 @@ static int insp_disk(struct insp_ctx *c, unsigned d, struct vmie_image *img)
 	return 0;
 }
 
-/* Which disks each LV has extents on.  lib/part does not say, but it
- * reports an LV whose PV is missing as unassembled: scanning again without
- * the PVs of disk d tells which LVs use disk d.  Metadata only, so cheap;
- * done only when the PVs are on several disks. */
-static int insp_lv_disks(struct insp_ctx *c, struct vmie_image **pvs,
-			 const int *pv_disk, unsigned npv, uint64_t *masks)
-{
-	struct vmie_image **sub = calloc(npv, sizeof *sub);
-	uint64_t seen = 0;
-
-	if (!sub)
-		return VMIE_ENOMEM;
-	for (unsigned i = 0; i < npv; i++) {
-		int d = pv_disk[i];
-		struct vmie_lvm without = { 0 };
-		struct vmie_err e = { 0 };
-		unsigned ns = 0;
-		if (d < 0 || d >= 64 || (seen & (uint64_t)1 << d))
-			continue;
-		seen |= (uint64_t)1 << d;
-		for (unsigned j = 0; j < npv; j++)
-			if (pv_disk[j] != d)
-				sub[ns++] = pvs[j];
-		if (ns && vmie_lvm_scan(sub, ns, &without, &e)) {
-			vmie_lvm_free(&without);
-			continue;       /* cannot tell: no bit for d */
-		}
-		for (unsigned k = 0; k < c->lvm->n_lvs; k++) {
-			const struct vmie_lvm_lv *lv = &c->lvm->lvs[k];
-			bool still = false;
-			for (unsigned m = 0; ns && m < without.n_lvs; m++)
-				if (!strcmp(without.lvs[m].vg, lv->vg) &&
-				    !strcmp(without.lvs[m].name, lv->name))
-					still = without.lvs[m].dev != NULL;
-			if (!still)
-				masks[k] |= (uint64_t)1 << d;
-		}
-		vmie_lvm_free(&without);
-	}
-	free(sub);
-	return 0;
-}
-
 static int insp_lvm(struct insp_ctx *c)
 {
 	struct vmie_inspection *in = c->in;
 	struct vmie_image **pvs = NULL;
-	int *pv_disk = NULL;
-	uint64_t *masks = NULL;
 	unsigned npv = 0, n_fs = in->n_fs;
 	int one_disk = -2, rc = 0;
 	struct vmie_err e = { 0 };
 
 	pvs = calloc(n_fs ? n_fs : 1, sizeof *pvs);
-	pv_disk = calloc(n_fs ? n_fs : 1, sizeof *pv_disk);
-	if (!pvs || !pv_disk) {
+	if (!pvs) {
 		rc = VMIE_ENOMEM;
 		goto out;
 	}
 	for (unsigned i = 0; i < n_fs; i++) {
+		if (insp_alias_rep(c, i) >= 0)
+			continue;       /* the PV is scanned once */
 		if (strcmp(in->fs[i].probe.type, "LVM2_member") &&
 		    !(!in->fs[i].probe.type[0] && vmie_lvm_is_pv(c->devs[i])))
 			continue;
-		pv_disk[npv] = in->fs[i].disk;
 		pvs[npv++] = c->devs[i];
 		if (one_disk == -2)
 			one_disk = in->fs[i].disk;
@@ -565,50 +816,53 @@ static int insp_lvm(struct insp_ctx *c)
 		goto out;
 	}
 	if (vmie_lvm_scan(pvs, npv, c->lvm, &e)) {
+		insp_limit(c, &e);
 		insp_warn(in, "LVM: %s", e.msg);
 		goto out;
 	}
 	for (unsigned k = 0; k < c->lvm->n_warnings; k++)
 		insp_warn(in, "LVM: %s", c->lvm->warnings[k]);
 	in->n_lvs = c->lvm->n_lvs;
-	masks = calloc(c->lvm->n_lvs ? c->lvm->n_lvs : 1, sizeof *masks);
-	if (!masks) {
-		rc = VMIE_ENOMEM;
-		goto out;
-	}
-	if (one_disk < 0) {
-		rc = insp_lv_disks(c, pvs, pv_disk, npv, masks);
-		if (rc)
-			goto out;
-	}
 	for (unsigned k = 0; k < c->lvm->n_lvs; k++) {
 		struct vmie_lvm_lv *lv = &c->lvm->lvs[k];
+		struct vmie_layout lay = { 0 };
 		char lvname[260], dev[160];
 		int disk = one_disk;
+		uint64_t mask = 0;
 		vmie_insp_fmt(lvname, sizeof lvname, "%s/%s", lv->vg, lv->name);
 		if (!lv->dev) {
 			insp_warn(in, "LVM %s: %s", lvname, lv->error);
 			continue;
 		}
+		/* the disks it has extents on, from where its bytes lie */
+		vmie_err_clear(&e);
+		if (!vmie_image_layout(lv->dev, &lay, &e))
+			mask = insp_layout_disks(c, &lay);
+		else
+			insp_limit(c, &e);
+		if (e.code == VMIE_ENOMEM) {
+			rc = VMIE_ENOMEM;
+			goto out;
+		}
 		/* on one disk only: that disk */
-		if (disk < 0 && masks[k] && !(masks[k] & (masks[k] - 1)))
-			for (disk = 0; !(masks[k] & (uint64_t)1 << disk); disk++)
+		if (disk < 0 && mask && !(mask & (mask - 1)))
+			for (disk = 0; !(mask & (uint64_t)1 << disk); disk++)
 				;
 		if (disk >= 0)
 			vmie_insp_fmt(dev, sizeof dev, "disk%d:%s", disk, lvname);
 		else
 			vmie_insp_fmt(dev, sizeof dev, "lvm:%s", lvname);
-		rc = insp_add_fs(c, lv->dev, false, disk, -1, lvname, dev);
+		rc = insp_add_fs(c, lv->dev, false, disk, -1, lvname, dev,
+				 lay.n ? &lay : NULL);
+		vmie_layout_free(&lay);
 		if (rc)
 			goto out;
 		if (disk < 0)
-			in->fs[in->n_fs - 1].disk_mask = masks[k];
-		vmie_fs_probe(lv->dev, &in->fs[in->n_fs - 1].probe);
+			in->fs[in->n_fs - 1].disk_mask = mask;
+		insp_probe(c, in->n_fs - 1);
 	}
 out:
 	free(pvs);
-	free(pv_disk);
-	free(masks);
 	return rc;
 }
 
@@ -651,6 +905,7 @@ static int insp_ldm(struct insp_ctx *c, struct vmie_image *const *disks)
 			rc = VMIE_ENOMEM;
 		else
 			insp_warn(in, "LDM: %s", e.msg);
+		insp_limit(c, &e);
 		goto out;
 	}
 	for (unsigned k = 0; k < l.n_warnings; k++)
@@ -686,12 +941,15 @@ static int insp_ldm(struct insp_ctx *c, struct vmie_image *const *disks)
 				      v->name);
 		else
 			vmie_insp_fmt(dev, sizeof dev, "ldm:%s", v->name);
-		rc = insp_add_fs(c, v->dev, true, disk, -1, NULL, dev);
-		if (rc)
+		rc = insp_add_fs(c, v->dev, true, disk, -1, NULL, dev, NULL);
+		if (rc) {
+			if (in->n_fs && c->devs[in->n_fs - 1] == v->dev)
+				v->dev = NULL;  /* closed with the others */
 			goto out;
+		}
 		v->dev = NULL;          /* closed with the other devices */
 		in->fs[in->n_fs - 1].disk_mask = mask;
-		vmie_fs_probe(c->devs[in->n_fs - 1], &in->fs[in->n_fs - 1].probe);
+		insp_probe(c, in->n_fs - 1);
 	}
 out:
 	vmie_ldm_free(&l);
@@ -743,6 +1001,13 @@ int vmie_inspect(struct vmie_image *const *disks, const char *const *names,
 		goto out;
 	}
 	in->n_disks = n;
+	c.alias = calloc(1, sizeof *c.alias);
+	if (!c.alias || !(c.alias->whole = calloc(n, sizeof *c.alias->whole))) {
+		rc = VMIE_ENOMEM;
+		goto out;
+	}
+	c.alias->disks = disks;
+	c.alias->n_disks = n;
 	for (unsigned d = 0; d < n; d++) {
 		struct vmie_insp_disk *disk = &in->disks[d];
 		struct vmie_image_info info = { 0 };
@@ -766,15 +1031,17 @@ int vmie_inspect(struct vmie_image *const *disks, const char *const *names,
 			goto out;
 	}
 	for (unsigned i = 0; i < in->n_fs; i++)
-		vmie_fs_probe(c.devs[i], &in->fs[i].probe);
+		insp_probe(&c, i);
 	rc = insp_lvm(&c);
 	if (rc)
 		goto out;
-	rc = insp_ldm(&c, disks);
+	rc = insp_ldm(&c, c.alias->whole);
 	if (rc)
 		goto out;
 	for (unsigned i = 0; i < in->n_fs; i++)
 		insp_open_fs(&c, i);
+	for (unsigned i = 0; i < in->n_fs; i++)
+		insp_alias_copy(&c, i);
 
 	/* operating system roots, in file system order */
 	for (unsigned i = 0; i < in->n_fs; i++) {
@@ -810,6 +1077,24 @@ int vmie_inspect(struct vmie_image *const *disks, const char *const *names,
 	for (unsigned k = 0; k < in->n_os; k++)
 		insp_boot_modes(&c, &in->os[k]);
 	in->dual_boot = in->n_os > 1;
+	/* A budget that ran out leaves the facts partial: the inspection
+	 * fails with the first refusal (FMT-005), or with the counter that
+	 * is over its limit when a reader swallowed the refusal. */
+	if (!c.alias->limit.code)
+		for (unsigned d = 0; d < n; d++) {
+			struct vmie_budget *b = disks[d]->budget;
+			for (int k = 0; b && k < VMIE_BUDGET_N; k++)
+				if (k != VMIE_BUDGET_MEM && b->limit[k] &&
+				    vmie_budget_used(b, k) > b->limit[k]) {
+					vmie_budget_draw(b, k, 0, "inspect",
+							 &c.alias->limit);
+					break;
+				}
+			if (c.alias->limit.code)
+				break;
+		}
+	if (c.alias->limit.code)
+		rc = VMIE_ELIMIT;
 out:
 	insp_subvols_close(&c);
 	for (unsigned i = 0; i < in->n_fs; i++) {
@@ -824,10 +1109,17 @@ out:
 	free(c.devs);
 	free(c.dev_owned);
 	free(c.fss);
+	if (rc == VMIE_ELIMIT && c.alias && c.alias->limit.code) {
+		if (err)
+			*err = c.alias->limit;
+	} else if (rc) {
+		VMIE_ERR(err, rc, "inspect: %s", rc == VMIE_ENOMEM ?
+			 "out of memory" : vmie_strerror(rc));
+	}
+	insp_alias_free(&c, in->n_fs);    /* the whole-disk windows last */
 	if (rc) {
 		vmie_inspection_free(in);
-		return VMIE_ERR(err, rc, "inspect: %s", rc == VMIE_ENOMEM ?
-				"out of memory" : vmie_strerror(rc));
+		return rc;
 	}
 	in->seconds = insp_now() - t0;
 	*out = in;

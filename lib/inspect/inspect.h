@@ -38,7 +38,7 @@ struct vmie_insp_disk {
 	uint64_t virtual_size;
 	struct vmie_ptable pt;  /* partition table (owned) */
 	bool has_boot_code;     /* MBR boot code or a BIOS boot partition */
-	char error[200];        /* why the partition table could not be
+	char error[400];        /* why the partition table could not be
 				   read, or "" (the disk is then scanned as a
 				   whole-disk file system) */
 };
@@ -53,7 +53,18 @@ struct vmie_insp_fs {
 	int partition;          /* partition number, 0 whole disk, -1 LV */
 	char lv[260];           /* "vg/lv" when on LVM */
 	struct vmie_fs_probe probe;
-	bool opened;            /* vmie read it */
+	/* Another entry reads the same bytes: a table that lists one
+	 * partition twice, logical or dynamic-disk volumes over the same
+	 * extents.  alias_of is the device name of the first such entry,
+	 * which alone was probed, opened and inspected; this entry repeats
+	 * its facts (probe, opened, error, journal, subvolumes).
+	 * alias_exact: the very same bytes; false: it starts at the same
+	 * byte but with another size or layout (overlapping entries).
+	 * "" when the entry is no alias. */
+	char alias_of[160];
+	bool alias_exact;
+	bool opened;            /* vmie read it (through alias_of, for an
+				   alias) */
 	char error[200];        /* why it could not be read, or "" */
 	unsigned n_subvolumes;  /* Btrfs subvolumes other than the top level */
 	bool subvolumes_unknown;   /* Btrfs: the subvolumes could not be
@@ -234,6 +245,8 @@ struct vmie_inspection {
 	unsigned n_warnings;    /* VM-wide oddities (LVM, unreadable disks) */
 	char warnings[16][200];
 	unsigned n_lvs;         /* LVM logical volumes found */
+	unsigned n_aliases;     /* file system entries that are aliases of
+				   another (vmie_insp_fs.alias_of) */
 	double seconds;         /* time the inspection took */
 };
 

@@ -212,6 +212,10 @@ static json_t *fs_json(const struct vmie_insp_fs *f)
 	json_object_set_new(o, "free", ju64(f->probe.free));
 	json_object_set_new(o, "readable", json_boolean(f->probe.readable));
 	json_object_set_new(o, "encrypted", json_boolean(f->probe.encrypted));
+	json_object_set_new(o, "alias_of", f->alias_of[0] ? js(f->alias_of) :
+			    json_null());
+	json_object_set_new(o, "alias_exact", json_boolean(f->alias_of[0] &&
+							   f->alias_exact));
 	json_object_set_new(o, "opened", json_boolean(f->opened));
 	json_object_set_new(o, "error", js(f->error));
 	json_object_set_new(o, "subvolumes", f->subvolumes_unknown ?

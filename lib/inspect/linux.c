@@ -845,7 +845,9 @@ static void linux_initrd(struct linux_guest *g)
 		return;
 	}
 	struct vmie_insp_initrd res;
-	int rc = vmie_insp_initrd_scan(linux_rd_read, &rd, st.size, &res, &e);
+	int rc = vmie_insp_initrd_scan_budget(linux_rd_read, &rd, st.size,
+					      rd.fs->dev ? rd.fs->dev->budget :
+					      NULL, &res, &e);
 	vmie_strlcpy(os->initrd_compression, res.compression,
 		     sizeof os->initrd_compression);
 	vmie_strlcpy(os->initrd_drivers, res.drivers,

@@ -29,9 +29,9 @@
  *     EmsEnabled) and 260000b0 (ems, BcdOSLoaderBoolean_EmsEnabled).
  *
  * hivex opens files by path only.  A hive is copied from the guest into an
- * anonymous memory file (memfd_create) and opened as /proc/self/fd/N; where
- * that is impossible, into a 0600 file in a private 0700 directory that is
- * removed as soon as hivex has opened it.
+ * anonymous memory file (memfd_create) and opened as /proc/self/fd/N;
+ * where that is impossible the hive is reported unreadable: vmie never
+ * writes guest data to a host file (no temporary files).
  */
 #include "inspect/insp_int.h"
 
@@ -46,6 +46,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/budget.h"
 #include "core/checked.h"
 #include "core/util.h"
 #include "fs/fs.h"
@@ -121,49 +122,74 @@ out:
 	return rc;
 }
 
+/* Open a hive of the guest: copied into an anonymous memory file that
+ * hivex opens as /proc/self/fd/N.  Nothing of the guest is ever written to
+ * the host's file systems: without memfd or /proc the hive is unreadable,
+ * and says why.  The copy is charged to the image's metadata memory
+ * budget while the hive is open (*charged, released by win_close_hive). */
 static hive_h *win_open_hive(struct vmie_fs *fs, const char *path,
-			     char *why, size_t wsize)
+			     char *why, size_t wsize, uint64_t *charged)
 {
-	char p[64], dir[64], file[96];
+	struct vmie_budget *b = fs->dev ? fs->dev->budget : NULL;
+	struct vmie_err e = { 0 };
+	struct vmie_stat st;
+	char p[64];
 	hive_h *h = NULL;
 	int fd;
 
 	why[0] = '\0';
-	fd = memfd_create("vmie-hive", MFD_CLOEXEC);
-	if (fd >= 0) {
-		if (!win_copy(fs, path, fd, why, wsize)) {
-			vmie_insp_fmt(p, sizeof p, "/proc/self/fd/%d", fd);
-			h = hivex_open(p, 0);
-		}
-		close(fd);
-		if (h || why[0])
-			goto out;
-	}
-	/* no memfd or no /proc: a private temporary file */
-	vmie_insp_fmt(dir, sizeof dir, "%s/vmie-hive.XXXXXX",
-		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	if (strlen(dir) >= sizeof dir - 1 || !mkdtemp(dir)) {
-		vmie_insp_fmt(why, wsize, "no temporary directory for %s", path);
+	*charged = 0;
+	if (vmie_fs_stat(fs, path, &st, &e)) {
+		vmie_insp_fmt(why, wsize, "%s", e.msg);
 		return NULL;
 	}
-	vmie_insp_fmt(file, sizeof file, "%s/hive", dir);
-	fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd >= 0) {
-		if (!win_copy(fs, path, fd, why, wsize)) {
-			close(fd);
-			fd = -1;
-			h = hivex_open(file, 0);
+	if (st.size <= WIN_MAX_HIVE && st.size >= 4096) {
+		if (vmie_budget_alloc(b, st.size, path, &e)) {
+			vmie_insp_fmt(why, wsize, "%s", e.msg);
+			return NULL;
 		}
-		if (fd >= 0)
-			close(fd);
-		unlink(file);
+		*charged = st.size;
 	}
-	rmdir(dir);
-out:
-	if (!h && !why[0])
-		vmie_insp_fmt(why, wsize, "%s: not a valid registry hive (%s)", path,
-			 strerror(errno));
-	return h;
+	fd = memfd_create("vmie-hive", MFD_CLOEXEC);
+	if (fd < 0) {
+		vmie_insp_fmt(why, wsize, "%s: cannot hold the hive in memory "
+			      "(memfd_create: %s); vmie writes no guest data "
+			      "to host files", path, strerror(errno));
+		goto fail;
+	}
+	if (!win_copy(fs, path, fd, why, wsize)) {
+		vmie_insp_fmt(p, sizeof p, "/proc/self/fd/%d", fd);
+		errno = 0;
+		h = hivex_open(p, 0);
+		if (!h) {
+			int en = errno;
+			struct stat pst;
+			if (stat(p, &pst))
+				vmie_insp_fmt(why, wsize, "%s: cannot open the "
+					"in-memory copy (%s: %s); vmie writes "
+					"no guest data to host files", path, p,
+					strerror(errno));
+			else
+				vmie_insp_fmt(why, wsize, "%s: not a valid "
+					"registry hive (%s)", path,
+					en ? strerror(en) : "rejected by hivex");
+		}
+	}
+	close(fd);
+	if (h)
+		return h;
+fail:
+	if (!why[0])
+		vmie_insp_fmt(why, wsize, "%s: not a valid registry hive", path);
+	vmie_budget_release(b, *charged);
+	*charged = 0;
+	return NULL;
+}
+
+static void win_close_hive(struct vmie_fs *fs, hive_h *h, uint64_t charged)
+{
+	hivex_close(h);
+	vmie_budget_release(fs->dev ? fs->dev->budget : NULL, charged);
 }
 
 /* Walk a backslash-separated key path from node; 0 if absent. */
@@ -698,10 +724,12 @@ static void win_boot(struct insp_ctx *c, unsigned fsi, struct vmie_insp_os *os)
 	}
 	if (bcd_fs) {
 		/* FAT is case-insensitive: the fs resolves "BCD" itself */
-		hive_h *h = win_open_hive(bcd_fs, bcd_path, why, sizeof why);
+		uint64_t ch;
+		hive_h *h = win_open_hive(bcd_fs, bcd_path, why, sizeof why,
+					  &ch);
 		if (h) {
 			win_bcd(h, bcd_where, os);
-			hivex_close(h);
+			win_close_hive(bcd_fs, h, ch);
 		} else {
 			vmie_insp_evidence(os, "ems", bcd_where, "BCD unreadable: "
 					   "%s", why);
@@ -715,6 +743,7 @@ int vmie_insp_windows(struct insp_ctx *c, unsigned fsi,
 	struct vmie_fs *fs = insp_fs(c, fsi);
 	const struct vmie_insp_fs *f = &c->in->fs[fsi];
 	char p[160], why[200];
+	uint64_t ch;
 	hive_h *h;
 
 	vmie_strlcpy(os->type, "windows", sizeof os->type);
@@ -723,18 +752,18 @@ int vmie_insp_windows(struct insp_ctx *c, unsigned fsi,
 	os->root_disk = f->disk;
 	os->root_free = f->probe.free;
 	vmie_insp_fmt(p, sizeof p, "%s/System32/config/SOFTWARE", sysroot);
-	h = win_open_hive(fs, p, why, sizeof why);
+	h = win_open_hive(fs, p, why, sizeof why, &ch);
 	if (h) {
 		win_software(h, os);
-		hivex_close(h);
+		win_close_hive(fs, h, ch);
 	} else {
 		vmie_insp_evidence(os, "registry", p, "unreadable: %s", why);
 	}
 	vmie_insp_fmt(p, sizeof p, "%s/System32/config/SYSTEM", sysroot);
-	h = win_open_hive(fs, p, why, sizeof why);
+	h = win_open_hive(fs, p, why, sizeof why, &ch);
 	if (h) {
 		win_system(h, sysroot, fs, os);
-		hivex_close(h);
+		win_close_hive(fs, h, ch);
 	} else {
 		vmie_insp_evidence(os, "registry", p, "unreadable: %s", why);
 	}

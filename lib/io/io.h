@@ -35,7 +35,10 @@ struct vmie_src_ops {
 		     struct vmie_err *err);
 	/* Optional: open a sibling file by name (a VMDK extent, a qcow2
 	 * backing file) from the same place.  name is never a path: callers
-	 * must reject '/' and ".." first; implementations check again. */
+	 * must reject '/' and ".." first; implementations check again.  Only
+	 * a regular file is opened (not a FIFO, socket, device or
+	 * directory), and a symbolic link only if it leads to one inside the
+	 * same directory: VMIE_EPERM naming the file otherwise. */
 	int (*open_sibling)(struct vmie_src *s, const char *name,
 			    struct vmie_src **out, struct vmie_err *err);
 	/* Optional: find holes.  Set *pnum to the length (> 0) of the run at
@@ -90,6 +93,9 @@ static inline int vmie_src_pread(struct vmie_src *s, void *buf, size_t len,
 }
 int vmie_src_open_sibling(struct vmie_src *s, const char *name,
 			  struct vmie_src **out, struct vmie_err *err);
+/* For a local file source: its device and inode (true), so that a reader
+ * can tell two names of one file apart from two files; false otherwise. */
+bool vmie_src_file_id(const struct vmie_src *s, uint64_t *dev, uint64_t *ino);
 /* Hole/data runs of a source (everything is data if unsupported). */
 int vmie_src_extent(struct vmie_src *s, uint64_t off, uint64_t max_len,
 		    uint64_t *pnum, bool *hole, struct vmie_err *err);

@@ -125,6 +125,7 @@ struct file_src {
 	int fd;
 	char *dir;   /* directory of the file, for siblings */
 	bool regular;
+	uint64_t dev, ino;   /* identity, for callers that share files */
 	pthread_mutex_t map_lock;
 	uint8_t *map;        /* whole-file mapping, once asked for */
 	bool map_tried;
@@ -419,20 +420,130 @@ static void file_close(struct vmie_src *s)
 	}
 }
 
-static int file_open_at(const char *path, const char *dir, struct vmie_src **out,
+static int file_src_new(int fd, const struct stat *st, const char *path,
+			const char *dir, struct vmie_src **out,
 			struct vmie_err *err);
 
+/* What a file that is not a regular file is, for messages. */
+static const char *file_kind(mode_t m)
+{
+	if (S_ISFIFO(m))
+		return "a FIFO (named pipe)";
+	if (S_ISSOCK(m))
+		return "a socket";
+	if (S_ISCHR(m))
+		return "a character device";
+	if (S_ISBLK(m))
+		return "a block device";
+	if (S_ISDIR(m))
+		return "a directory";
+	if (S_ISLNK(m))
+		return "a symbolic link";
+	return "not a regular file";
+}
+
+/* Is the resolved path p inside the resolved directory d? */
+static bool path_inside(const char *p, const char *d)
+{
+	size_t n = strlen(d);
+	if (n == 1 && d[0] == '/')
+		return p[0] == '/';
+	return !strncmp(p, d, n) && p[n] == '/';
+}
+
+/*
+ * A file named inside an image (a VMDK extent): only a regular file in the
+ * same directory, or a symbolic link there that resolves to a regular file
+ * still inside that directory, is opened.  FIFOs, sockets, devices and
+ * directories are refused before they are opened (opening a FIFO blocks
+ * until a writer comes, opening a device can act on it), and the file is
+ * opened without following a link and checked again after the open.
+ */
 static int file_open_sibling(struct vmie_src *s, const char *name,
 			     struct vmie_src **out, struct vmie_err *err)
 {
 	struct file_src *f = s->priv;
+	const int oflags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY |
+			   O_NOFOLLOW;
+	struct stat lst, st;
+	char *path = NULL, *rdir = NULL, *rpath = NULL;
+	int dfd = -1, fd = -1, r;
+
+	if (!*name || !strcmp(name, ".") || !strcmp(name, "..") ||
+	    strchr(name, '/'))
+		return VMIE_ERR(err, VMIE_EPERM, "%s: '%s' is not a plain file "
+				"name", s->name, name);
 	size_t n = strlen(f->dir) + strlen(name) + 2;
-	char *path = malloc(n);
+	path = malloc(n);
 	if (!path)
 		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
 	snprintf(path, n, "%s/%s", f->dir, name);
-	int r = file_open_at(path, f->dir, out, err);
+	dfd = open(f->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0) {
+		r = VMIE_ERR_SYS(err, "%s: cannot open the directory", f->dir);
+		goto out;
+	}
+	if (fstatat(dfd, name, &lst, AT_SYMLINK_NOFOLLOW) < 0) {
+		r = VMIE_ERR_SYS(err, "%s: cannot open", path);
+		goto out;
+	}
+	if (S_ISLNK(lst.st_mode)) {
+		rdir = realpath(f->dir, NULL);
+		rpath = realpath(path, NULL);
+		if (!rdir || !rpath) {
+			r = VMIE_ERR_SYS(err, "%s: cannot resolve the symbolic "
+					 "link", path);
+			goto out;
+		}
+		if (!path_inside(rpath, rdir)) {
+			r = VMIE_ERR(err, VMIE_EPERM, "'%s' is a symbolic link "
+				     "that leads outside the directory %s; only "
+				     "files inside the image's directory are "
+				     "read", name, f->dir);
+			goto out;
+		}
+		if (stat(rpath, &st) < 0) {
+			r = VMIE_ERR_SYS(err, "%s: cannot open", path);
+			goto out;
+		}
+	} else {
+		st = lst;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = VMIE_ERR(err, VMIE_EPERM, "'%s' is %s, not a regular "
+			     "file; only regular files are read through names "
+			     "found inside an image", name,
+			     file_kind(st.st_mode));
+		goto out;
+	}
+	/* the resolved path has no link left: O_NOFOLLOW catches a swap */
+	fd = rpath ? open(rpath, oflags) : openat(dfd, name, oflags);
+	if (fd < 0) {
+		r = VMIE_ERR_SYS(err, "%s: cannot open", path);
+		goto out;
+	}
+	struct stat fst;
+	if (fstat(fd, &fst) < 0) {
+		r = VMIE_ERR_SYS(err, "%s: stat", path);
+		goto out;
+	}
+	if (!S_ISREG(fst.st_mode) || fst.st_dev != st.st_dev ||
+	    fst.st_ino != st.st_ino) {
+		r = VMIE_ERR(err, VMIE_EPERM, "'%s' changed while it was "
+			     "being opened", name);
+		goto out;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	r = file_src_new(fd, &fst, path, f->dir, out, err);
+	fd = -1;      /* taken, or closed on failure */
+out:
+	if (fd >= 0)
+		close(fd);
+	if (dfd >= 0)
+		close(dfd);
 	free(path);
+	free(rdir);
+	free(rpath);
 	return r;
 }
 
@@ -446,31 +557,24 @@ static const struct vmie_src_ops file_ops = {
 	.check_size = file_check_size,
 };
 
-static int file_open_at(const char *path, const char *dir, struct vmie_src **out,
+/* The file source over fd (taken: closed on failure). */
+static int file_src_new(int fd, const struct stat *st, const char *path,
+			const char *dir, struct vmie_src **out,
 			struct vmie_err *err)
 {
-	struct stat st;
 	uint64_t size;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return VMIE_ERR_SYS(err, "%s: cannot open", path);
-	if (fstat(fd, &st) < 0) {
-		int r = VMIE_ERR_SYS(err, "%s: stat", path);
-		close(fd);
-		return r;
-	}
-	if (S_ISBLK(st.st_mode)) {
+	if (S_ISBLK(st->st_mode)) {
 		if (ioctl(fd, BLKGETSIZE64, &size) < 0) {
 			int r = VMIE_ERR_SYS(err, "%s: block device size", path);
 			close(fd);
 			return r;
 		}
-	} else if (S_ISREG(st.st_mode)) {
-		size = (uint64_t)st.st_size;
+	} else if (S_ISREG(st->st_mode)) {
+		size = (uint64_t)st->st_size;
 	} else {
 		close(fd);
-		return VMIE_ERR(err, VMIE_EINVAL,
-				"%s: not a regular file or block device", path);
+		return VMIE_ERR(err, VMIE_EINVAL, "%s: %s, not a regular file "
+				"or block device", path, file_kind(st->st_mode));
 	}
 	struct file_src *f = calloc(1, sizeof *f);
 	struct vmie_src *s = src_alloc(&file_ops, path, size);
@@ -495,12 +599,43 @@ static int file_open_at(const char *path, const char *dir, struct vmie_src **out
 	}
 	f->fd = fd;
 	f->dir = d;
-	f->regular = S_ISREG(st.st_mode);
+	f->regular = S_ISREG(st->st_mode);
+	f->dev = (uint64_t)st->st_dev;
+	f->ino = (uint64_t)st->st_ino;
 	pthread_mutex_init(&f->map_lock, NULL);
 	s->priv = f;
 	posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	*out = s;
 	return 0;
+}
+
+/* A file the user named: a regular file or a block device.  Opened
+ * without blocking (a FIFO is refused, not waited on). */
+static int file_open_at(const char *path, const char *dir, struct vmie_src **out,
+			struct vmie_err *err)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return VMIE_ERR_SYS(err, "%s: cannot open", path);
+	if (fstat(fd, &st) < 0) {
+		int r = VMIE_ERR_SYS(err, "%s: stat", path);
+		close(fd);
+		return r;
+	}
+	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	return file_src_new(fd, &st, path, dir, out, err);
+}
+
+bool vmie_src_file_id(const struct vmie_src *s, uint64_t *dev, uint64_t *ino)
+{
+	if (s->ops != &file_ops)
+		return false;
+	const struct file_src *f = s->priv;
+	*dev = f->dev;
+	*ino = f->ino;
+	return true;
 }
 
 int vmie_src_open_file(const char *path, struct vmie_src **out,

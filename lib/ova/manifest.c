@@ -11,6 +11,7 @@
  */
 #include "ova.h"
 #include "tar.h"
+#include "../core/budget.h"
 #include "../core/util.h"
 
 #include <ctype.h>
@@ -129,8 +130,11 @@ int vmie_mf_parse(const void *buf, size_t len, const char *name,
 				void *ne;
 				if (nc > VMIE_OVA_MAX_MEMBERS ||
 				    !(ne = realloc(mf->e, nc * sizeof *mf->e))) {
-					r = VMIE_CORRUPT(err, "%s: too many "
-							 "lines", name);
+					r = VMIE_CORRUPT(err, "%s: more than "
+							 "%d lines (a manifest "
+							 "has one per file and "
+							 "algorithm)", name,
+							 VMIE_OVA_MAX_MEMBERS);
 					goto out;
 				}
 				mf->e = ne;
@@ -294,12 +298,42 @@ out:
 	return r;
 }
 
+/* One distinct (member, algorithm) a manifest asks to digest: the line
+ * that first listed it and the member's index in the sorted name table. */
+struct mf_job {
+	const struct vmie_mf_entry *e;
+	const struct vmie_tar_member *m;
+	unsigned line;            /* entry number (1-based) for messages */
+};
+
+static int mf_job_cmp(const void *a, const void *b)
+{
+	const struct mf_job *x = a, *y = b;
+	if (x->m != y->m)
+		return x->m < y->m ? -1 : 1;
+	int c = strcmp(x->e->alg, y->e->alg);
+	if (c)
+		return c;
+	return x->line < y->line ? -1 : x->line > y->line;
+}
+
+/*
+ * Each member is digested at most once per algorithm, whatever the
+ * manifest repeats: the lines are resolved to members first (no data
+ * read), sorted by (member, algorithm), and a repeated line is dropped
+ * when it expects the same digest or refused when it expects another.
+ * Only then are the distinct (member, algorithm) pairs digested, so the
+ * bytes read are at most the OVA's size times the algorithms used.
+ */
 int vmie_ova_verify_manifest(struct vmie_ova *ova, struct vmie_ova_verify *v,
 			     volatile int *cancel, struct vmie_err *err)
 {
 	uint8_t *buf = NULL;
 	size_t len;
 	struct vmie_mf *mf = NULL;
+	struct mf_job *jobs = NULL;
+	size_t n_jobs = 0;
+	struct vmie_budget *bud = ova->src->budget;
 	int r;
 	memset(v, 0, sizeof *v);
 	if (ova->cert) {
@@ -314,31 +348,73 @@ int vmie_ova_verify_manifest(struct vmie_ova *ova, struct vmie_ova_verify *v,
 	vmie_strlcpy(v->manifest, ova->mf->name, sizeof v->manifest);
 	r = vmie_tar_read_member(ova->tar, ova->mf, VMIE_OVA_MAX_MANIFEST,
 				 &buf, &len, err);
+	if (!r)
+		r = vmie_budget_read(bud, len, ova->mf->name, err);
 	if (r)
 		goto out;
 	r = vmie_mf_parse(buf, len, ova->mf->name, &mf, err);
 	if (r)
 		goto out;
+	/* every line is a structure visited */
+	r = vmie_budget_entries(bud, mf->n, ova->mf->name, err);
+	if (r)
+		goto out;
 	v->n_entries = (unsigned)mf->n;
 	if (mf->n)
 		vmie_strlcpy(v->alg, mf->e[0].alg, sizeof v->alg);
+	jobs = calloc(mf->n ? mf->n : 1, sizeof *jobs);
+	if (!jobs) {
+		r = VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+		goto out;
+	}
 	for (size_t i = 0; i < mf->n; i++) {
 		const struct vmie_mf_entry *e = &mf->e[i];
-		const struct vmie_tar_member *m = vmie_tar_find(ova->tar,
-								e->file);
-		uint8_t dig[EVP_MAX_MD_SIZE];
-		unsigned dl = 0;
-		char hex[2 * EVP_MAX_MD_SIZE + 1];
+		const struct vmie_tar_member *m = vmie_ova_find(ova, e->file);
 		if (!m) {
 			r = VMIE_CORRUPT(err, "%s: the manifest lists '%s', "
 					 "which is not in the OVA",
 					 ova->mf->name, e->file);
 			goto out;
 		}
+		jobs[n_jobs++] = (struct mf_job){ e, m, (unsigned)i + 1 };
+	}
+	qsort(jobs, n_jobs, sizeof *jobs, mf_job_cmp);
+	/* drop repeats of the same (member, algorithm); refuse conflicts */
+	size_t k = 0;
+	for (size_t i = 0; i < n_jobs; i++) {
+		if (k && jobs[k - 1].m == jobs[i].m &&
+		    !strcmp(jobs[k - 1].e->alg, jobs[i].e->alg)) {
+			if (strcmp(jobs[k - 1].e->hex, jobs[i].e->hex)) {
+				r = VMIE_CORRUPT(err, "%s: the manifest lists "
+						 "the %s digest of '%s' twice "
+						 "with different values "
+						 "(entries %u and %u): "
+						 "refused, which one holds is "
+						 "ambiguous", ova->mf->name,
+						 jobs[i].e->alg,
+						 jobs[i].e->file,
+						 jobs[k - 1].line,
+						 jobs[i].line);
+				goto out;
+			}
+			v->n_duplicates++;
+			continue;
+		}
+		jobs[k++] = jobs[i];
+	}
+	n_jobs = k;
+	for (size_t i = 0; i < n_jobs; i++) {
+		const struct vmie_mf_entry *e = jobs[i].e;
+		const struct vmie_tar_member *m = jobs[i].m;
+		uint8_t dig[EVP_MAX_MD_SIZE];
+		unsigned dl = 0;
+		char hex[2 * EVP_MAX_MD_SIZE + 1];
 		r = mf_digest(ova->src, m->data_off, m->size, mf_md(e->alg),
 			      dig, &dl, cancel, err);
 		if (r)
 			goto out;
+		v->n_digested++;
+		v->bytes_digested += m->size;
 		vmie_hex(hex, dig, dl);
 		if (strcmp(hex, e->hex)) {
 			r = VMIE_CORRUPT(err, "%s: %s digest of '%s' does not "
@@ -347,22 +423,28 @@ int vmie_ova_verify_manifest(struct vmie_ova *ova, struct vmie_ova_verify *v,
 					 e->file, e->hex, hex);
 			goto out;
 		}
-		v->n_ok++;
 	}
+	/* every line matched (its distinct digest did) */
+	v->n_ok = v->n_entries;
+	/* members the manifest does not cover: jobs are sorted by member
+	 * pointer, and tar members are one array, so a merge finds them */
+	k = 0;
 	for (size_t i = 0; i < ova->tar->n; i++) {
 		const struct vmie_tar_member *m = &ova->tar->m[i];
 		bool listed = false;
+		while (k < n_jobs && jobs[k].m < m)
+			k++;
+		listed = k < n_jobs && jobs[k].m == m;
 		if (m == ova->mf || m == ova->cert ||
 		    (m->type != '0' && m->type != 'S'))
 			continue;
-		for (size_t k = 0; k < mf->n && !listed; k++)
-			listed = !strcmp(mf->e[k].file, m->name);
 		if (!listed && !v->n_unlisted++)
 			vmie_strlcpy(v->unlisted, m->name, sizeof v->unlisted);
 	}
 	if (ova->cert)
 		r = mf_check_cert(ova, buf, len, v, err);
 out:
+	free(jobs);
 	vmie_mf_free(mf);
 	free(buf);
 	return r;

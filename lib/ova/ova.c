@@ -68,6 +68,77 @@ static int ova_check_path(const char *ova_name, const char *what,
 	return 0;
 }
 
+/* Order of members by name, then by position in the archive. */
+static int ova_name_cmp(const void *a, const void *b)
+{
+	const struct vmie_tar_member *x = *(const struct vmie_tar_member *
+					    const *)a;
+	const struct vmie_tar_member *y = *(const struct vmie_tar_member *
+					    const *)b;
+	int c = strcmp(x->name, y->name);
+	if (c)
+		return c;
+	return x < y ? -1 : x > y;
+}
+
+/* Sort the members by name (one sort instead of a comparison of every
+ * pair), refuse a name given twice unless only directories repeat it, and
+ * keep the members other than directories for vmie_ova_find. */
+static int ova_index(struct vmie_ova *ova, struct vmie_err *err)
+{
+	const struct vmie_tar *t = ova->tar;
+	const struct vmie_tar_member **all = calloc(t->n ? t->n : 1,
+						    sizeof *all);
+	if (!all)
+		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	for (size_t i = 0; i < t->n; i++)
+		all[i] = &t->m[i];
+	qsort(all, t->n, sizeof *all, ova_name_cmp);
+	size_t k = 0;
+	for (size_t i = 0; i < t->n; i++) {
+		const struct vmie_tar_member *m = all[i];
+		size_t g = i;
+		while (g > 0 && !strcmp(all[g - 1]->name, m->name))
+			g--;
+		if (g < i && m->type != '5') {
+			int r = VMIE_ERR_RULE(err, VMIE_EPERM, "FMT-005",
+					      "%s: member '%s' appears twice "
+					      "in the archive (offsets %llu "
+					      "and %llu): refused, the copy a "
+					      "tool reads would be ambiguous",
+					      ova->src->name, m->name,
+					      (unsigned long long)
+					      all[g]->hdr_off,
+					      (unsigned long long)m->hdr_off);
+			free(all);
+			return r;
+		}
+		if (m->type != '5')
+			all[k++] = m;
+	}
+	ova->by_name = all;
+	ova->n_by_name = k;
+	return 0;
+}
+
+static int ova_find_cmp(const void *key, const void *elem)
+{
+	const struct vmie_tar_member *m = *(const struct vmie_tar_member *
+					    const *)elem;
+	return strcmp(key, m->name);
+}
+
+const struct vmie_tar_member *vmie_ova_find(const struct vmie_ova *ova,
+					    const char *name)
+{
+	const struct vmie_tar_member *const *p;
+	if (!ova->by_name)
+		return NULL;
+	p = bsearch(name, ova->by_name, ova->n_by_name, sizeof *p,
+		    ova_find_cmp);
+	return p ? *p : NULL;
+}
+
 void vmie_ova_close(struct vmie_ova *ova)
 {
 	if (!ova)
@@ -77,6 +148,7 @@ void vmie_ova_close(struct vmie_ova *ova)
 	vmie_src_unref(ova->src);
 	free(ova->ovf_member);
 	free(ova->file_members);
+	free(ova->by_name);
 	free(ova);
 }
 
@@ -173,7 +245,7 @@ static int ova_check_files(struct vmie_ova *ova, struct vmie_err *err)
 		char *path = ova_resolve(ova->ovf_member, f->href);
 		if (!path)
 			return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
-		const struct vmie_tar_member *m = vmie_tar_find(ova->tar, path);
+		const struct vmie_tar_member *m = vmie_ova_find(ova, path);
 		if (!m) {
 			r = VMIE_ERR_RULE(err, VMIE_ENOENT, "FMT-005",
 					  "%s: File '%s' referenced by the "
@@ -231,23 +303,9 @@ int vmie_ova_open_src(struct vmie_src *src, struct vmie_ova **out,
 		if (r)
 			goto out;
 	}
-	for (size_t i = 0; i < t->n; i++)
-		for (size_t k = 0; k < i; k++)
-			if (!strcmp(t->m[i].name, t->m[k].name) &&
-			    t->m[i].type != '5') {
-				r = VMIE_ERR_RULE(err, VMIE_EPERM, "FMT-005",
-						  "%s: member '%s' appears "
-						  "twice in the archive "
-						  "(offsets %llu and %llu): "
-						  "refused, the copy a tool "
-						  "reads would be ambiguous",
-						  src->name, t->m[i].name,
-						  (unsigned long long)
-						  t->m[k].hdr_off,
-						  (unsigned long long)
-						  t->m[i].hdr_off);
-				goto out;
-			}
+	r = ova_index(ova, err);
+	if (r)
+		goto out;
 	if (!t->has_end)
 		ova_warn(ova, "the tar archive has no end-of-archive blocks");
 	const struct vmie_tar_member *first = NULL;
@@ -302,7 +360,8 @@ int vmie_ova_open_src(struct vmie_src *src, struct vmie_ova **out,
 	{
 		char label[512];
 		snprintf(label, sizeof label, "%s:%s", src->name, first->name);
-		r = vmie_ovf_parse(desc, desc_len, label, &ova->ovf, err);
+		r = vmie_ovf_parse_budget(desc, desc_len, label, src->budget,
+					  &ova->ovf, err);
 		if (r)
 			goto out;
 	}

@@ -38,6 +38,8 @@
 #define VMIE_OVF_MAX_FILES     1024
 #define VMIE_OVF_MAX_DISKS     256
 #define VMIE_OVF_MAX_ITEMS     4096
+#define VMIE_OVF_MAX_NODES     262144   /* elements + attributes + comments */
+#define VMIE_OVF_MAX_ATTRS     256      /* attributes of one element */
 #define VMIE_OVA_MAX_MEMBERS   8192
 #define VMIE_OVA_MAX_MANIFEST  ((uint64_t)1 << 20)
 
@@ -133,6 +135,14 @@ struct vmie_ovf {
  * documents larger than VMIE_OVF_MAX_BYTES. */
 int vmie_ovf_parse(const void *buf, size_t len, const char *name,
 		   struct vmie_ovf **out, struct vmie_err *err);
+/* The same, drawing on a budget (lib/core/budget.h, NULL = none): the
+ * descriptor's bytes as "read", its nodes as "entries".  Both refuse more
+ * than VMIE_OVF_MAX_NODES nodes or VMIE_OVF_MAX_ATTRS attributes on one
+ * element before libxml2 builds anything. */
+struct vmie_budget;
+int vmie_ovf_parse_budget(const void *buf, size_t len, const char *name,
+			  struct vmie_budget *budget, struct vmie_ovf **out,
+			  struct vmie_err *err);
 void vmie_ovf_free(struct vmie_ovf *ovf);
 /* Parse a capacity / allocation units string ("byte * 2^30", "byte",
  * "MegaBytes") into a multiplier; -1 if not understood. */
@@ -172,11 +182,22 @@ struct vmie_ova {
 	const char *cert_name;
 	/* The member of each ovf->files[i] (NULL only while opening). */
 	const struct vmie_tar_member **file_members;
+	/* The file members sorted by name (lookups in O(log n), whatever
+	 * the number of names a manifest or descriptor lists). */
+	const struct vmie_tar_member **by_name;
+	size_t n_by_name;
 	unsigned n_warn;
 	char warn[VMIE_OVA_MAX_WARN][200];   /* non-fatal findings */
 };
 
-/* Open and validate an OVA (takes a reference on src). */
+/* The regular or sparse file member named name (no path resolution:
+ * the exact member name), or NULL.  Directories are not returned. */
+const struct vmie_tar_member *vmie_ova_find(const struct vmie_ova *ova,
+					    const char *name);
+
+/* Open and validate an OVA (takes a reference on src).  Draws on
+ * src->budget (lib/core/budget.h): tar headers and descriptor bytes as
+ * "read", members and descriptor nodes as "entries". */
 int vmie_ova_open_src(struct vmie_src *src, struct vmie_ova **out,
 		      struct vmie_err *err);
 int vmie_ova_open(const char *path, struct vmie_ova **out,
@@ -207,6 +228,11 @@ struct vmie_ova_verify {
 	char alg[8];              /* algorithm of the first entry */
 	unsigned n_entries;
 	unsigned n_ok;            /* entries whose digest matched */
+	unsigned n_duplicates;    /* lines repeating an earlier one (same
+				     file, algorithm and digest): ignored */
+	unsigned n_digested;      /* digests computed: one per distinct
+				     (member, algorithm), never more */
+	uint64_t bytes_digested;  /* bytes read to compute them */
 	unsigned n_unlisted;      /* members (other than .mf/.cert) the
 				     manifest does not cover */
 	char unlisted[128];       /* the first of them */
@@ -216,7 +242,10 @@ struct vmie_ova_verify {
 };
 /* Verify every digest in the manifest by streaming the members.  A digest
  * mismatch, or an entry naming a missing member, is VMIE_ECORRUPT (FMT-005)
- * naming the file and both digests.  No manifest: 0 with !present. */
+ * naming the file and both digests.  Each member is digested at most once
+ * per algorithm: a line repeating an earlier one is counted and skipped, a
+ * line giving the same file and algorithm another digest is refused
+ * (FMT-005) before any member is read.  No manifest: 0 with !present. */
 int vmie_ova_verify_manifest(struct vmie_ova *ova, struct vmie_ova_verify *v,
 			     volatile int *cancel, struct vmie_err *err);
 

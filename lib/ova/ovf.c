@@ -16,6 +16,7 @@
  * 20 other storage device (VMware: SATA AHCI and NVMe controllers).
  */
 #include "ova.h"
+#include "../core/budget.h"
 #include "../core/checked.h"
 
 #include <ctype.h>
@@ -606,10 +607,83 @@ static void ovf_sax_doctype(void *ctx, const xmlChar *name,
 	xmlStopParser(p);
 }
 
+/*
+ * Count, before libxml2 sees the document, the nodes its tree would hold:
+ * tags, comments, processing instructions and CDATA sections, and the
+ * attributes of each tag (libxml2 2.9 compares every attribute of a tag
+ * with every other: a tag with 100000 attributes would take minutes, and
+ * a few MB of "<a/>" hundreds of MB of nodes).  A small lexer, quotes
+ * respected; where it and libxml2 could disagree the document is not
+ * well-formed and libxml2 refuses it anyway.
+ */
+static int ovf_count_nodes(const char *p, size_t len, const char *name,
+			   uint64_t *nodes, struct vmie_err *err)
+{
+	const char *start = p, *end = p + len;
+	uint64_t n = 0;
+	while (p < end) {
+		const char *lt = memchr(p, '<', (size_t)(end - p));
+		if (!lt)
+			break;
+		const char *close = NULL, *q = lt + 1;
+		size_t rest = (size_t)(end - lt);
+		n++;
+		if (rest >= 4 && !memcmp(lt, "<!--", 4))
+			close = "-->";
+		else if (rest >= 9 && !memcmp(lt, "<![CDATA[", 9))
+			close = "]]>";
+		else if (rest >= 2 && lt[1] == '?')
+			close = "?>";
+		if (close) {
+			const char *e = memmem(q, (size_t)(end - q), close,
+					       strlen(close));
+			p = e ? e + strlen(close) : end;
+		} else {
+			unsigned attrs = 0;
+			char quote = 0;
+			for (; q < end; q++) {
+				if (quote) {
+					if (*q == quote)
+						quote = 0;
+				} else if (*q == '"' || *q == '\'') {
+					quote = *q;
+				} else if (*q == '=') {
+					attrs++;
+				} else if (*q == '>') {
+					break;
+				}
+			}
+			if (attrs > VMIE_OVF_MAX_ATTRS)
+				return VMIE_CORRUPT(err, "%s: an element at byte "
+						    "%zu has %u attributes (limit "
+						    "%d)", name,
+						    (size_t)(lt - start), attrs,
+						    VMIE_OVF_MAX_ATTRS);
+			n += attrs;
+			p = q < end ? q + 1 : end;
+		}
+		if (n > VMIE_OVF_MAX_NODES)
+			return VMIE_CORRUPT(err, "%s: the OVF descriptor has "
+					    "more than %d elements, attributes "
+					    "and comments", name,
+					    VMIE_OVF_MAX_NODES);
+	}
+	*nodes = n;
+	return 0;
+}
+
 int vmie_ovf_parse(const void *buf, size_t len, const char *name,
 		   struct vmie_ovf **out, struct vmie_err *err)
 {
+	return vmie_ovf_parse_budget(buf, len, name, NULL, out, err);
+}
+
+int vmie_ovf_parse_budget(const void *buf, size_t len, const char *name,
+			  struct vmie_budget *budget, struct vmie_ovf **out,
+			  struct vmie_err *err)
+{
 	struct ovf_guard guard = { 0 };
+	uint64_t nodes = 0;
 	xmlParserCtxtPtr ctxt = NULL;
 	xmlDocPtr doc = NULL;
 	struct vmie_ovf *o = NULL;
@@ -623,6 +697,15 @@ int vmie_ovf_parse(const void *buf, size_t len, const char *name,
 				     (VMIE_OVF_MAX_BYTES >> 20));
 	if (len > 0x7fffffff)
 		return VMIE_ERR(err, VMIE_EINVAL, "%s: too large", name);
+	r = vmie_budget_read(budget, len, "OVF descriptor", err);
+	if (!r)
+		r = ovf_count_nodes(buf, len, name, &nodes, err);
+	/* every node of the tree is a structure visited */
+	if (!r)
+		r = vmie_budget_entries(budget, nodes, "OVF descriptor nodes",
+					err);
+	if (r)
+		return r;
 	xmlInitParser();
 	ctxt = xmlNewParserCtxt();
 	if (!ctxt)

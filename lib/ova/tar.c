@@ -10,6 +10,7 @@
  * header checksum is verified.
  */
 #include "tar.h"
+#include "../core/budget.h"
 #include "../core/checked.h"
 
 #include <stdio.h>
@@ -167,10 +168,13 @@ static int tar_read_meta(struct vmie_src *src, uint64_t off, uint64_t size,
 				    (unsigned long long)off,
 				    (unsigned long long)size,
 				    (unsigned long long)src->size);
+	int r = vmie_budget_read(src->budget, size, kind, err);
+	if (r)
+		return r;
 	char *b = malloc((size_t)size + 1);
 	if (!b)
 		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
-	int r = vmie_src_pread(src, b, (size_t)size, off, err);
+	r = vmie_src_pread(src, b, (size_t)size, off, err);
 	if (r) {
 		free(b);
 		return r;
@@ -226,7 +230,13 @@ static int tar_walk(struct vmie_src *src, size_t max_members, bool head,
 					 (unsigned long long)src->size);
 			goto out;
 		}
-		r = vmie_src_pread(src, blk, TAR_BLOCK, off, err);
+		/* one header block: metadata read, one structure visited */
+		r = vmie_budget_read(src->budget, TAR_BLOCK, "tar header", err);
+		if (!r)
+			r = vmie_budget_entries(src->budget, 1, "tar header",
+						err);
+		if (!r)
+			r = vmie_src_pread(src, blk, TAR_BLOCK, off, err);
 		if (r)
 			goto out;
 		bool zero = true;
@@ -416,8 +426,9 @@ int vmie_tar_read_member(struct vmie_tar *t, const struct vmie_tar_member *m,
 			 struct vmie_err *err)
 {
 	if (m->size > max)
-		return VMIE_ERR(err, VMIE_ENOMEM, "%s: member '%s' is %llu "
-				"bytes, more than the %llu allowed",
+		return VMIE_ERR_RULE(err, VMIE_ENOMEM, "FMT-005", "%s: member "
+				     "'%s' is %llu bytes, more than the %llu "
+				     "allowed for it",
 				t->src->name, m->name,
 				(unsigned long long)m->size,
 				(unsigned long long)max);

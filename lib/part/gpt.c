@@ -13,6 +13,7 @@
 #include "part.h"
 #include "part_disk.h"
 #include "part_int.h"
+#include "../core/budget.h"
 #include "../core/checked.h"
 #include "../core/endian.h"
 #include "../core/util.h"
@@ -124,6 +125,17 @@ static int gpt_load(struct vmie_image *disk, uint32_t ss, uint64_t lba,
 			 (unsigned long long)h->entries_lba,
 			 (unsigned long long)arr_bytes);
 		goto out;
+	}
+	{
+		char where[80];
+		snprintf(where, sizeof where, "gpt: partition entries at LBA "
+			 "%llu", (unsigned long long)h->entries_lba);
+		int rr = vmie_budget_entries(disk->budget, h->n_entries, where,
+					     err);
+		if (rr) {
+			r = rr;
+			goto out;
+		}
 	}
 	a = malloc(arr_bytes ? arr_bytes : 1);
 	if (!a) {

@@ -910,6 +910,11 @@ static int ldm_db_read(struct vmie_image *disk, const struct vmie_ptable *pt,
 			     (cs + toc_start) * db->ss, err);
 	if (r)
 		goto out;
+	/* every VBLK slot of the area is looked at */
+	r = vmie_budget_entries(disk->budget, toc_size * db->ss / LDM_MIN_VBLK,
+				"ldm: VBLK records", err);
+	if (r)
+		goto out;
 	r = ldm_vblks(db, area, toc_size * db->ss, cs + toc_start, why, wl,
 		      err);
 out:
@@ -1019,6 +1024,38 @@ static const struct vmie_image_driver ldm_driver = {
 	.info = ldm_info,
 	.close = ldm_close,
 };
+
+int part_ldm_layout(struct vmie_layout *l, struct vmie_image *img,
+		    uint64_t off, uint64_t len, unsigned depth,
+		    struct vmie_err *err)
+{
+	const struct ldm_map *m;
+	uint64_t end = off + len;   /* inside the volume: checked by the walk */
+	int r = 0;
+
+	if (img->drv != &ldm_driver)
+		return 1;
+	m = img->priv;
+	if (m->chunk) {
+		r = part_layout_stripes(l, off, len, m->chunk, m->n, err);
+		for (unsigned k = 0; !r && k < m->n; k++) {
+			r = part_layout_walk(l, m->p[k].dev, m->p[k].off,
+					     m->p[k].len, depth + 1, err);
+			part_layout_barrier(l);
+		}
+		return r;
+	}
+	for (unsigned i = 0; !r && i < m->n && off < end; i++) {
+		const struct ldm_piece *p = &m->p[i];
+		if (off < p->start || off - p->start >= p->len)
+			continue;
+		uint64_t n = vmie_min_u64(end - off, p->len - (off - p->start));
+		r = part_layout_walk(l, p->dev, p->off + (off - p->start), n,
+				     depth + 1, err);
+		off += n;
+	}
+	return r;
+}
 
 /* ---- volumes ---- */
 

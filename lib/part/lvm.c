@@ -19,6 +19,7 @@
 #include "part.h"
 #include "part_disk.h"
 #include "part_int.h"
+#include "../core/budget.h"
 #include "../core/checked.h"
 #include "../core/endian.h"
 #include "../core/util.h"
@@ -228,19 +229,20 @@ static int lvm_mda_text(struct vmie_image *dev, uint64_t start, uint64_t size,
 			 "the end of the device", (unsigned long long)start);
 		return LVM_BAD;
 	}
-	t = malloc(tlen + 1);
+	t = vmie_budget_malloc(dev->budget, tlen + 1, "lvm: metadata text",
+			       err);
 	if (!t)
-		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+		return err ? err->code : VMIE_ENOMEM;
 	r = vmie_image_pread(dev, t, first, start + off, err);
 	if (!r && first < tlen)
 		r = vmie_image_pread(dev, t + first, tlen - first,
 				     start + LVM_MDA_HEADER_LEN, err);
 	if (r) {
-		free(t);
+		vmie_budget_free(dev->budget, t, tlen + 1);
 		return r;
 	}
 	if (lvm_crc(LVM_INITIAL_CRC, t, tlen) != crc) {
-		free(t);
+		vmie_budget_free(dev->budget, t, tlen + 1);
 		snprintf(why, why_len, "metadata area at %llu: text CRC "
 			 "mismatch", (unsigned long long)start);
 		return LVM_BAD;
@@ -358,10 +360,58 @@ static const struct vmie_image_driver lvm_driver = {
 	.close = lvm_close,
 };
 
+int part_lvm_layout(struct vmie_layout *l, struct vmie_image *img,
+		    uint64_t off, uint64_t len, unsigned depth,
+		    struct vmie_err *err)
+{
+	const struct lvm_map *m;
+	uint64_t end = off + len;   /* inside the LV: checked by the walk */
+	unsigned lo = 0, hi;
+
+	if (img->drv != &lvm_driver)
+		return 1;
+	m = img->priv;
+	/* the first segment holding off */
+	hi = m->n_segs;
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		if (off - m->segs[mid].start >= m->segs[mid].len &&
+		    off >= m->segs[mid].start)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (unsigned i = lo; i < m->n_segs && off < end; i++) {
+		const struct lvm_seg *s = &m->segs[i];
+		uint64_t rel = off - s->start;
+		uint64_t n = vmie_min_u64(end - off, s->len - rel);
+		int r;
+		if (s->n_stripes == 1) {
+			r = part_layout_walk(l, s->st[0].dev, s->st[0].off + rel,
+					     n, depth + 1, err);
+		} else {
+			r = part_layout_stripes(l, rel, n, s->stripe_bytes,
+						s->n_stripes, err);
+			for (unsigned k = 0; !r && k < s->n_stripes; k++) {
+				r = part_layout_walk(l, s->st[k].dev,
+						     s->st[k].off,
+						     s->len / s->n_stripes,
+						     depth + 1, err);
+				part_layout_barrier(l);
+			}
+		}
+		if (r)
+			return r;
+		off += n;
+	}
+	return 0;
+}
+
 /* ---- assembling volume groups ---- */
 
 struct lvm_vgpv {
 	const char *name;       /* "pv0" (points into the tree) */
+	unsigned idx;           /* position in physical_volumes */
 	char uuid[LVM_ID_LEN + 1];
 	int64_t pe_start, pe_count;
 	struct vmie_image *dev; /* NULL: missing */
@@ -381,6 +431,7 @@ struct lvm_scan {
 	struct lvm_cand cands[LVM_MAX_VGS];
 	unsigned n_cands;
 	struct vmie_lvm *out;
+	struct vmie_budget *budget;     /* of the first device */
 };
 
 /* An LVM id "xxxxxx-xxxx-...": the 32 characters without dashes. */
@@ -406,6 +457,33 @@ static int lvm_seg_cmp(const void *a, const void *b)
 	lvm_get_int(x, "start_extent", &sx);
 	lvm_get_int(y, "start_extent", &sy);
 	return sx < sy ? -1 : sx > sy;
+}
+
+/* PVs sorted by name (then position), so that a stripe finds its PV in
+ * log time however many a VG lists. */
+static int lvm_pv_cmp(const void *a, const void *b)
+{
+	const struct lvm_vgpv *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+	if (c)
+		return c;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The PV named name (the last listed when a name repeats), or NULL. */
+static const struct lvm_vgpv *lvm_pv_find(const struct lvm_vgpv *pvs,
+					  unsigned n, const char *name)
+{
+	unsigned lo = 0, hi = n;
+	/* first index whose name is > name */
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+		if (strcmp(pvs[mid].name, name) <= 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo && !strcmp(pvs[lo - 1].name, name) ? &pvs[lo - 1] : NULL;
 }
 
 /* Build the map of one segment; on failure write why. */
@@ -467,9 +545,7 @@ static bool lvm_build_seg(const struct lvm_node *seg, unsigned segno,
 				 (long long)n_st);
 			return false;
 		}
-		for (unsigned i = 0; i < n_pvs; i++)
-			if (!strcmp(pvs[i].name, e->s))
-				pv = &pvs[i];
+		pv = lvm_pv_find(pvs, n_pvs, e->s);
 		if (!pv) {
 			snprintf(why, why_len, "segment %u: stripe on unknown "
 				 "PV '%.40s'", segno, e->s);
@@ -525,7 +601,8 @@ static int lvm_add_lv(struct vmie_lvm *out, struct vmie_lvm_lv **lv,
 /* One LV: fill lv (size, segtype) and open its image, or set lv->error. */
 static int lvm_build_lv(const struct lvm_node *lvn, uint64_t ext_bytes,
 			const struct lvm_vgpv *pvs, unsigned n_pvs,
-			struct vmie_lvm_lv *lv, struct vmie_err *err)
+			struct vmie_budget *budget, struct vmie_lvm_lv *lv,
+			struct vmie_err *err)
 {
 	const struct lvm_node **segs = NULL;
 	struct lvm_map *m = NULL;
@@ -543,6 +620,9 @@ static int lvm_build_lv(const struct lvm_node *lvn, uint64_t ext_bytes,
 			 "expected)", n, LVM_MAX_SEGS);
 		return 0;
 	}
+	r = vmie_budget_entries(budget, n, "lvm: LV segments", err);
+	if (r)
+		return r;
 	segs = malloc(n * sizeof *segs);
 	m = calloc(1, sizeof *m);
 	if (!segs || !m || !(m->segs = calloc(n, sizeof *m->segs))) {
@@ -666,12 +746,17 @@ static int lvm_build_vg(struct lvm_scan *sc, const struct lvm_cand *c,
 			 vgname, n_pvs, LVM_MAX_PVS);
 		return 0;
 	}
+	r = vmie_budget_entries(sc->budget, n_pvs, "lvm: physical_volumes",
+				err);
+	if (r)
+		return r;
 	pvs = calloc(n_pvs ? n_pvs : 1, sizeof *pvs);
 	if (!pvs)
 		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
 	n_pvs = 0;
 	for (const struct lvm_node *p = pvsec->child; p; p = p->next) {
-		struct lvm_vgpv *v = &pvs[n_pvs++];
+		struct lvm_vgpv *v = &pvs[n_pvs];
+		v->idx = n_pvs++;
 		v->name = p->key;
 		v->pe_start = -1;
 		v->pe_count = -1;
@@ -690,6 +775,7 @@ static int lvm_build_vg(struct lvm_scan *sc, const struct lvm_cand *c,
 			    !strcmp(sc->labels[i].uuid, v->uuid))
 				v->dev = sc->devs[i];
 	}
+	qsort(pvs, n_pvs, sizeof *pvs, lvm_pv_cmp);
 
 	/* the VG name list */
 	{
@@ -710,7 +796,10 @@ static int lvm_build_vg(struct lvm_scan *sc, const struct lvm_cand *c,
 		if (lvn->type != LVM_V_SECTION ||
 		    !lvm_has_flag(lvn, "status", "VISIBLE"))
 			continue;   /* sub-LVs of raid, thin pools... */
-		r = lvm_add_lv(out, &lv, err);
+		r = vmie_budget_entries(sc->budget, 1, "lvm: logical_volumes",
+					err);
+		if (!r)
+			r = lvm_add_lv(out, &lv, err);
 		if (r)
 			goto out;
 		vmie_strlcpy(lv->vg, vgname, sizeof lv->vg);
@@ -721,7 +810,8 @@ static int lvm_build_vg(struct lvm_scan *sc, const struct lvm_cand *c,
 			continue;
 		}
 		vmie_strlcpy(lv->name, lvn->key, sizeof lv->name);
-		r = lvm_build_lv(lvn, ext_bytes, pvs, n_pvs, lv, err);
+		r = lvm_build_lv(lvn, ext_bytes, pvs, n_pvs, sc->budget, lv,
+				 err);
 		if (r)
 			goto out;
 	}
@@ -759,7 +849,7 @@ static int lvm_collect(struct lvm_scan *sc, unsigned i, unsigned *problems,
 			continue;
 		}
 		r = lvm_text_parse(text, len, &tree, &perr);
-		free(text);
+		vmie_budget_free(dev->budget, text, len + 1);
 		if (r == VMIE_ENOMEM)
 			return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
 		if (r) {
@@ -831,6 +921,7 @@ int vmie_lvm_scan(struct vmie_image *const *devs, unsigned n,
 	}
 	sc->devs = devs;
 	sc->n = n;
+	sc->budget = n ? devs[0]->budget : NULL;
 	sc->out = out;
 	for (unsigned i = 0; i < n; i++) {
 		char why[200];

@@ -12,6 +12,7 @@
 #include "part.h"
 #include "part_disk.h"
 #include "part_int.h"
+#include "../core/budget.h"
 #include "../core/checked.h"
 #include "../core/endian.h"
 #include "../core/util.h"
@@ -276,6 +277,9 @@ static int mbr_read_logicals(struct vmie_image *disk, struct vmie_ptable *pt,
 			break;
 		}
 		visited[n_visited++] = cur;
+		r = vmie_budget_entries(disk->budget, 1, "mbr: EBR chain", err);
+		if (r)
+			goto out;
 		r = vmie_image_pread(disk, sec, ss, cur * ss, err);
 		if (r)
 			goto out;

@@ -142,6 +142,48 @@ int vmie_image_window(struct vmie_image *base, uint64_t off, uint64_t len,
 		      const char *name, struct vmie_image **out,
 		      struct vmie_err *err);
 
+/* ---- where a device's bytes lie: recognising aliases ---- */
+
+/* One record of a device's layout, in the order of the device's bytes:
+ * a run [off, off + len) of a top-level image (disk != NULL: an image
+ * that is not a partition window, a logical volume or an LDM volume), or
+ * the header of a striped range (disk == NULL): the range [off, off + len)
+ * of a stripe set of n columns interleaved in chunks of chunk bytes, whose
+ * columns follow (each one or more records).  Adjacent runs of one image
+ * are merged, so two devices have equal layouts exactly when they read
+ * the same bytes in the same order, however their tables describe them. */
+struct vmie_layout_rec {
+	const struct vmie_image *disk;
+	uint64_t off, len, chunk;
+	unsigned n;
+};
+
+struct vmie_layout {
+	unsigned n, cap;
+	struct vmie_layout_rec *r;
+	uint64_t hash;          /* of the records (to bucket; compare with
+				   vmie_layout_equal) */
+	/* where byte 0 of the device lies (start_disk NULL if unknown) */
+	const struct vmie_image *start_disk;
+	uint64_t start_off;
+	/* internal: the budget r is charged to, merging state */
+	struct vmie_budget *budget;
+	bool barrier;
+};
+
+/* Most records one layout may have (a volume of more pieces is not
+ * compared: VMIE_ELIMIT). */
+#define VMIE_LAYOUT_MAX_RECS 65536
+
+/* The layout of dev (a disk, a partition window, an LVM or LDM volume, or
+ * any nesting of them).  Each record draws one "entries" from dev's
+ * budget and its memory from "mem".  Free with vmie_layout_free. */
+int vmie_image_layout(struct vmie_image *dev, struct vmie_layout *out,
+		      struct vmie_err *err);
+void vmie_layout_free(struct vmie_layout *l);
+bool vmie_layout_equal(const struct vmie_layout *a,
+		       const struct vmie_layout *b);
+
 /* ---- LVM2 ---- */
 
 struct vmie_lvm_lv {

@@ -42,6 +42,25 @@ int part_mapped_block_status(struct vmie_image *img, part_locate_fn locate,
 			     uint64_t off, uint64_t max_len, uint64_t *pnum,
 			     unsigned *status, struct vmie_err *err);
 
+/* Layouts (window.c): append the layout of [off, off + len) of img to l,
+ * following windows, LVM and LDM volumes down to top-level images. */
+int part_layout_walk(struct vmie_layout *l, struct vmie_image *img,
+		     uint64_t off, uint64_t len, unsigned depth,
+		     struct vmie_err *err);
+/* The header of a striped range (see struct vmie_layout_rec); the
+ * caller then walks each column between part_layout_barrier calls. */
+int part_layout_stripes(struct vmie_layout *l, uint64_t off, uint64_t len,
+			uint64_t chunk, unsigned n, struct vmie_err *err);
+void part_layout_barrier(struct vmie_layout *l);
+/* The layout of an LVM / LDM volume: 1 when img is not one, else 0 or
+ * an error (lvm.c, ldm.c). */
+int part_lvm_layout(struct vmie_layout *l, struct vmie_image *img,
+		    uint64_t off, uint64_t len, unsigned depth,
+		    struct vmie_err *err);
+int part_ldm_layout(struct vmie_layout *l, struct vmie_image *img,
+		    uint64_t off, uint64_t len, unsigned depth,
+		    struct vmie_err *err);
+
 const char *part_mbr_kind(uint8_t type);
 const char *part_gpt_kind(const char *type_guid);
 

@@ -4,9 +4,14 @@
  * block status are forwarded to the base image shifted by off; the
  * framework checks every request against the window size and the base
  * image checks it again against the disk size.
+ *
+ * Also here: layouts (vmie_image_layout), the list of runs of top-level
+ * images a device's bytes come from, by which inspection recognises
+ * partitions and volumes that alias the same bytes.
  */
 #include "part.h"
 #include "part_int.h"
+#include "../core/budget.h"
 #include "../core/checked.h"
 
 #include <stdio.h>
@@ -153,4 +158,149 @@ int part_mapped_block_status(struct vmie_image *img, part_locate_fn locate,
 	if (r)
 		return r;
 	return vmie_image_block_status(dev, at, run, pnum, status, err);
+}
+
+/* ---- layouts ---- */
+
+#define LAYOUT_MAX_DEPTH 8
+
+static uint64_t layout_mix(uint64_t h, uint64_t v)
+{
+	h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+	h *= 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 31);
+}
+
+static int layout_push(struct vmie_layout *l, const struct vmie_layout_rec *rec,
+		       struct vmie_err *err)
+{
+	struct vmie_layout_rec *p = l->n ? &l->r[l->n - 1] : NULL;
+	if (rec->disk && p && !l->barrier && p->disk == rec->disk &&
+	    p->off + p->len == rec->off) {
+		p->len += rec->len;         /* off + len <= the disk size */
+		return 0;
+	}
+	l->barrier = false;
+	if (l->n >= VMIE_LAYOUT_MAX_RECS)
+		return VMIE_ERR(err, VMIE_ELIMIT, "layout: more than %u pieces",
+				VMIE_LAYOUT_MAX_RECS);
+	int r = vmie_budget_entries(l->budget, 1, "layout: volume pieces", err);
+	if (r)
+		return r;
+	if (l->n == l->cap) {
+		unsigned nc = l->cap ? l->cap * 2 : 4;
+		r = vmie_budget_alloc(l->budget, (uint64_t)(nc - l->cap) *
+				      sizeof *l->r, "layout: volume pieces", err);
+		if (r)
+			return r;
+		void *a = realloc(l->r, (size_t)nc * sizeof *l->r);
+		if (!a) {
+			vmie_budget_release(l->budget, (uint64_t)(nc - l->cap) *
+					    sizeof *l->r);
+			return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+		}
+		l->r = a;
+		l->cap = nc;
+	}
+	l->r[l->n++] = *rec;
+	return 0;
+}
+
+int part_layout_stripes(struct vmie_layout *l, uint64_t off, uint64_t len,
+			uint64_t chunk, unsigned n, struct vmie_err *err)
+{
+	const struct vmie_layout_rec h = { NULL, off, len, chunk, n };
+	int r = layout_push(l, &h, err);
+	l->barrier = true;
+	return r;
+}
+
+void part_layout_barrier(struct vmie_layout *l)
+{
+	l->barrier = true;
+}
+
+int part_layout_walk(struct vmie_layout *l, struct vmie_image *img,
+		     uint64_t off, uint64_t len, unsigned depth,
+		     struct vmie_err *err)
+{
+	int r;
+	if (depth > LAYOUT_MAX_DEPTH)
+		return VMIE_ERR(err, VMIE_ELIMIT, "layout: %s: devices nested "
+				"more than %u deep", img->name, LAYOUT_MAX_DEPTH);
+	if (!len)
+		return 0;
+	if (vmie_range_outside(off, len, img->size))
+		return VMIE_ERR(err, VMIE_ERANGE, "layout: %s: [%llu, +%llu) "
+				"is outside the device", img->name,
+				(unsigned long long)off,
+				(unsigned long long)len);
+	if (img->drv == &window_driver) {
+		const struct window *w = img->priv;
+		return part_layout_walk(l, w->base, w->off + off, len,
+					depth + 1, err);
+	}
+	r = part_lvm_layout(l, img, off, len, depth, err);
+	if (r != 1)
+		return r;
+	r = part_ldm_layout(l, img, off, len, depth, err);
+	if (r != 1)
+		return r;
+	const struct vmie_layout_rec rec = { img, off, len, 0, 0 };
+	return layout_push(l, &rec, err);
+}
+
+int vmie_image_layout(struct vmie_image *dev, struct vmie_layout *out,
+		      struct vmie_err *err)
+{
+	int r;
+	memset(out, 0, sizeof *out);
+	out->budget = dev->budget;
+	r = part_layout_walk(out, dev, 0, dev->size, 0, err);
+	if (r) {
+		vmie_layout_free(out);
+		return r;
+	}
+	out->hash = layout_mix(0, out->n);
+	for (unsigned i = 0; i < out->n; i++) {
+		const struct vmie_layout_rec *x = &out->r[i];
+		out->hash = layout_mix(out->hash, (uint64_t)(uintptr_t)x->disk);
+		out->hash = layout_mix(out->hash, x->off);
+		out->hash = layout_mix(out->hash, x->len);
+		out->hash = layout_mix(out->hash, x->chunk);
+		out->hash = layout_mix(out->hash, x->n);
+	}
+	/* byte 0: the first run, or column 0 of a stripe set read from its
+	 * start */
+	if (out->n && out->r[0].disk) {
+		out->start_disk = out->r[0].disk;
+		out->start_off = out->r[0].off;
+	} else if (out->n > 1 && !out->r[0].off && out->r[1].disk) {
+		out->start_disk = out->r[1].disk;
+		out->start_off = out->r[1].off;
+	}
+	return 0;
+}
+
+void vmie_layout_free(struct vmie_layout *l)
+{
+	if (!l)
+		return;
+	free(l->r);
+	vmie_budget_release(l->budget, (uint64_t)l->cap * sizeof *l->r);
+	memset(l, 0, sizeof *l);
+}
+
+bool vmie_layout_equal(const struct vmie_layout *a,
+		       const struct vmie_layout *b)
+{
+	if (a->n != b->n || a->hash != b->hash)
+		return false;
+	for (unsigned i = 0; i < a->n; i++) {
+		const struct vmie_layout_rec *x = &a->r[i], *y = &b->r[i];
+		if (x->disk != y->disk || x->off != y->off || x->len != y->len ||
+		    x->chunk != y->chunk || x->n != y->n)
+			return false;
+	}
+	return true;
 }

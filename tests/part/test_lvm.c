@@ -510,6 +510,86 @@ static void test_not_pv(void **state)
 	close_disks(1);
 }
 
+
+/* Layouts: LVs that read the same bytes have equal layouts however their
+ * segments are cut; LVs over a partition window resolve to the disk. */
+static void test_layouts(void **state)
+{
+	(void)state;
+	struct vmie_lvm l;
+	struct vmie_err e = { 0 };
+	struct vmie_image *win = NULL;
+	struct vmie_layout la, lb, lc, ls, lw;
+	char pvs[1024], lvs[4096];
+	snprintf(pvs, sizeof pvs, "%s%s", PV0, PV1);
+	snprintf(lvs, sizeof lvs, "%s%s"
+		 "b {\nstatus = [\"READ\", \"VISIBLE\"]\nsegment_count = 2\n"
+		 "segment1 {\nstart_extent = 0\nextent_count = 4\n"
+		 "type = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 0]\n}\n"
+		 "segment2 {\nstart_extent = 4\nextent_count = 6\n"
+		 "type = \"striped\"\nstripe_count = 1\nstripes = [\"pv0\", 4]\n}\n"
+		 "}\n"
+		 "st {\nstatus = [\"READ\", \"VISIBLE\"]\nsegment_count = 1\n"
+		 "segment1 {\nstart_extent = 0\nextent_count = 20\n"
+		 "type = \"striped\"\nstripe_count = 2\nstripe_size = 8\n"
+		 "stripes = [\n\"pv0\", 20,\n\"pv1\", 5\n]\n}\n}\n",
+		 lv_linear("a", "pv0", 0, 10, 0), lv_linear("c", "pv0", 0, 9, 0));
+	mk_pv(disks[0].buf, UUID0, vg_text("vgl", 2, pvs, lvs), 0);
+	mk_pv(disks[1].buf, UUID1, vg_text("vgl", 2, pvs, lvs), 0);
+	open_disks(2);
+	/* pv0 through a window over the whole of disk 0 */
+	assert_int_equal(vmie_image_window(disks[0].img, 0, disks[0].img->size,
+					   "w0", &win, &e), 0);
+	struct vmie_image *devs[2] = { win, disks[1].img };
+	assert_int_equal(vmie_lvm_scan(devs, 2, &l, &e), 0);
+	assert_int_equal(l.n_lvs, 4);
+	const struct vmie_lvm_lv *a = find_lv(&l, "vgl", "a");
+	const struct vmie_lvm_lv *b = find_lv(&l, "vgl", "b");
+	const struct vmie_lvm_lv *c = find_lv(&l, "vgl", "c");
+	const struct vmie_lvm_lv *st = find_lv(&l, "vgl", "st");
+	assert_true(a && b && c && st && a->dev && b->dev && c->dev && st->dev);
+	assert_int_equal(vmie_image_layout(a->dev, &la, &e), 0);
+	assert_int_equal(vmie_image_layout(b->dev, &lb, &e), 0);
+	assert_int_equal(vmie_image_layout(c->dev, &lc, &e), 0);
+	assert_int_equal(vmie_image_layout(st->dev, &ls, &e), 0);
+	assert_int_equal(vmie_image_layout(win, &lw, &e), 0);
+	/* a: one run of disk 0 (not of the window) */
+	assert_int_equal(la.n, 1);
+	assert_ptr_equal(la.r[0].disk, disks[0].img);
+	assert_int_equal(la.r[0].off, PE_START * 512);
+	assert_int_equal(la.r[0].len, 10 * EXT_BYTES);
+	assert_ptr_equal(la.start_disk, disks[0].img);
+	assert_int_equal(la.start_off, PE_START * 512);
+	/* b: two segments, merged into the same run */
+	assert_true(vmie_layout_equal(&la, &lb));
+	/* c: the same start, fewer bytes */
+	assert_false(vmie_layout_equal(&la, &lc));
+	assert_ptr_equal(lc.start_disk, la.start_disk);
+	assert_int_equal(lc.start_off, la.start_off);
+	/* st: a stripe header and its two columns */
+	assert_int_equal(ls.n, 3);
+	assert_null(ls.r[0].disk);
+	assert_int_equal(ls.r[0].chunk, 4096);
+	assert_int_equal(ls.r[0].n, 2);
+	assert_ptr_equal(ls.r[1].disk, disks[0].img);
+	assert_int_equal(ls.r[1].off, PE_START * 512 + 20 * EXT_BYTES);
+	assert_ptr_equal(ls.r[2].disk, disks[1].img);
+	assert_int_equal(ls.r[2].len, 10 * EXT_BYTES);
+	assert_ptr_equal(ls.start_disk, disks[0].img);
+	/* the window: the whole disk */
+	assert_int_equal(lw.n, 1);
+	assert_int_equal(lw.r[0].len, disks[0].img->size);
+	assert_false(vmie_layout_equal(&la, &lw));
+	vmie_layout_free(&la);
+	vmie_layout_free(&lb);
+	vmie_layout_free(&lc);
+	vmie_layout_free(&ls);
+	vmie_layout_free(&lw);
+	vmie_lvm_free(&l);
+	vmie_image_close(win);
+	close_disks(2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -520,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_wrapped_metadata),
 		cmocka_unit_test(test_hostile_metadata),
 		cmocka_unit_test(test_not_pv),
+		cmocka_unit_test(test_layouts),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

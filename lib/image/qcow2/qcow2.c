@@ -192,6 +192,10 @@ static int qcow2_read_snapshots(struct qcow2 *q, struct vmie_err *err)
 				    "0x%llx is past the end of the file", name,
 				    q->nb_snaps,
 				    (unsigned long long)q->snap_off);
+	r = vmie_budget_entries(q->img->budget, q->nb_snaps,
+				"qcow2: snapshot table", err);
+	if (r)
+		return r;
 	q->snaps = calloc(q->nb_snaps, sizeof *q->snaps);
 	size_t bufsz = QCOW2_SNAP_FIXED_LEN + QCOW2_SNAP_MAX_EXTRA +
 		       2 * 65535u + 8;
@@ -228,8 +232,11 @@ static int qcow2_read_snapshots(struct qcow2 *q, struct vmie_err *err)
 					 (unsigned long long)off);
 			goto out;
 		}
-		r = vmie_src_pread(q->img->src, buf, (size_t)var,
-				   off + QCOW2_SNAP_FIXED_LEN, err);
+		r = vmie_budget_read(q->img->budget, elen,
+				     "qcow2: snapshot table", err);
+		if (!r)
+			r = vmie_src_pread(q->img->src, buf, (size_t)var,
+					   off + QCOW2_SNAP_FIXED_LEN, err);
 		if (r)
 			goto out;
 		const uint8_t *ex = buf, *id = buf + sd.extra_data_size;
@@ -264,6 +271,50 @@ static int qcow2_read_snapshots(struct qcow2 *q, struct vmie_err *err)
 	q->snaptab_len = off - q->snap_off;
 out:
 	free(buf);
+	return r;
+}
+
+/* Two entries of the active L1 table naming one L2 table is corruption
+ * (qemu never shares an L2 table inside one L1 table) and the way a few MB
+ * of L1 make every walk load the same table a million times.  Found with
+ * one bit per host cluster; refused (FMT-005) unless info_only, where
+ * check reports it and every walk visits each distinct table once. */
+static int qcow2_find_shared_l2(struct qcow2 *q, bool info_only,
+				struct vmie_err *err)
+{
+	struct vmie_budget *bg = q->img->budget;
+	uint64_t nbits = (q->file_size >> q->cluster_bits) + 1;
+	size_t len = (size_t)((nbits + 7) / 8);
+	uint8_t *seen = vmie_budget_calloc(bg, len, 1, "qcow2: L2 table map",
+					   err);
+	int r = 0;
+	if (!seen)
+		return err->code;
+	for (uint32_t i = 0; i < q->l1_size; i++) {
+		uint64_t off = q->l1[i] & QCOW2_L1E_OFFSET_MASK;
+		if (!off || (off & (q->cluster_size - 1)) ||
+		    vmie_range_outside(off, q->cluster_size, q->file_size))
+			continue;      /* reported when used */
+		uint64_t c = off >> q->cluster_bits;
+		if (!(seen[c / 8] & (1u << (c % 8)))) {
+			seen[c / 8] |= (uint8_t)(1u << (c % 8));
+			continue;
+		}
+		uint32_t first = 0;
+		while ((q->l1[first] & QCOW2_L1E_OFFSET_MASK) != off)
+			first++;
+		q->shared_l2 = true;
+		q->shared_l1a = first;
+		q->shared_l1b = i;
+		q->shared_off = off;
+		if (!info_only)
+			r = VMIE_CORRUPT(err, "%s: L1 entries %u and %u both "
+					 "point at the L2 table at 0x%llx",
+					 q->img->name, first, i,
+					 (unsigned long long)off);
+		break;
+	}
+	vmie_budget_free(bg, seen, len);
 	return r;
 }
 
@@ -556,11 +607,21 @@ static int qcow2_open(struct vmie_image *img, const struct vmie_open_opts *o,
 				     "table of %u entries", h.l1_size);
 			goto out;
 		}
-		r = vmie_src_pread(img->src, l1raw, l1_bytes, q->l1_off, err);
+		r = vmie_budget_read(img->budget, l1_bytes, "qcow2: L1 table",
+				     err);
+		if (!r)
+			r = vmie_budget_entries(img->budget, h.l1_size,
+						"qcow2: L1 table", err);
+		if (!r)
+			r = vmie_src_pread(img->src, l1raw, l1_bytes,
+					   q->l1_off, err);
 		if (r)
 			goto out;
 		for (uint32_t i = 0; i < h.l1_size; i++)
 			q->l1[i] = vmie_be64(l1raw + (size_t)i * 8);
+		r = qcow2_find_shared_l2(q, o->info_only, err);
+		if (r)
+			goto out;
 	}
 
 	/* L2 cache: at most 32 MiB, at most as many slots as L2 tables. */
@@ -727,7 +788,11 @@ static int qcow2_l2_get(struct qcow2 *q, uint64_t l2off, uint64_t l2i,
 	t = malloc(q->cluster_size);
 	if (!t)
 		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
-	int r = vmie_src_pread(q->img->src, t, q->cluster_size, l2off, err);
+	int r = vmie_budget_read(q->img->budget, q->cluster_size,
+				 "qcow2: L2 table load", err);
+	if (!r)
+		r = vmie_src_pread(q->img->src, t, q->cluster_size, l2off,
+				   err);
 	if (r) {
 		free(t);
 		return r;
@@ -1025,17 +1090,40 @@ static int qcow2_block_status(struct vmie_image *img, uint64_t off,
 static int qcow2_allocated(struct qcow2 *q, uint64_t *alloc,
 			   struct vmie_err *err)
 {
-	uint8_t *t = malloc(q->cluster_size);
+	struct vmie_budget *bg = q->img->budget;
+	uint64_t nbits = (q->file_size >> q->cluster_bits) + 1;
+	size_t seen_len = (size_t)((nbits + 7) / 8);
+	uint8_t *t = NULL, *seen = NULL;
 	struct vmie_err tmp;
 	uint64_t sum = 0, last_ccl = UINT64_MAX;
 	int r = 0;
+	t = vmie_budget_malloc(bg, q->cluster_size, "qcow2: L2 table", err);
 	if (!t)
-		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+		return err->code;
+	/* one bit per host cluster: each distinct L2 table is read once,
+	 * however many L1 entries name it */
+	seen = vmie_budget_calloc(bg, seen_len, 1, "qcow2: L2 table map", err);
+	if (!seen) {
+		r = err->code;
+		goto out;
+	}
 	for (uint64_t i = 0; i < q->l1_size; i++) {
 		uint64_t l2off;
 		if (qcow2_l2_offset(q, i, &l2off, &tmp) || !l2off)
 			continue;
-		r = vmie_src_pread(q->img->src, t, q->cluster_size, l2off, err);
+		uint64_t c = l2off >> q->cluster_bits;
+		if (seen[c / 8] & (1u << (c % 8)))
+			continue;
+		seen[c / 8] |= (uint8_t)(1u << (c % 8));
+		r = vmie_budget_read(bg, q->cluster_size, "qcow2: L2 tables "
+				     "(allocated size)", err);
+		if (!r)
+			r = vmie_budget_entries(bg, 1ull << q->l2_bits,
+						"qcow2: L2 entries (allocated "
+						"size)", err);
+		if (!r)
+			r = vmie_src_pread(q->img->src, t, q->cluster_size,
+					   l2off, err);
 		if (r)
 			break;
 		for (uint64_t j = 0; j < (1ull << q->l2_bits); j++) {
@@ -1064,8 +1152,11 @@ static int qcow2_allocated(struct qcow2 *q, uint64_t *alloc,
 					m.alloc_bits) * q->sub_size;
 		}
 	}
-	free(t);
-	*alloc = sum;
+out:
+	vmie_budget_free(bg, t, q->cluster_size);
+	vmie_budget_free(bg, seen, seen_len);
+	/* data clusters named twice are counted once in the file */
+	*alloc = vmie_min_u64(sum, q->file_size);
 	return r;
 }
 

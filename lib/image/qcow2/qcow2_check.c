@@ -18,6 +18,9 @@
 #include "qcow2_int.h"
 #include "../../core/checked.h"
 #include "../../core/endian.h"
+#include "../../core/util.h"
+
+#include <stdio.h>
 
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +31,35 @@ struct qcow2_ck {
 	uint16_t *refs;          /* computed references per host cluster */
 	uint64_t nb_clusters;    /* host clusters in the file */
 	uint8_t *tbuf;           /* one cluster */
+	uint8_t *zbuf, *obuf;    /* compressed bytes, one inflated cluster */
+	uint16_t *l2refs;        /* L1 entries naming each host cluster */
+	uint8_t *walked;         /* bit per host cluster: L2 table visited */
+	uint8_t *l1map;          /* bit per host cluster: in a walked L1 */
+	uint8_t *skip;           /* per snapshot: L1 table not walked */
 };
 
+static bool bit_get(const uint8_t *m, uint64_t c)
+{
+	return m[c / 8] & (1u << (c % 8));
+}
+
+static void bit_set(uint8_t *m, uint64_t c)
+{
+	m[c / 8] |= (uint8_t)(1u << (c % 8));
+}
+
 /* Count one reference to every host cluster overlapping [off, off+len). */
+static void qcow2_ck_refn(struct qcow2_ck *k, uint64_t off, uint64_t len,
+			  const char *what, unsigned n);
 static void qcow2_ck_ref(struct qcow2_ck *k, uint64_t off, uint64_t len,
 			 const char *what)
+{
+	qcow2_ck_refn(k, off, len, what, 1);
+}
+
+/* Count n references to every host cluster overlapping [off, off+len). */
+static void qcow2_ck_refn(struct qcow2_ck *k, uint64_t off, uint64_t len,
+			  const char *what, unsigned n)
 {
 	struct qcow2 *q = k->q;
 	if (!len)
@@ -54,18 +81,53 @@ static void qcow2_ck_ref(struct qcow2_ck *k, uint64_t off, uint64_t len,
 		last = k->nb_clusters - 1;
 	}
 	for (uint64_t c = first; c <= last; c++)
-		if (k->refs[c] != UINT16_MAX)
-			k->refs[c]++;
+		k->refs[c] = (uint16_t)vmie_min_u64((uint64_t)k->refs[c] + n,
+						    UINT16_MAX);
 }
 
-/* Count the references of one L2 table and of the data it maps. */
-static int qcow2_ck_l2(struct qcow2_ck *k, uint64_t l1i, uint64_t l2off,
-		       struct vmie_err *err)
+/* A compressed cluster must inflate to exactly one cluster, as pread
+ * requires (budget "inflate": one cluster each). */
+static int qcow2_ck_inflate(struct qcow2_ck *k, const struct qcow2_map *m,
+			    uint64_t l2off, uint64_t j, struct vmie_err *err)
 {
 	struct qcow2 *q = k->q;
+	const char *why;
+	int r = vmie_budget_inflate(q->img->budget, q->cluster_size,
+				    "qcow2 check: compressed clusters", err);
+	if (!r)
+		r = vmie_src_pread(q->img->src, k->zbuf, (size_t)m->csize,
+				   m->host_off, err);
+	if (r)
+		return r;
+	if (qcow2_decompress(q->compression, k->zbuf, (size_t)m->csize,
+			     k->obuf, q->cluster_size, &why))
+		vmie_check_add(k->res, true, "L2 table 0x%llx entry %llu: "
+			       "compressed cluster at 0x%llx (%s) does not "
+			       "decompress: %s", (unsigned long long)l2off,
+			       (unsigned long long)j,
+			       (unsigned long long)m->host_off,
+			       q->compression == QCOW2_COMPRESS_ZSTD ? "zstd" :
+			       "deflate", why);
+	return 0;
+}
+
+/* Count the references of one L2 table and of the data it maps, n times
+ * (the number of L1 entries that name it: each distinct table is read
+ * once, whatever the count). */
+static int qcow2_ck_l2(struct qcow2_ck *k, uint64_t l1i, uint64_t l2off,
+		       unsigned n, struct vmie_err *err)
+{
+	struct qcow2 *q = k->q;
+	struct vmie_budget *bg = q->img->budget;
 	struct vmie_err e2;
-	int r = vmie_src_pread(q->img->src, k->tbuf, q->cluster_size, l2off,
-			       err);
+	int r = vmie_budget_read(bg, q->cluster_size, "qcow2 check: L2 table",
+				 err);
+	if (!r)
+		r = vmie_budget_entries(bg, 1ull << q->l2_bits,
+					"qcow2 check: L2 entries", err);
+	if (!r)
+		r = vmie_src_pread(q->img->src, k->tbuf, q->cluster_size,
+				   l2off, err);
 	if (r)
 		return r;
 	for (uint64_t j = 0; j < (1ull << q->l2_bits); j++) {
@@ -77,7 +139,9 @@ static int qcow2_ck_l2(struct qcow2_ck *k, uint64_t l1i, uint64_t l2off,
 			continue;
 		memset(&e2, 0, sizeof e2);
 		if (qcow2_decode_l2e(q, e, bm, l1i, j, &m, &e2)) {
-			vmie_check_add(k->res, true, "%s", e2.msg);
+			vmie_check_add(k->res, true, "L2 table 0x%llx entry "
+				       "%llu: %s", (unsigned long long)l2off,
+				       (unsigned long long)j, e2.msg);
 			continue;
 		}
 		if (m.type == QCOW2_C_COMPRESSED) {
@@ -90,54 +154,127 @@ static int qcow2_ck_l2(struct qcow2_ck *k, uint64_t l1i, uint64_t l2off,
 			unsigned sh = qcow2_csize_shift(q->cluster_bits);
 			uint64_t nsec = ((e >> sh) &
 					 qcow2_csize_mask(q->cluster_bits)) + 1;
-			qcow2_ck_ref(k, m.host_off & ~511ull, nsec * 512,
-				     "compressed cluster");
+			qcow2_ck_refn(k, m.host_off & ~511ull, nsec * 512,
+				      "compressed cluster", n);
+			r = qcow2_ck_inflate(k, &m, l2off, j, err);
+			if (r)
+				return r;
 		} else if (m.host_off) {
-			qcow2_ck_ref(k, m.host_off, q->cluster_size,
-				     "data cluster");
+			qcow2_ck_refn(k, m.host_off, q->cluster_size,
+				      "data cluster", n);
 		}
 	}
 	return 0;
 }
 
-/* Walk one L1 table (the active one or a snapshot's). */
+/* Walk one L1 table (the active one or a snapshot's).  Pass 1 validates
+ * its entries, counts the references to the L1 and L2 clusters and
+ * reports two entries naming one L2 table; pass 2 visits each L2 table
+ * not visited yet, weighted by the L1 entries of every table naming it. */
 static int qcow2_ck_l1(struct qcow2_ck *k, uint64_t l1_off, uint32_t l1_size,
-		       const char *what, struct vmie_err *err)
+		       const char *what, int pass, struct vmie_err *err)
 {
 	struct qcow2 *q = k->q;
+	struct vmie_budget *bg = q->img->budget;
+	size_t bytes = (size_t)l1_size * 8;
 	uint8_t *l1 = NULL;
 	int r = 0;
 	if (!l1_size)
 		return 0;
-	qcow2_ck_ref(k, l1_off, (uint64_t)l1_size * 8, what);
-	l1 = malloc((size_t)l1_size * 8);
+	if (pass == 1)
+		qcow2_ck_ref(k, l1_off, bytes, what);
+	l1 = vmie_budget_malloc(bg, bytes, "qcow2 check: L1 table", err);
 	if (!l1)
-		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
-	r = vmie_src_pread(q->img->src, l1, (size_t)l1_size * 8, l1_off, err);
+		return err->code;
+	r = vmie_budget_read(bg, bytes, "qcow2 check: L1 table", err);
+	if (!r)
+		r = vmie_budget_entries(bg, l1_size, "qcow2 check: L1 entries",
+					err);
+	if (!r)
+		r = vmie_src_pread(q->img->src, l1, bytes, l1_off, err);
 	if (r)
 		goto out;
 	for (uint32_t i = 0; i < l1_size; i++) {
 		uint64_t l2off = vmie_be64(l1 + (size_t)i * 8) &
 				 QCOW2_L1E_OFFSET_MASK;
-		k->res->tables_checked++;
+		if (pass == 1)
+			k->res->tables_checked++;
 		if (!l2off)
 			continue;
 		if ((l2off & (q->cluster_size - 1)) ||
 		    vmie_range_outside(l2off, q->cluster_size, q->file_size)) {
-			vmie_check_add(k->res, true, "%s entry %u: L2 table "
-				       "offset 0x%llx is unaligned or past the "
-				       "end of the file", what, i,
-				       (unsigned long long)l2off);
+			if (pass == 1)
+				vmie_check_add(k->res, true, "%s entry %u: L2 "
+					       "table offset 0x%llx is unaligned "
+					       "or past the end of the file "
+					       "(%llu bytes)", what, i,
+					       (unsigned long long)l2off,
+					       (unsigned long long)q->file_size);
 			continue;
 		}
-		qcow2_ck_ref(k, l2off, q->cluster_size, "L2 table");
-		r = qcow2_ck_l2(k, i, l2off, err);
+		uint64_t c = l2off >> q->cluster_bits;
+		if (pass == 1) {
+			qcow2_ck_ref(k, l2off, q->cluster_size, "L2 table");
+			if (k->l2refs[c] != UINT16_MAX)
+				k->l2refs[c]++;
+			continue;
+		}
+		if (bit_get(k->walked, c))
+			continue;
+		bit_set(k->walked, c);
+		r = qcow2_ck_l2(k, i, l2off, k->l2refs[c], err);
 		if (r)
 			goto out;
 	}
 out:
-	free(l1);
+	vmie_budget_free(bg, l1, bytes);
 	return r;
+}
+
+/* Both passes over every L1 table: the active one, then each snapshot's
+ * unless its clusters overlap a table already walked (reported once, in
+ * pass 1: qemu gives every snapshot its own copy). */
+static int qcow2_ck_tables(struct qcow2_ck *k, int pass, struct vmie_err *err)
+{
+	struct qcow2 *q = k->q;
+	char what[64];
+	int r = qcow2_ck_l1(k, q->l1_off, q->l1_size, "active L1 table", pass,
+			    err);
+	if (r)
+		return r;
+	for (uint32_t i = 0; i < q->nb_snaps; i++) {
+		const struct qcow2_snap *sn = &q->snaps[i];
+		if (!sn->l1_size)
+			continue;
+		if (pass == 1) {
+			uint64_t a = sn->l1_off >> q->cluster_bits;
+			uint64_t b = (sn->l1_off + (uint64_t)sn->l1_size * 8 -
+				      1) >> q->cluster_bits;
+			for (uint64_t c = a; c <= b && !k->skip[i]; c++)
+				if (bit_get(k->l1map, c))
+					k->skip[i] = 1;
+			if (k->skip[i]) {
+				vmie_check_add(k->res, true, "snapshot %u: L1 "
+					       "table at 0x%llx (%u entries) "
+					       "overlaps another L1 table; not "
+					       "walked", i + 1, (unsigned long
+					       long)sn->l1_off, sn->l1_size);
+				qcow2_ck_ref(k, sn->l1_off,
+					     (uint64_t)sn->l1_size * 8,
+					     "snapshot L1 table");
+				continue;
+			}
+			for (uint64_t c = a; c <= b; c++)
+				bit_set(k->l1map, c);
+		} else if (k->skip[i]) {
+			continue;
+		}
+		snprintf(what, sizeof what, "L1 table of snapshot %u", i + 1);
+		r = qcow2_ck_l1(k, sn->l1_off, sn->l1_size, what, pass, err);
+		if (r)
+			return r;
+	}
+	return 0;
 }
 
 static void qcow2_ck_bitmaps(struct qcow2_ck *k, struct vmie_err *err)
@@ -231,8 +368,18 @@ static int qcow2_ck_copied(struct qcow2_ck *k, const uint16_t *stored,
 				       "%s but the L2 table's refcount is %u",
 				       i, l1e & QCOW2_OFLAG_COPIED ? "set" :
 				       "clear", stored[c]);
-		int r = vmie_src_pread(q->img->src, k->tbuf, q->cluster_size,
-				       l2off, err);
+		if (bit_get(k->walked, c))
+			continue;      /* a shared table, reported already */
+		bit_set(k->walked, c);
+		int r = vmie_budget_read(q->img->budget, q->cluster_size,
+					 "qcow2 check: L2 table", err);
+		if (!r)
+			r = vmie_budget_entries(q->img->budget,
+						1ull << q->l2_bits,
+						"qcow2 check: L2 entries", err);
+		if (!r)
+			r = vmie_src_pread(q->img->src, k->tbuf,
+					   q->cluster_size, l2off, err);
 		if (r)
 			return r;
 		for (uint64_t j = 0; j < (1ull << q->l2_bits); j++) {
@@ -265,6 +412,7 @@ int qcow2_check(struct vmie_image *img, struct vmie_check_result *res,
 	struct qcow2_ck k = { .q = q, .res = res };
 	uint8_t *reft = NULL;
 	uint16_t *stored = NULL;
+	bool charged = false;
 	int r = 0;
 
 	k.nb_clusters = (q->file_size + q->cluster_size - 1) >>
@@ -277,26 +425,41 @@ int qcow2_check(struct vmie_image *img, struct vmie_check_result *res,
 	k.refs = calloc((size_t)k.nb_clusters + 1, sizeof *k.refs);
 	stored = calloc((size_t)k.nb_clusters + 1, sizeof *stored);
 	k.tbuf = malloc(q->cluster_size);
+	k.zbuf = malloc((size_t)q->cluster_size * 2 + 512);
+	k.obuf = malloc(q->cluster_size);
+	size_t map_len = (size_t)(k.nb_clusters / 8 + 1);
+	k.l2refs = calloc((size_t)k.nb_clusters + 1, sizeof *k.l2refs);
+	k.walked = calloc(map_len, 1);
+	k.l1map = calloc(map_len, 1);
+	k.skip = calloc((size_t)q->nb_snaps + 1, 1);
+	r = vmie_budget_alloc(img->budget, 3 * ((k.nb_clusters + 1) * 2 +
+						 map_len), "qcow2 check: "
+			      "reference counts", err);
+	if (r)
+		goto out;
+	charged = true;
 	size_t reft_bytes = (size_t)q->reft_clusters * q->cluster_size;
 	reft = malloc(reft_bytes + 1);
-	if (!k.refs || !stored || !k.tbuf || !reft) {
+	if (!k.refs || !stored || !k.tbuf || !reft || !k.zbuf || !k.obuf || !k.l2refs || !k.walked ||
+	    !k.l1map || !k.skip) {
 		r = VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
 		goto out;
 	}
 
 	/* references */
 	qcow2_ck_ref(&k, 0, q->cluster_size, "header");
-	r = qcow2_ck_l1(&k, q->l1_off, q->l1_size, "active L1 table", err);
+	if (q->shared_l2)
+		vmie_check_add(res, true, "L1 entries %u and %u both point at "
+			       "the L2 table at 0x%llx", q->shared_l1a,
+			       q->shared_l1b, (unsigned long long)q->shared_off);
+	r = qcow2_ck_tables(&k, 1, err);
+	if (!r)
+		r = qcow2_ck_tables(&k, 2, err);
 	if (r)
 		goto out;
+	memset(k.walked, 0, map_len);
 	if (q->nb_snaps)
 		qcow2_ck_ref(&k, q->snap_off, q->snaptab_len, "snapshot table");
-	for (uint32_t i = 0; i < q->nb_snaps; i++) {
-		r = qcow2_ck_l1(&k, q->snaps[i].l1_off, q->snaps[i].l1_size,
-				"snapshot L1 table", err);
-		if (r)
-			goto out;
-	}
 	qcow2_ck_bitmaps(&k, err);
 	qcow2_ck_ref(&k, q->reft_off, reft_bytes, "refcount table");
 
@@ -352,6 +515,15 @@ int qcow2_check(struct vmie_image *img, struct vmie_check_result *res,
 	}
 	r = qcow2_ck_copied(&k, stored, err);
 out:
+	if (charged)
+		vmie_budget_release(img->budget, 3 * ((k.nb_clusters + 1) * 2 +
+					       k.nb_clusters / 8 + 1));
+	free(k.l2refs);
+	free(k.zbuf);
+	free(k.obuf);
+	free(k.walked);
+	free(k.l1map);
+	free(k.skip);
 	free(k.refs);
 	free(stored);
 	free(k.tbuf);

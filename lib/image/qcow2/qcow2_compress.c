@@ -41,6 +41,21 @@ static int qcow2_inflate_zlib(const uint8_t *in, size_t in_len, uint8_t *out,
 	zs.next_out = out;
 	zs.avail_out = (uInt)out_len;
 	r = inflate(&zs, Z_FINISH);
+	if (r != Z_STREAM_END && zs.avail_out == 0 && r != Z_DATA_ERROR &&
+	    r != Z_MEM_ERROR) {
+		/* The cluster is full: one more byte out means the stream
+		 * inflates past the cluster (never more than that byte). */
+		uint8_t extra;
+		zs.next_out = &extra;
+		zs.avail_out = 1;
+		r = inflate(&zs, Z_FINISH);
+		if (zs.avail_out == 0) {
+			inflateEnd(&zs);
+			*why = "deflate stream inflates past the cluster";
+			return -1;
+		}
+		zs.avail_out = 0;
+	}
 	inflateEnd(&zs);
 	if ((r == Z_STREAM_END || r == Z_BUF_ERROR) && zs.avail_out == 0)
 		return 0;
@@ -79,9 +94,10 @@ static int qcow2_unzstd(const uint8_t *in, size_t in_len, uint8_t *out,
 		*why = "cannot start zstd";
 		return -1;
 	}
+	size_t r = 1;
 	while (ob.pos < ob.size) {
 		size_t in0 = ib.pos, out0 = ob.pos;
-		size_t r = ZSTD_decompressStream(d, &ob, &ib);
+		r = ZSTD_decompressStream(d, &ob, &ib);
 		if (ZSTD_isError(r)) {
 			*why = ZSTD_getErrorName(r);
 			rc = -1;
@@ -91,6 +107,24 @@ static int qcow2_unzstd(const uint8_t *in, size_t in_len, uint8_t *out,
 			*why = "zstd data ends before the cluster is complete";
 			rc = -1;
 			break;
+		}
+	}
+	/* The cluster is full: the frame must end here (as qemu requires);
+	 * one more byte out means it inflates past the cluster. */
+	while (!rc && r != 0) {
+		uint8_t extra;
+		ZSTD_outBuffer xb = { &extra, 1, 0 };
+		size_t in0 = ib.pos;
+		r = ZSTD_decompressStream(d, &xb, &ib);
+		if (ZSTD_isError(r)) {
+			*why = ZSTD_getErrorName(r);
+			rc = -1;
+		} else if (xb.pos) {
+			*why = "zstd frame inflates past the cluster";
+			rc = -1;
+		} else if (r && ib.pos <= in0) {
+			*why = "zstd frame does not end with the cluster";
+			rc = -1;
 		}
 	}
 	ZSTD_freeDCtx(d);

@@ -67,6 +67,11 @@ struct qcow2 {
 	uint64_t l1_off;
 	uint32_t l1_size;
 	uint64_t *l1;            /* decoded active L1 */
+	/* two active L1 entries share an L2 table (open with info_only
+	 * only; otherwise refused): the first such pair */
+	bool shared_l2;
+	uint32_t shared_l1a, shared_l1b;
+	uint64_t shared_off;
 
 	uint64_t reft_off;
 	uint32_t reft_clusters;

@@ -267,8 +267,13 @@ static int vhd_open_dynamic(struct vmie_image *img, struct vhd_state *s,
 		return VMIE_ERR(err, VMIE_ENOMEM, "vhd: out of memory for a "
 				"BAT of %u entries", s->n_bat);
 	}
-	r = bat_bytes ? vmie_src_pread(src, raw, bat_bytes,
-				       s->dyn.table_offset, err) : 0;
+	r = vmie_budget_read(img->budget, bat_bytes, "vhd: BAT", err);
+	if (!r)
+		r = vmie_budget_entries(img->budget, s->n_bat, "vhd: BAT",
+					err);
+	if (!r && bat_bytes)
+		r = vmie_src_pread(src, raw, bat_bytes, s->dyn.table_offset,
+				   err);
 	for (uint32_t i = 0; !r && i < s->n_bat; i++)
 		s->bat[i] = vmie_be32(raw + 4 * (size_t)i);
 	free(raw);
@@ -556,7 +561,11 @@ static int vhd_check(struct vmie_image *img, struct vmie_check_result *res,
 				    img->size - (uint64_t)i * s->block_size);
 		sp[n++] = (struct vhd_span){ boff, boff + s->bitmap_size + used,
 					     i };
-		r = vmie_src_pread(img->src, bm, s->bitmap_size, boff, err);
+		r = vmie_budget_read(img->budget, s->bitmap_size,
+				     "vhd check: sector bitmaps", err);
+		if (!r)
+			r = vmie_src_pread(img->src, bm, s->bitmap_size, boff,
+					   err);
 		if (r)
 			goto out;
 		if (vmie_is_zero(bm, s->bitmap_size))

@@ -196,6 +196,10 @@ static int vhdx_read_regions(struct vmie_image *img, struct vhdx_state *s,
 				 VHDX_REGION_MAX_ENTRIES);
 		goto out;
 	}
+	r = vmie_budget_entries(img->budget, s->n_regions,
+				"vhdx: region table", err);
+	if (r)
+		goto out;
 	sp[nsp++] = (struct vhdx_span){ 0, VHDX_MiB, "the header section", 0 };
 	if (s->log_present || s->hdr.log_length)
 		sp[nsp++] = (struct vhdx_span){ s->hdr.log_offset,
@@ -342,6 +346,9 @@ static int vhdx_read_metadata(struct vmie_image *img, struct vhdx_state *s,
 				 VHDX_META_MAX_ENTRIES);
 		goto out;
 	}
+	r = vmie_budget_entries(img->budget, n, "vhdx: metadata table", err);
+	if (r)
+		goto out;
 	item = malloc(VHDX_META_ITEM_MAX);
 	if (!item) {
 		r = VMIE_ERR(err, VMIE_ENOMEM, "vhdx: out of memory");
@@ -504,7 +511,12 @@ static int vhdx_read_bat(struct vmie_image *img, struct vhdx_state *s,
 				"BAT of %llu entries",
 				(unsigned long long)s->n_bat);
 	}
-	r = bytes ? vmie_src_pread(s->rs, raw, bytes, s->bat_off, err) : 0;
+	r = vmie_budget_read(img->budget, bytes, "vhdx: BAT", err);
+	if (!r)
+		r = vmie_budget_entries(img->budget, s->n_bat, "vhdx: BAT",
+					err);
+	if (!r && bytes)
+		r = vmie_src_pread(s->rs, raw, bytes, s->bat_off, err);
 	for (uint64_t i = 0; !r && i < s->n_bat; i++)
 		s->bat[i] = vmie_le64(raw + 8 * i);
 	free(raw);

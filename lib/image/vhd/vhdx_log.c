@@ -358,7 +358,13 @@ int vmie_vhdx_log_replay(struct vmie_src *src, const char *name,
 		r = VMIE_ERR(err, VMIE_ENOMEM, "vhdx: out of memory for the log");
 		goto out;
 	}
-	r = vmie_src_pread(src, log, log_len, log_off, err);
+	/* the whole log is read once; each 4 KiB sector may start an entry */
+	r = vmie_budget_read(src->budget, log_len, "vhdx: log", err);
+	if (!r)
+		r = vmie_budget_entries(src->budget, log_len / VHDX_LOG_SECTOR,
+					"vhdx: log entries", err);
+	if (!r)
+		r = vmie_src_pread(src, log, log_len, log_off, err);
 	if (r)
 		goto out;
 

@@ -89,15 +89,18 @@ static void vmdk_close(struct vmie_image *img)
 	struct vmdk_state *st = img->priv;
 	if (!st)
 		return;
-	for (unsigned i = 0; i < st->n_ext; i++) {
-		struct vmdk_extent *e = &st->ext[i];
-		if (e->sp) {
-			vmdk_sparse_close(e->sp);
-			free(e->sp);
+	for (unsigned i = 0; i < st->n_files; i++) {
+		struct vmdk_file *f = &st->files[i];
+		if (f->sp) {
+			vmdk_sparse_close(f->sp);
+			free(f->sp);
 		}
-		vmie_src_unref(e->src);
+		vmie_src_unref(f->src);
 	}
-	free(st->ext);
+	vmie_budget_free(st->budget, st->files,
+			 (size_t)st->ext_cap * sizeof *st->files);
+	vmie_budget_free(st->budget, st->ext,
+			 (size_t)st->ext_cap * sizeof *st->ext);
 	while (st->pool) {
 		struct vmdk_scratch *sc = st->pool;
 		st->pool = sc->next;
@@ -170,103 +173,145 @@ static int vmdk_policy(struct vmie_image *img, const struct vmdk_desc *d,
 	return 0;
 }
 
-static int vmdk_add_extent(struct vmdk_state *st, const struct vmdk_extent *x,
-			   struct vmie_err *err)
+/* Room for n extents (and as many files), charged to the budget. */
+static int vmdk_alloc_extents(struct vmdk_state *st, unsigned n,
+			      const char *where, struct vmie_err *err)
 {
-	void *n = realloc(st->ext, (st->n_ext + 1) * sizeof *st->ext);
-	if (!n)
-		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
-	st->ext = n;
-	st->ext[st->n_ext++] = *x;
+	st->ext = vmie_budget_calloc(st->budget, n, sizeof *st->ext, where,
+				     err);
+	if (!st->ext)
+		return err ? err->code : VMIE_ENOMEM;
+	st->files = vmie_budget_calloc(st->budget, n, sizeof *st->files,
+				       where, err);
+	if (!st->files) {
+		vmie_budget_free(st->budget, st->ext, (size_t)n * sizeof *st->ext);
+		st->ext = NULL;
+		return err ? err->code : VMIE_ENOMEM;
+	}
+	st->ext_cap = n;
 	return 0;
 }
 
-/* Open the extents a descriptor file names. */
+/* The file behind extent i, named name: one already open under that name
+ * or (through a link) as the same device and inode, or newly opened. */
+static int vmdk_get_file(struct vmie_image *img, struct vmdk_state *st,
+			 unsigned i, const char *name, struct vmdk_file **out,
+			 struct vmie_err *err)
+{
+	struct vmie_src *src;
+	uint64_t dev = 0, ino = 0;
+	bool have_id;
+	int r;
+
+	for (unsigned k = 0; k < st->n_files; k++)
+		if (!strcmp(st->ext[st->files[k].first_ext].file, name)) {
+			*out = &st->files[k];
+			return 0;
+		}
+	r = vmie_src_open_sibling(img->src, name, &src, err);
+	if (r) {
+		vmie_err_prefix(err, "%s: VMDK extent %u", img->name, i);
+		return r;
+	}
+	have_id = vmie_src_file_id(src, &dev, &ino);
+	for (unsigned k = 0; have_id && k < st->n_files; k++)
+		if (st->files[k].have_id && st->files[k].dev == dev &&
+		    st->files[k].ino == ino) {
+			vmie_src_unref(src);
+			*out = &st->files[k];
+			return 0;
+		}
+	struct vmdk_file *f = &st->files[st->n_files++];
+	f->dev = dev;
+	f->ino = ino;
+	f->have_id = have_id;
+	f->first_ext = i;
+	f->src = src;
+	*out = f;
+	return 0;
+}
+
+/* Open the extents a descriptor file names.  Each distinct file is opened
+ * once and a sparse file's grain directory loaded once, however many
+ * extents name it; every extent is an entry drawn on the budget. */
 static int vmdk_open_extents(struct vmie_image *img, struct vmdk_state *st,
 			     struct vmie_err *err)
 {
 	const struct vmdk_desc *d = &st->desc;
 	uint64_t start = 0;
+	char what[64];
 	int r;
 
 	if (!d->n_extents)
 		return VMIE_CORRUPT(err, "%s: VMDK descriptor lists no extents",
 				    img->name);
+	snprintf(what, sizeof what, "vmdk: %u extents of the descriptor",
+		 d->n_extents);
+	r = vmie_budget_entries(st->budget, d->n_extents, what, err);
+	if (r)
+		return r;
+	r = vmdk_alloc_extents(st, d->n_extents, what, err);
+	if (r)
+		return r;
 	for (unsigned i = 0; i < d->n_extents; i++) {
 		const struct vmdk_desc_extent *de = &d->extents[i];
-		struct vmdk_extent x = { 0 };
-		char what[64];
-		x.type = de->type;
-		x.access = de->access;
-		x.start = start;
-		x.len = de->sectors * VMDK_SECTOR;
-		vmie_strlcpy(x.file, de->file, sizeof x.file);
-		if (vmie_add_u64(start, x.len, &start) ||
+		struct vmdk_extent *x = &st->ext[i];
+		x->type = de->type;
+		x->access = de->access;
+		x->start = start;
+		x->len = de->sectors * VMDK_SECTOR;
+		vmie_strlcpy(x->file, de->file, sizeof x->file);
+		st->n_ext = i + 1;
+		if (vmie_add_u64(start, x->len, &start) ||
 		    start > VMIE_MAX_VIRTUAL_SIZE)
 			return VMIE_CORRUPT(err, "%s: VMDK extents add up to "
 					    "more than %llu bytes", img->name,
 					    (unsigned long long)VMIE_MAX_VIRTUAL_SIZE);
-		if (de->type != VMDK_EXT_ZERO && de->access != VMDK_NOACCESS) {
-			struct vmie_src *src;
-			snprintf(what, sizeof what, "%s: VMDK extent %u",
-				 img->name, i);
-			r = vmie_check_member_name(de->file, what, err);
-			if (r)
-				return r;
-			r = vmie_src_open_sibling(img->src, de->file, &src, err);
-			if (r) {
-				vmie_err_prefix(err, "%s: VMDK extent %u",
-						img->name, i);
-				return r;
-			}
-			if (de->type == VMDK_EXT_FLAT) {
-				x.src = src;
-				x.flat_off = de->offset * VMDK_SECTOR;
-				if (vmie_range_outside(x.flat_off, x.len,
-						       src->size)) {
-					r = VMIE_CORRUPT(err, "%s: flat extent "
-						"%u file '%s' is %llu bytes, too "
-						"short for %llu sectors at sector "
-						"%llu", img->name, i, de->file,
-						(unsigned long long)src->size,
-						(unsigned long long)de->sectors,
-						(unsigned long long)de->offset);
-					vmie_src_unref(src);
-					return r;
-				}
-			} else {
-				x.sp = calloc(1, sizeof *x.sp);
-				if (!x.sp) {
-					vmie_src_unref(src);
-					return VMIE_ERR(err, VMIE_ENOMEM,
-							"out of memory");
-				}
-				r = vmdk_sparse_open(x.sp, src, NULL, err);
-				vmie_src_unref(src);
-				if (!r && x.sp->capacity < de->sectors) {
-					vmdk_sparse_close(x.sp);
-					r = VMIE_CORRUPT(err, "%s: sparse extent %u "
-						"'%s' holds %llu sectors, fewer "
-						"than the %llu the descriptor "
-						"gives", img->name, i, de->file,
-						(unsigned long long)x.sp->capacity,
-						(unsigned long long)de->sectors);
-				}
-				if (r) {
-					free(x.sp);
-					return r;
-				}
-			}
-		}
-		r = vmdk_add_extent(st, &x, err);
-		if (r) {
-			if (x.sp) {
-				vmdk_sparse_close(x.sp);
-				free(x.sp);
-			}
-			vmie_src_unref(x.src);
+		if (de->type == VMDK_EXT_ZERO || de->access == VMDK_NOACCESS)
+			continue;
+		struct vmdk_file *f;
+		snprintf(what, sizeof what, "%s: VMDK extent %u", img->name, i);
+		r = vmie_check_member_name(de->file, what, err);
+		if (r)
 			return r;
+		r = vmdk_get_file(img, st, i, de->file, &f, err);
+		if (r)
+			return r;
+		if (de->type == VMDK_EXT_FLAT) {
+			x->src = f->src;
+			x->flat_off = de->offset * VMDK_SECTOR;
+			if (de->offset > UINT64_MAX / VMDK_SECTOR ||
+			    vmie_range_outside(x->flat_off, x->len,
+					       f->src->size))
+				return VMIE_CORRUPT(err, "%s: flat extent %u file "
+					"'%s' is %llu bytes, too short for %llu "
+					"sectors at sector %llu", img->name, i,
+					de->file,
+					(unsigned long long)f->src->size,
+					(unsigned long long)de->sectors,
+					(unsigned long long)de->offset);
+			continue;
 		}
+		if (!f->sp) {
+			struct vmdk_sparse *sp = calloc(1, sizeof *sp);
+			if (!sp)
+				return VMIE_ERR(err, VMIE_ENOMEM,
+						"out of memory");
+			r = vmdk_sparse_open(sp, f->src, NULL, err);
+			if (r) {
+				free(sp);
+				return r;
+			}
+			f->sp = sp;
+		}
+		x->sp = f->sp;
+		if (f->sp->capacity < de->sectors)
+			return VMIE_CORRUPT(err, "%s: sparse extent %u '%s' "
+					    "holds %llu sectors, fewer than the "
+					    "%llu the descriptor gives",
+					    img->name, i, de->file,
+					    (unsigned long long)f->sp->capacity,
+					    (unsigned long long)de->sectors);
 	}
 	img->size = start;
 	return 0;
@@ -285,6 +330,7 @@ static int vmdk_open(struct vmie_image *img, const struct vmie_open_opts *o,
 	st = calloc(1, sizeof *st);
 	if (!st)
 		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	st->budget = img->budget;
 	pthread_mutex_init(&st->pool_lock, NULL);
 	img->priv = st;
 	if (src->size < 4) {
@@ -360,16 +406,21 @@ static int vmdk_open(struct vmie_image *img, const struct vmie_open_opts *o,
 			goto out;
 	}
 	if (sp) {
-		struct vmdk_extent x = { 0 };
-		x.type = VMDK_EXT_SPARSE;
-		x.access = VMDK_RW;
-		x.len = sp->capacity * VMDK_SECTOR;
-		x.sp = sp;
-		r = vmdk_add_extent(st, &x, err);
+		r = vmdk_alloc_extents(st, 1, "vmdk: the sparse extent", err);
 		if (r)
 			goto out;
+		struct vmdk_extent *x = &st->ext[0];
+		x->type = VMDK_EXT_SPARSE;
+		x->access = VMDK_RW;
+		x->len = sp->capacity * VMDK_SECTOR;
+		x->sp = sp;
+		st->n_ext = 1;
+		st->files[0].src = src;
+		vmie_src_ref(src);
+		st->files[0].sp = sp;
+		st->n_files = 1;
 		sp = NULL;
-		img->size = x.len;
+		img->size = x->len;
 		const char *ct = st->desc.create_type;
 		if (!ct[0])
 			ct = st->ext[0].sp->compressed ? "streamOptimized"
@@ -545,7 +596,6 @@ static int vmdk_info(struct vmie_image *img, struct vmie_image_info *info,
 	for (unsigned i = 0; i < st->n_ext; i++) {
 		struct vmdk_extent *e = &st->ext[i];
 		if (e->sp) {
-			uint64_t a, z;
 			if (!info->cluster_size)
 				info->cluster_size = e->sp->grain_bytes;
 			if (i == 0) {
@@ -557,16 +607,16 @@ static int vmdk_info(struct vmie_image *img, struct vmie_image_info *info,
 				if (e->sp->stream_footer)
 					vmie_info_add(info, "footer", "yes");
 			}
-			r = vmdk_sparse_count(e->sp, &a, &z, err);
-			if (r)
-				return r;
-			alloc += (a - z) * e->sp->grain_bytes;
 		} else if (e->type == VMDK_EXT_FLAT && e->src) {
 			uint64_t pos = 0, n;
 			bool hole;
 			while (pos < e->len) {
 				r = vmie_src_extent(e->src, e->flat_off + pos,
 						    e->len - pos, &n, &hole, err);
+				if (!r)
+					r = vmie_budget_entries(st->budget, 1,
+						"vmdk: data runs of a flat "
+						"extent", err);
 				if (r)
 					return r;
 				if (!n)
@@ -577,6 +627,18 @@ static int vmdk_info(struct vmie_image *img, struct vmie_image_info *info,
 			}
 		}
 	}
+	/* a sparse file's grains are counted once, however many extents
+	 * name it */
+	for (unsigned i = 0; i < st->n_files; i++) {
+		struct vmdk_sparse *sp = st->files[i].sp;
+		uint64_t a, z;
+		if (!sp)
+			continue;
+		r = vmdk_sparse_count(sp, &a, &z, err);
+		if (r)
+			return r;
+		alloc += (a - z) * sp->grain_bytes;
+	}
 	info->allocated = alloc;
 	return 0;
 }
@@ -585,10 +647,12 @@ static int vmdk_check(struct vmie_image *img, struct vmie_check_result *res,
 		      struct vmie_err *err)
 {
 	struct vmdk_state *st = img->priv;
-	for (unsigned i = 0; i < st->n_ext; i++) {
-		if (!st->ext[i].sp)
+	/* each sparse file once, however many extents name it */
+	for (unsigned i = 0; i < st->n_files; i++) {
+		if (!st->files[i].sp)
 			continue;
-		int r = vmdk_sparse_check(st->ext[i].sp, i, res, err);
+		int r = vmdk_sparse_check(st->files[i].sp,
+					  st->files[i].first_ext, res, err);
 		if (r)
 			return r;
 	}

@@ -80,10 +80,14 @@ struct vmdk_sparse {
 	uint64_t desc_off, desc_len;    /* bytes */
 	bool compressed, markers, stream_footer;
 	uint32_t max_record;    /* bytes: marker + largest compressed grain */
-	/* GT cache: direct-mapped by GT index, lock-protected */
+	/* GT cache: direct-mapped by GT index, lock-protected; the slot
+	 * array and every cached table are charged to the budget (a table
+	 * the budget has no room for is read again instead of cached) */
 	pthread_mutex_t lock;
 	size_t n_slots;
 	struct vmdk_gt_slot *slots;
+	uint64_t n_cached;      /* tables cached (charged) */
+	struct vmie_budget *budget;     /* of src, not a reference */
 };
 
 struct vmdk_scratch;
@@ -117,13 +121,25 @@ struct vmdk_scratch {
 
 /* ---- the image (vmdk.c) ---- */
 
+/* One distinct file behind the extents: a descriptor may name the same
+ * file (by name, or by device and inode through links) many times, as the
+ * same flat file at several offsets does legitimately; it is opened once
+ * and, when sparse, its grain directory is loaded once. */
+struct vmdk_file {
+	uint64_t dev, ino;
+	bool have_id;
+	unsigned first_ext;     /* the first extent that names it */
+	struct vmie_src *src;   /* one reference */
+	struct vmdk_sparse *sp; /* opened on the first SPARSE use, or NULL */
+};
+
 struct vmdk_extent {
 	enum vmdk_ext_type type;
 	enum vmdk_access access;
 	uint64_t start, len;    /* bytes of the virtual disk */
 	uint64_t flat_off;      /* FLAT: bytes into src */
-	struct vmie_src *src;   /* FLAT (reference), SPARSE: in sp */
-	struct vmdk_sparse *sp;
+	struct vmie_src *src;   /* FLAT (borrowed from files[]), SPARSE: in sp */
+	struct vmdk_sparse *sp; /* borrowed from files[] */
 	char file[256];
 };
 
@@ -131,8 +147,11 @@ struct vmdk_state {
 	struct vmdk_desc desc;
 	bool have_desc;
 	bool embedded;          /* descriptor inside the sparse file */
-	unsigned n_ext;
+	unsigned n_ext, ext_cap;
 	struct vmdk_extent *ext;
+	unsigned n_files;
+	struct vmdk_file *files;   /* at most one per extent, budget-charged */
+	struct vmie_budget *budget;
 	/* scratch pool */
 	pthread_mutex_t pool_lock;
 	struct vmdk_scratch *pool;

@@ -19,6 +19,8 @@
 #include "../../core/util.h"
 
 #include <libdeflate.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +160,7 @@ int vmdk_sparse_open(struct vmdk_sparse *sp, struct vmie_src *src,
 	int r;
 
 	memset(sp, 0, sizeof *sp);
+	sp->budget = src->budget;
 	if (desc_out)
 		*desc_out = NULL;
 	if (src->size < VMDK_SECTOR)
@@ -266,12 +269,22 @@ int vmdk_sparse_open(struct vmdk_sparse *sp, struct vmie_src *src,
 			}
 			sp->rgd_off = h->rgd_offset * VMDK_SECTOR;
 		}
-		raw = malloc(sp->gd_bytes);
-		sp->gd = malloc(sp->gd_bytes);
-		if (!raw || !sp->gd) {
-			r = VMIE_ERR(err, VMIE_ENOMEM, "out of memory for a "
-				     "grain directory of %llu entries",
-				     (unsigned long long)sp->n_gd);
+		char where[160];
+		snprintf(where, sizeof where, "%s: VMDK grain directory of %llu "
+			 "entries", src->name, (unsigned long long)sp->n_gd);
+		r = vmie_budget_entries(sp->budget, sp->n_gd, where, err);
+		if (!r)
+			r = vmie_budget_read(sp->budget, sp->gd_bytes, where, err);
+		if (r)
+			goto out;
+		raw = vmie_budget_malloc(sp->budget, sp->gd_bytes, where, err);
+		if (!raw) {
+			r = err ? err->code : VMIE_ENOMEM;
+			goto out;
+		}
+		sp->gd = vmie_budget_malloc(sp->budget, sp->gd_bytes, where, err);
+		if (!sp->gd) {
+			r = err ? err->code : VMIE_ENOMEM;
 			goto out;
 		}
 		r = vmie_src_pread(src, raw, sp->gd_bytes, sp->gd_off, err);
@@ -307,9 +320,10 @@ int vmdk_sparse_open(struct vmdk_sparse *sp, struct vmie_src *src,
 		uint64_t slot_cost = gt_bytes + sizeof(struct vmdk_gt_slot);
 		sp->n_slots = (size_t)vmie_min_u64(sp->n_gd,
 						   VMDK_GT_CACHE_BYTES / slot_cost);
-		sp->slots = calloc(sp->n_slots, sizeof *sp->slots);
+		sp->slots = vmie_budget_calloc(sp->budget, sp->n_slots,
+					       sizeof *sp->slots, where, err);
 		if (!sp->slots) {
-			r = VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+			r = err ? err->code : VMIE_ENOMEM;
 			goto out;
 		}
 	}
@@ -322,11 +336,12 @@ int vmdk_sparse_open(struct vmdk_sparse *sp, struct vmie_src *src,
 	}
 	r = 0;
 out:
-	free(raw);
+	vmie_budget_free(sp->budget, raw, (size_t)sp->gd_bytes);
 	free(desc);
 	if (r) {
-		free(sp->gd);
-		free(sp->slots);
+		vmie_budget_free(sp->budget, sp->gd, (size_t)sp->gd_bytes);
+		vmie_budget_free(sp->budget, sp->slots,
+				 sp->n_slots * sizeof *sp->slots);
 		sp->gd = NULL;
 		sp->slots = NULL;
 	}
@@ -337,8 +352,9 @@ void vmdk_sparse_close(struct vmdk_sparse *sp)
 {
 	for (size_t i = 0; sp->slots && i < sp->n_slots; i++)
 		free(sp->slots[i].gte);
-	free(sp->slots);
-	free(sp->gd);
+	vmie_budget_release(sp->budget, sp->n_cached * sp->num_gtes * 4);
+	vmie_budget_free(sp->budget, sp->slots, sp->n_slots * sizeof *sp->slots);
+	vmie_budget_free(sp->budget, sp->gd, (size_t)sp->gd_bytes);
 	pthread_mutex_destroy(&sp->lock);
 	vmie_src_unref(sp->src);
 	sp->src = NULL;
@@ -356,6 +372,19 @@ static int vmdk_gt_load(struct vmdk_sparse *sp, uint64_t gt, uint32_t *out,
 	for (uint32_t i = 0; i < sp->num_gtes; i++)
 		out[i] = vmie_le32(raw + 4 * i);
 	return 0;
+}
+
+/* Charge n bytes of cache if the budget has room for them: a cache the
+ * budget cannot hold is not an error, the table is read again instead. */
+static bool vmdk_budget_room(struct vmie_budget *b, uint64_t n)
+{
+	if (!b)
+		return true;
+	uint64_t lim = b->limit[VMIE_BUDGET_MEM];
+	if (lim && (vmie_budget_used(b, VMIE_BUDGET_MEM) > lim ||
+		    n > lim - vmie_budget_used(b, VMIE_BUDGET_MEM)))
+		return false;
+	return !vmie_budget_alloc(b, n, NULL, NULL);
 }
 
 /* Copy count entries of grain table gt starting at first into out.
@@ -385,8 +414,14 @@ static int vmdk_gt_get(struct vmdk_sparse *sp, uint64_t gt, uint32_t first,
 	if (loaded)
 		*loaded = true;
 	pthread_mutex_lock(&sp->lock);
-	if (!s->gte)
+	if (!s->gte && vmdk_budget_room(sp->budget, (uint64_t)sp->num_gtes * 4)) {
 		s->gte = malloc((size_t)sp->num_gtes * 4);
+		if (s->gte)
+			sp->n_cached++;
+		else
+			vmie_budget_release(sp->budget,
+					    (uint64_t)sp->num_gtes * 4);
+	}
 	if (s->gte) {
 		memcpy(s->gte, tmp, (size_t)sp->num_gtes * 4);
 		s->tag = gt + 1;
@@ -691,6 +726,22 @@ done:
 	return 0;
 }
 
+/* A walk (count, check) visits grain table gt: its entries and bytes are
+ * drawn on the budget. */
+static int vmdk_budget_gt(struct vmdk_sparse *sp, uint64_t gt, uint32_t count,
+			  struct vmie_err *err)
+{
+	char where[160];
+	if (!sp->budget)
+		return 0;
+	snprintf(where, sizeof where, "%s: VMDK grain table %llu at offset "
+		 "%llu", sp->src->name, (unsigned long long)gt,
+		 (unsigned long long)sp->gd[gt] * VMDK_SECTOR);
+	int r = vmie_budget_entries(sp->budget, count, where, err);
+	return r ? r : vmie_budget_read(sp->budget, (uint64_t)sp->num_gtes * 4,
+					where, err);
+}
+
 int vmdk_sparse_count(struct vmdk_sparse *sp, uint64_t *alloc,
 		      uint64_t *zeroed, struct vmie_err *err)
 {
@@ -701,7 +752,10 @@ int vmdk_sparse_count(struct vmdk_sparse *sp, uint64_t *alloc,
 			continue;
 		uint64_t left = sp->n_grains - gt * sp->num_gtes;
 		uint32_t count = (uint32_t)vmie_min_u64(sp->num_gtes, left);
-		int r = vmdk_gt_get(sp, gt, 0, count, gte, NULL, err);
+		int r = vmdk_budget_gt(sp, gt, count, err);
+		if (r)
+			return r;
+		r = vmdk_gt_get(sp, gt, 0, count, gte, NULL, err);
 		if (r)
 			return r;
 		for (uint32_t i = 0; i < count; i++) {
@@ -735,9 +789,113 @@ static bool vmdk_mark(struct vmdk_bitmap *b, uint64_t off, uint64_t len)
 	return seen;
 }
 
+/* A line in the check's report that is neither a corruption nor a leak. */
+static void vmdk_check_note(struct vmie_check_result *res, const char *fmt,
+			    ...) __attribute__((format(printf, 2, 3)));
+static void vmdk_check_note(struct vmie_check_result *res, const char *fmt,
+			    ...)
+{
+	va_list ap;
+	if (res->n_msgs >= VMIE_CHECK_MAX_MSGS)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(res->msgs[res->n_msgs], sizeof res->msgs[0], fmt, ap);
+	va_end(ap);
+	res->n_msgs++;
+}
+
+/* Working memory of the check's grain inflation (charged to the budget). */
+struct vmdk_inflater {
+	struct libdeflate_decompressor *dec;
+	uint8_t *in, *out;
+	size_t in_size, out_size;
+	bool stopped;           /* the inflate budget is spent */
+	uint64_t grains;        /* inflated so far */
+};
+
+static void vmdk_inflater_free(struct vmdk_sparse *sp, struct vmdk_inflater *z)
+{
+	if (z->dec)
+		libdeflate_free_decompressor(z->dec);
+	vmie_budget_free(sp->budget, z->in, z->in_size);
+	vmie_budget_free(sp->budget, z->out, z->out_size);
+}
+
+/*
+ * Inflate compressed grain gi, whose record (marker included, or csize
+ * bytes of zlib data without markers) is at file offset at: it must
+ * inflate, to no more than a grain, and cover the grain's bytes of the
+ * disk, as a read of it during convert needs.  Inflation draws on the
+ * budget's inflate counter; once it is spent the remaining grains are not
+ * inflated and the report says so (vmie check reads them all).  Returns an
+ * error only when the walk cannot go on.
+ */
+static int vmdk_check_inflate(struct vmdk_sparse *sp, struct vmdk_inflater *z,
+			      unsigned idx, uint64_t gi, uint64_t at,
+			      uint64_t hdr, uint64_t csize,
+			      struct vmie_check_result *res,
+			      struct vmie_err *err)
+{
+	uint64_t need = vmie_min_u64(sp->grain_bytes, sp->capacity * VMDK_SECTOR -
+				     gi * sp->grain_bytes);
+	struct vmie_err e2 = { 0 };
+	size_t got = 0;
+	int r;
+
+	if (z->stopped)
+		return 0;
+	if (!z->dec) {
+		z->in_size = sp->max_record;
+		z->out_size = sp->grain_bytes;
+		z->in = vmie_budget_malloc(sp->budget, z->in_size,
+					   "vmdk: check's grain buffer", err);
+		if (!z->in)
+			return err ? err->code : VMIE_ENOMEM;
+		z->out = vmie_budget_malloc(sp->budget, z->out_size,
+					    "vmdk: check's grain buffer", err);
+		if (!z->out)
+			return err ? err->code : VMIE_ENOMEM;
+		z->dec = libdeflate_alloc_decompressor();
+		if (!z->dec)
+			return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	}
+	if (hdr + csize > z->in_size)
+		csize = z->in_size - hdr;
+	if (vmie_budget_inflate(sp->budget, sp->grain_bytes, NULL, &e2)) {
+		z->stopped = true;
+		vmdk_check_note(res, "extent %u: the data of compressed grains "
+				"from grain %llu on was not inflated (the "
+				"inflate budget is spent; `vmie check` reads "
+				"every grain, or raise it with --limit "
+				"inflate=SIZE)", idx, (unsigned long long)gi);
+		return 0;
+	}
+	r = vmie_src_pread(sp->src, z->in, (size_t)(hdr + csize), at, err);
+	if (r)
+		return r;
+	enum libdeflate_result dr;
+	dr = libdeflate_zlib_decompress(z->dec, z->in + hdr, (size_t)csize,
+					z->out, z->out_size, &got);
+	z->grains++;
+	if (dr != LIBDEFLATE_SUCCESS)
+		vmie_check_add(res, true, "extent %u: compressed grain %llu at "
+			       "offset %llu does not inflate (%s)", idx,
+			       (unsigned long long)gi, (unsigned long long)at,
+			       dr == LIBDEFLATE_INSUFFICIENT_SPACE ?
+			       "larger than a grain" : "bad zlib data");
+	else if (got < need)
+		vmie_check_add(res, true, "extent %u: compressed grain %llu at "
+			       "offset %llu inflates to %zu bytes, fewer than "
+			       "the %llu of the grain", idx,
+			       (unsigned long long)gi, (unsigned long long)at,
+			       got, (unsigned long long)need);
+	return 0;
+}
+
 int vmdk_sparse_check(struct vmdk_sparse *sp, unsigned idx,
 		      struct vmie_check_result *res, struct vmie_err *err)
 {
+	struct vmdk_inflater z = { 0 };
 	uint32_t gte[VMDK_MAX_GTES], rgte[VMDK_MAX_GTES];
 	struct vmdk_bitmap bm = { 0 };
 	const char *n = sp->src->name;
@@ -789,6 +947,11 @@ int vmdk_sparse_check(struct vmdk_sparse *sp, unsigned idx,
 						       "redundant grain table %llu "
 						       "overlaps other data", idx,
 						       (unsigned long long)gt);
+				r = vmie_budget_read(sp->budget, gt_bytes,
+						     "vmdk: redundant grain table",
+						     err);
+				if (r)
+					goto out;
 				uint8_t raw[VMDK_MAX_GTES * 4];
 				r = vmie_src_pread(sp->src, raw, gt_bytes, at, err);
 				if (r)
@@ -805,6 +968,9 @@ int vmdk_sparse_check(struct vmdk_sparse *sp, unsigned idx,
 				       "at sector %u overlaps other data (a "
 				       "loop in the grain directory?)", idx,
 				       (unsigned long long)gt, sp->gd[gt]);
+		r = vmdk_budget_gt(sp, gt, count, err);
+		if (r)
+			goto out;
 		r = vmdk_gt_load(sp, gt, gte, err);
 		if (r)
 			goto out;
@@ -863,10 +1029,21 @@ int vmdk_sparse_check(struct vmdk_sparse *sp, unsigned idx,
 					       "grain or metadata", idx,
 					       (unsigned long long)gi,
 					       (unsigned long long)at);
+			if (sp->compressed) {
+				uint64_t hdr = sp->markers ? VMDK_MARKER_HDR : 0;
+				uint64_t cs = sp->markers ? len - hdr :
+					vmie_min_u64(vmdk_max_csize(sp->grain_bytes),
+						     sp->src->size - at);
+				r = vmdk_check_inflate(sp, &z, idx, gi, at, hdr,
+						       cs, res, err);
+				if (r)
+					goto out;
+			}
 		}
 	}
 	/* files over 256 GiB: overlaps between grains are not checked */
 out:
+	vmdk_inflater_free(sp, &z);
 	free(bm.bits);
 	free(rraw);
 	return r;
