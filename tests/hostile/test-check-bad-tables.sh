@@ -7,6 +7,18 @@
 # cleanly with FMT-005, and that vmie check does not pass.
 # Sections are appended by format; keep each in its own delimited block.
 . "$SRCDIR/tests/functions.sh"
+
+# expect_bad_tables NAME IMG WHAT: every command refuses or bounds IMG,
+# info --check names WHAT, convert refuses with FMT-005 and leaves nothing
+expect_bad_tables() {
+	local n="$1" img="$2" what="$3"
+	every_command fail any fail fail "$img"
+	grep -qE "$what" "$T/info" "$T/info.err" ||
+		{ cat "$T/info" "$T/info.err"; fail "$n: info --check: no '$what'"; }
+	grep -q 'FMT-005' "$T/convert.err" ||
+		{ cat "$T/convert.err"; fail "$n: convert not refused with FMT-005"; }
+	[ ! -e "$T/conv.out" ] || fail "$n: convert left an output"
+}
 need python3
 # the data pass of `vmie check` (reading every block) comes with --quick
 have_data_pass=false
@@ -26,12 +38,7 @@ done
 # name ~ what info --check must say about it
 while read -r n what; do
 	img="$T/vmdk/$n.vmdk"
-	every_command fail any fail fail "$img"
-	grep -qE "$what" "$T/info" "$T/info.err" ||
-		{ cat "$T/info" "$T/info.err"; fail "$n: info --check: no '$what'"; }
-	grep -q 'FMT-005' "$T/convert.err" ||
-		{ cat "$T/convert.err"; fail "$n: convert not refused with FMT-005"; }
-	[ ! -e "$T/conv.out" ] || fail "$n: convert left an output"
+	expect_bad_tables "$n" "$img" "$what"
 	# the grain directory is read at open: refused by every command today;
 	# the rest need the data pass of vmie check (with --quick)
 	if [ "$n" = gd-past-eof ] || $have_data_pass; then
@@ -66,12 +73,7 @@ done
 # name ~ what info --check (stdout or stderr) must say about it
 while read -r n what; do
 	img="$T/qv/$n"
-	every_command fail any fail fail "$img"
-	grep -qE "$what" "$T/info" "$T/info.err" ||
-		{ cat "$T/info" "$T/info.err"; fail "$n: info --check: no '$what'"; }
-	grep -q 'FMT-005' "$T/convert.err" ||
-		{ cat "$T/convert.err"; fail "$n: convert not refused with FMT-005"; }
-	[ ! -e "$T/conv.out" ] || fail "$n: convert left an output"
+	expect_bad_tables "$n" "$img" "$what"
 	# tables read at open (VHD, VHDX BAT) are refused by every command;
 	# the rest need the data pass of vmie check (it has --quick)
 	case "$n" in *.vhd|*.vhdx) ;; *) $have_data_pass || continue ;; esac
