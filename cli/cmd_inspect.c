@@ -111,6 +111,12 @@ static void print_windows(const struct vmie_insp_os *os)
 	       tri(os->vmware_tools), tri(os->pending_reboot),
 	       tri(os->ems_enabled), tri(os->realtime_is_universal),
 	       or_dash(os->dotnet_version));
+	/* a hive that could not be read explains every "-" above */
+	for (unsigned e = 0; e < os->n_evidence; e++)
+		if (!strcmp(os->evidence[e].fact, "registry"))
+			printf("  registry:      %s: %s\n",
+			       cli_safe(os->evidence[e].where),
+			       cli_safe(os->evidence[e].value));
 }
 
 static void print_text(const struct vmie_inspection *in)

@@ -310,6 +310,7 @@ static void insp_alias_copy(struct insp_ctx *c, unsigned i)
 	vmie_strlcpy(f->journal, g->journal, sizeof f->journal);
 	f->journal_transactions = g->journal_transactions;
 	f->journal_blocks = g->journal_blocks;
+	f->journal_untrusted = g->journal_untrusted;
 	vmie_strlcpy(f->journal_problem, g->journal_problem,
 		     sizeof f->journal_problem);
 	f->dirty = g->dirty;
@@ -499,6 +500,7 @@ static void insp_open_fs(struct insp_ctx *c, unsigned i)
 			     sizeof f->journal);
 		f->journal_transactions = j.transactions;
 		f->journal_blocks = j.blocks;
+		f->journal_untrusted = j.untrusted;
 		if (j.problem.code)
 			vmie_strlcpy(f->journal_problem, j.problem.msg,
 				     sizeof f->journal_problem);

@@ -84,6 +84,8 @@ struct vmie_insp_fs {
 	unsigned journal_transactions;
 	uint64_t journal_blocks;
 	char journal_problem[200];
+	bool journal_untrusted; /* "skipped": the replay was discarded
+				   because it broke the file system */
 	/* NTFS: the volume's dirty flag, and a hibernation image in
 	 * hiberfil.sys (hibernated, or Windows fast startup). */
 	bool dirty;

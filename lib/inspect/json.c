@@ -230,6 +230,8 @@ static json_t *fs_json(const struct vmie_insp_fs *f)
 				    json_integer(f->journal_transactions));
 		json_object_set_new(j, "blocks", ju64(f->journal_blocks));
 		json_object_set_new(j, "problem", js(f->journal_problem));
+		json_object_set_new(j, "untrusted",
+				    json_boolean(f->journal_untrusted));
 		json_object_set_new(o, "journal", j);
 	} else {
 		json_object_set_new(o, "journal", json_null());

@@ -380,10 +380,21 @@ static void rules_fs(struct ctx *c)
 	} else {
 		const char *t = root ? root->probe.type : "";
 		bool ok = t[0] && vmie_policy_allows(c->p, "linux_filesystems", t);
+		/* a journal whose replay would break the root file system is
+		 * not trusted: what inspection saw is the disk before the
+		 * last writes, so every later verdict may be stale */
+		bool untrusted = ok && root->journal_untrusted;
 		x = add(c, "FS-001", "Linux root file system is ext2/3/4, Btrfs, JFS or XFS",
-			ok ? VMIE_V_PASS : VMIE_V_FAIL, "root %s is %s", os->root_device,
-			t[0] ? t : "unknown");
-		fix(x, "move the root file system to ext4 or XFS");
+			!ok ? VMIE_V_FAIL : untrusted ? VMIE_V_WARN : VMIE_V_PASS,
+			"root %s is %s%s%.200s", os->root_device,
+			t[0] ? t : "unknown", untrusted ? "; " : "",
+			untrusted ? root->journal_problem : "");
+		if (untrusted)
+			fix(x, "shut the VM down cleanly (or run e2fsck on the root file "
+			    "system) before exporting it: its journal needs recovery "
+			    "and replaying it would corrupt the file system");
+		else
+			fix(x, "move the root file system to ext4 or XFS");
 		status(x, "ClientError: Unsupported root file system %s", t[0] ? t : "(unknown)");
 		/* FS-002: every Btrfs file system of the VM, not only the root
 		 * (a /home on Btrfs with subvolumes is imported too) */

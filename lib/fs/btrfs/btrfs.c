@@ -23,6 +23,7 @@
 #include "fs/fs.h"
 #include "fs/btrfs/btrfs.h"
 #include "fs/btrfs/btrfs_disk.h"
+#include "core/budget.h"
 #include "core/checked.h"
 #include "core/endian.h"
 #include "core/err.h"
@@ -1218,6 +1219,12 @@ static int btrfs_unpack(struct btrfs_read_ctx *c, uint64_t fo, uint64_t dbytenr,
 	if (dbytenr)
 		snprintf(where, sizeof where, "disk 0x%llx",
 			 (unsigned long long)dbytenr);
+	/* one extent is bounded by ram_bytes (checked by the caller); all
+	 * of them together by the image's decompression budget */
+	int r = vmie_budget_inflate(c->fs->dev->budget, ram,
+				    "btrfs compressed extent", err);
+	if (r)
+		return r;
 	if (btrfs_decompress(c->fs, comp, in, inlen, out, (size_t)ram, got,
 			     &why))
 		return VMIE_CORRUPT(err, "btrfs: inode %llu: %s extent at file "

@@ -397,10 +397,55 @@ static int ext_open_efs(struct vmie_fs *fs, const struct extj_overlay *ov,
 	return 0;
 }
 
+/* Whether the file system's own metadata holds together: group
+ * descriptors inside their groups and not overlapping (ext2fs_check_desc),
+ * and a root directory whose "." and ".." lead back to it.  Run on the
+ * replayed view: a journal written to overwrite those blocks must not
+ * become the view that inspection trusts.  Returns 0, or an errcode with
+ * what failed in why. */
+static errcode_t ext_consistent(ext2_filsys efs, char *why, size_t n)
+{
+	struct ext2_inode ino;
+	ext2_ino_t found;
+	errcode_t e;
+
+	e = ext2fs_check_desc(efs);
+	if (e) {
+		snprintf(why, n, "group descriptors: %s", error_message(e));
+		return e;
+	}
+	e = ext2fs_read_inode(efs, EXT2_ROOT_INO, &ino);
+	if (e) {
+		snprintf(why, n, "root directory inode: %s", error_message(e));
+		return e;
+	}
+	if (!LINUX_S_ISDIR(ino.i_mode) || ino.i_links_count < 2 ||
+	    ino.i_dtime) {
+		snprintf(why, n, "root inode is not a live directory (mode "
+			 "0%o, %u links%s)", (unsigned)ino.i_mode,
+			 (unsigned)ino.i_links_count,
+			 ino.i_dtime ? ", deleted" : "");
+		return EXT2_ET_NO_DIRECTORY;
+	}
+	for (int dots = 1; dots <= 2; dots++) {
+		e = ext2fs_lookup(efs, EXT2_ROOT_INO, "..", dots, NULL,
+				  &found);
+		if (!e && found != EXT2_ROOT_INO)
+			e = EXT2_ET_DIR_CORRUPTED;
+		if (e) {
+			snprintf(why, n, "root directory entry \"%.*s\": %s",
+				 dots, "..", error_message(e));
+			return e;
+		}
+	}
+	return 0;
+}
+
 /* Replay the journal in memory when the file system needs recovery, and
  * reopen through it (the superblock and group descriptors may be in the
- * log).  When the replayed metadata cannot be opened, the disk is read as
- * it is and the reason kept in d->jnl.problem. */
+ * log).  When the replayed metadata cannot be opened, or opens but does
+ * not hold together (ext_consistent), the journal is not trusted: the
+ * disk is read as it is and the reason kept in d->jnl.problem. */
 static int ext_open_journal(struct vmie_fs *fs, struct extd *d,
 			    struct vmie_err *err)
 {
@@ -435,6 +480,22 @@ static int ext_open_journal(struct vmie_fs *fs, struct extd *d,
 			     "system does not open after replaying %u "
 			     "transactions (%s): read as it is on disk",
 			     fs->dev->name, d->jnl.transactions, e2.msg);
+		return 0;
+	}
+	char why[160];
+	if (ext_consistent(efs2, why, sizeof why)) {
+		ext2fs_close_free(&efs2);
+		extj_overlay_free(ov);
+		d->jnl.state = VMIE_EXT_JOURNAL_SKIPPED;
+		VMIE_CORRUPT(&d->jnl.problem, "ext journal: %s: journal not "
+			     "trusted: replaying %u transaction(s), %llu "
+			     "block(s), breaks the file system (%s); read as "
+			     "on disk",
+			     fs->dev->name, d->jnl.transactions,
+			     (unsigned long long)d->jnl.blocks, why);
+		d->jnl.transactions = 0;
+		d->jnl.blocks = 0;
+		d->jnl.untrusted = true;
 		return 0;
 	}
 	ext2fs_close_free(&d->efs);

@@ -43,6 +43,9 @@ struct vmie_ext_journal {
 	uint64_t revoked;             /* blocks left on disk: their newest
 					 copy was revoked */
 	uint64_t bad_blocks;          /* copies skipped: bad tag checksum */
+	bool untrusted;               /* SKIPPED because the replayed view
+					 did not hold together (group
+					 descriptors, root directory) */
 	/* Set when something in the journal was wrong or unsupported: for
 	 * SKIPPED the reason nothing was replayed, for REPLAYED why the log
 	 * stopped early or some blocks were skipped.  problem.code is 0 when

@@ -48,6 +48,7 @@
 #include "fs/fs.h"
 #include "fs/ntfs/ntfs.h"
 #include "fs/ntfs/ntfs_disk.h"
+#include "core/budget.h"
 #include "core/checked.h"
 #include "core/endian.h"
 #include "core/util.h"
@@ -621,6 +622,18 @@ static int ntfsd_read(struct vmie_fs *fs, vmie_ino_t ino, void *buf,
 	if (off < (uint64_t)na->data_size) {
 		if (len > (1u << 30))
 			len = 1u << 30;
+		/* a compressed file decompresses whole compression units
+		 * (libntfs-3g: at most 16 clusters each) for what is read:
+		 * charged to the image's decompression budget */
+		if (NAttrCompressed(na)) {
+			uint64_t cu = na->compression_block_size ?
+				      na->compression_block_size : 65536;
+			uint64_t span = len + off % cu + cu;
+			r = vmie_budget_inflate(fs->dev->budget, span,
+						"NTFS compressed file", err);
+			if (r)
+				goto close;
+		}
 		errno = 0;
 		s64 n = ntfs_attr_pread(na, (s64)off, (s64)len, buf);
 		if (n < 0)
@@ -629,6 +642,7 @@ static int ntfsd_read(struct vmie_fs *fs, vmie_ino_t ino, void *buf,
 		else
 			*got = (size_t)n;
 	}
+close:
 	ntfs_attr_close(na);
 out:
 	ntfs_inode_close(ni);
