@@ -89,6 +89,10 @@ struct out_filter {
 	size_t n_carry;
 };
 
+/* the filters of stdout and stderr, kept reachable: the streams live
+ * until exit (no leak report) */
+struct out_filter *filter_live[2];
+
 static int out_fd = 1;
 static bool out_tty;
 
@@ -232,8 +236,7 @@ static void filter_install(FILE **stream, int fd, bool allow_cr, int mode)
 	f->fd = dup_fd;
 	f->allow_cr = allow_cr;
 	/* kept reachable: the streams live until exit (no leak report) */
-	static struct out_filter *live[2];
-	live[fd == 1 ? 0 : 1] = f;
+	filter_live[fd == 1 ? 0 : 1] = f;
 	if (!(s = fopencookie(f, "w", fns))) {
 		close(dup_fd);
 		free(f);

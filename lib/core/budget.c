@@ -192,6 +192,28 @@ void vmie_budget_free(struct vmie_budget *b, void *p, size_t n)
 	vmie_budget_release(b, n);
 }
 
+void vmie_budget_new_phase(struct vmie_budget *b)
+{
+	if (!b)
+		return;
+	for (int k = 0; k < VMIE_BUDGET_N; k++) {
+		if (k == VMIE_BUDGET_MEM)
+			continue;
+		uint64_t u = __atomic_exchange_n(&b->used[k], 0,
+						 __ATOMIC_RELAXED);
+		if (u > b->phase_max[k])
+			b->phase_max[k] = u;
+	}
+}
+
+/* The report's figure: the largest total of any phase. */
+static uint64_t budget_reported(const struct vmie_budget *b,
+				enum vmie_budget_kind k)
+{
+	uint64_t u = vmie_budget_used(b, k);
+	return u > b->phase_max[k] ? u : b->phase_max[k];
+}
+
 uint64_t vmie_budget_used(const struct vmie_budget *b,
 			  enum vmie_budget_kind k)
 {
@@ -209,13 +231,13 @@ void vmie_budget_format(const struct vmie_budget *b, char *buf, size_t size)
 	snprintf(buf, size,
 		 "budget: read=%llu/%llu entries=%llu/%llu mem_peak=%llu/%llu "
 		 "inflate=%llu/%llu",
-		 (unsigned long long)vmie_budget_used(b, VMIE_BUDGET_READ),
+		 (unsigned long long)budget_reported(b, VMIE_BUDGET_READ),
 		 (unsigned long long)b->limit[VMIE_BUDGET_READ],
-		 (unsigned long long)vmie_budget_used(b, VMIE_BUDGET_ENTRIES),
+		 (unsigned long long)budget_reported(b, VMIE_BUDGET_ENTRIES),
 		 (unsigned long long)b->limit[VMIE_BUDGET_ENTRIES],
 		 (unsigned long long)__atomic_load_n(&b->mem_peak,
 						     __ATOMIC_RELAXED),
 		 (unsigned long long)b->limit[VMIE_BUDGET_MEM],
-		 (unsigned long long)vmie_budget_used(b, VMIE_BUDGET_INFLATE),
+		 (unsigned long long)budget_reported(b, VMIE_BUDGET_INFLATE),
 		 (unsigned long long)b->limit[VMIE_BUDGET_INFLATE]);
 }

@@ -51,8 +51,19 @@ struct vmie_budget {
 	uint64_t limit[VMIE_BUDGET_N];
 	uint64_t used[VMIE_BUDGET_N];   /* mem: live bytes; others: totals */
 	uint64_t mem_peak;
+	uint64_t phase_max[VMIE_BUDGET_N];  /* largest total of a past phase */
 	int refs;
 };
+
+/* Phases: a command that reads an image twice for different ends (`vmie
+ * check`: the table walk and data verification, then inspection) gives
+ * each pass the full limits, so that a large but legitimate image whose
+ * verification spends most of the inflate budget still gets inspected.
+ * vmie_budget_new_phase() ends a phase: the totals (read, entries,
+ * inflate) start again from zero, the largest total of any phase is kept
+ * for the report; live memory is not touched.  The work of a command is
+ * then bounded by (number of phases) x the limits. */
+void vmie_budget_new_phase(struct vmie_budget *b);
 
 /* Default limits (see the table above). */
 #define VMIE_BUDGET_DEF_READ     ((uint64_t)1 << 30)

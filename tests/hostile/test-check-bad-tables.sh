@@ -91,6 +91,18 @@ q-zstdlong.qcow2 compressed cluster at 0x5000 \(zstd\) does not decompress: zstd
 v-bat-eof.vhd BAT entry 1 points past end of file
 x-bat-eof.vhdx BAT entry for block 0 points past end of file
 LIST
+# a spent inflate budget stops the table walk's inflation with a note, not
+# a failure: the data pass of vmie check inflates every cluster anyway (it
+# still finds the bad one), and inspection gets its own phase of the budget
+run_bounded ok "$T/info" "$VMIE" info --check --limit inflate=1 "$T/qv/q-zstdgood.qcow2"
+grep -q 'not inflated: inflate budget spent' "$T/info" ||
+	fail "no note when the inflate budget stops the walk"
+run_bounded any "$T/check" "$VMIE" check --limit inflate=1 "$T/qv/q-zstdgood.qcow2"
+grep -q FMT-005 "$T/check" "$T/check.err" && fail "budget spent by the walk fails the check"
+if $have_data_pass; then
+	run_bounded any "$T/check" "$VMIE" check --limit inflate=1 "$T/qv/q-zstdlong.qcow2"
+	grep -q 'FMT-005' "$T/check" || fail "data pass skipped with a spent inflate budget"
+fi
 # ==== end qcow2 / VHD / VHDX ====
 
 echo ok

@@ -36,6 +36,7 @@ struct qcow2_ck {
 	uint8_t *walked;         /* bit per host cluster: L2 table visited */
 	uint8_t *l1map;          /* bit per host cluster: in a walked L1 */
 	uint8_t *skip;           /* per snapshot: L1 table not walked */
+	bool inflate_stopped;    /* the inflate budget is spent */
 };
 
 static bool bit_get(const uint8_t *m, uint64_t c)
@@ -86,17 +87,35 @@ static void qcow2_ck_refn(struct qcow2_ck *k, uint64_t off, uint64_t len,
 }
 
 /* A compressed cluster must inflate to exactly one cluster, as pread
- * requires (budget "inflate": one cluster each). */
+ * requires (budget "inflate": one cluster each).  Once the budget is
+ * spent the remaining clusters are not inflated here and the result says
+ * so: the table walk goes on, and `vmie check`'s data pass inflates every
+ * cluster anyway (data reads do not draw on the budget). */
 static int qcow2_ck_inflate(struct qcow2_ck *k, const struct qcow2_map *m,
 			    uint64_t l2off, uint64_t j, struct vmie_err *err)
 {
 	struct qcow2 *q = k->q;
+	struct vmie_err e2 = { 0 };
 	const char *why;
-	int r = vmie_budget_inflate(q->img->budget, q->cluster_size,
-				    "qcow2 check: compressed clusters", err);
-	if (!r)
-		r = vmie_src_pread(q->img->src, k->zbuf, (size_t)m->csize,
-				   m->host_off, err);
+	int r;
+
+	if (k->inflate_stopped)
+		return 0;
+	if (vmie_budget_inflate(q->img->budget, q->cluster_size,
+				"qcow2 check: compressed clusters", &e2)) {
+		k->inflate_stopped = true;
+		if (k->res->n_msgs < VMIE_CHECK_MAX_MSGS)
+			snprintf(k->res->msgs[k->res->n_msgs++],
+				 sizeof k->res->msgs[0], "compressed clusters "
+				 "from L2 0x%llx entry %llu on not inflated: "
+				 "inflate budget spent (check's data pass reads "
+				 "them; --limit inflate=SIZE)",
+				 (unsigned long long)l2off,
+				 (unsigned long long)j);
+		return 0;
+	}
+	r = vmie_src_pread(q->img->src, k->zbuf, (size_t)m->csize,
+			   m->host_off, err);
 	if (r)
 		return r;
 	if (qcow2_decompress(q->compression, k->zbuf, (size_t)m->csize,
