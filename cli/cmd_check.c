@@ -15,6 +15,7 @@
 #include "io/io.h"
 #include "ova/ova.h"
 #include "rules/rules.h"
+#include "rules/vm.h"
 
 #include <getopt.h>
 #include <jansson.h>
@@ -48,303 +49,8 @@ static void check_usage(FILE *f)
 		"exit: 0 the import would pass, 1 it would fail, 2 the check could not run\n");
 }
 
-/* The disks of the VM being checked: one vmie_check_input per disk (the
- * rules see refused disks too), and the images that opened (inspected).
- * The rules index inputs by inspection disk number (the boot disk's format
- * for BOOT-006, FS-004, BOOT-008), so vm_order() puts the inputs of the
- * inspected disks first, in order, and the refused ones after them. */
-struct check_vm {
-	unsigned n, cap;                 /* inputs */
-	struct vmie_check_input *inputs;
-	char **in_names;                 /* path (or "x.ova:member") per input */
-	int *in_img;                     /* image index per input, -1 refused */
-	unsigned n_img;                  /* opened images, in input order */
-	struct vmie_image **imgs;
-	char **names;
-	struct vmie_ova *ova;            /* when the VM is an OVA */
-	struct vmie_verify_result *vr;   /* per input (after vm_order) */
-	bool quick;                      /* --quick: tables only */
-};
-
-static struct vmie_check_input *vm_add(struct check_vm *vm, const char *name)
-{
-	if (vm->n == vm->cap) {
-		unsigned ncap = vm->cap ? vm->cap * 2 : 8;
-		void *a = realloc(vm->inputs, ncap * sizeof *vm->inputs);
-		if (!a)
-			return NULL;
-		vm->inputs = a;
-		a = realloc(vm->imgs, ncap * sizeof *vm->imgs);
-		if (!a)
-			return NULL;
-		vm->imgs = a;
-		a = realloc(vm->names, ncap * sizeof *vm->names);
-		if (!a)
-			return NULL;
-		vm->names = a;
-		a = realloc(vm->in_names, ncap * sizeof *vm->in_names);
-		if (!a)
-			return NULL;
-		vm->in_names = a;
-		a = realloc(vm->in_img, ncap * sizeof *vm->in_img);
-		if (!a)
-			return NULL;
-		vm->in_img = a;
-		vm->cap = ncap;
-	}
-	if (!(vm->in_names[vm->n] = strdup(name)))
-		return NULL;
-	vm->in_img[vm->n] = -1;
-	struct vmie_check_input *ci = &vm->inputs[vm->n++];
-	memset(ci, 0, sizeof *ci);
-	return ci;
-}
-
-/* Record the image of the last input (inspected as disk vm->n_img). */
-static int vm_add_image(struct check_vm *vm, struct vmie_image *img)
-{
-	vm->imgs[vm->n_img] = img;
-	vm->names[vm->n_img] = strdup(vm->in_names[vm->n - 1]);
-	if (!vm->names[vm->n_img]) {
-		vmie_image_close(img);
-		cli_errorf("out of memory");
-		return -1;
-	}
-	vm->in_img[vm->n - 1] = (int)vm->n_img++;
-	return 0;
-}
-
-/* Inspected inputs first (input i of the rules is inspection disk i), the
- * refused ones after them; each group keeps the order given. */
-static int vm_order(struct check_vm *vm)
-{
-	struct vmie_check_input *in = malloc((vm->n ? vm->n : 1) * sizeof *in);
-	char **nm = malloc((vm->n ? vm->n : 1) * sizeof *nm);
-	int *im = malloc((vm->n ? vm->n : 1) * sizeof *im);
-	unsigned k = 0;
-	if (!in || !nm || !im) {
-		free(in), free(nm), free(im);
-		cli_errorf("out of memory");
-		return -1;
-	}
-	for (int pass = 0; pass < 2; pass++)
-		for (unsigned i = 0; i < vm->n; i++)
-			if ((vm->in_img[i] >= 0) == !pass) {
-				in[k] = vm->inputs[i];
-				nm[k] = vm->in_names[i];
-				im[k++] = vm->in_img[i];
-			}
-	memcpy(vm->inputs, in, vm->n * sizeof *in);
-	memcpy(vm->in_names, nm, vm->n * sizeof *nm);
-	memcpy(vm->in_img, im, vm->n * sizeof *im);
-	free(in), free(nm), free(im);
-	return 0;
-}
-
-static void vm_free(struct check_vm *vm)
-{
-	for (unsigned i = 0; i < vm->n_img; i++) {
-		vmie_image_close(vm->imgs[i]);
-		free(vm->names[i]);
-	}
-	for (unsigned i = 0; i < vm->n; i++)
-		free(vm->in_names[i]);
-	free(vm->imgs);
-	free(vm->names);
-	free(vm->in_names);
-	free(vm->in_img);
-	free(vm->inputs);
-	free(vm->vr);
-	vmie_ova_close(vm->ova);
-}
-
-/* Record a refusal by rule as the input's verdict material. */
-static void input_refused(struct vmie_check_input *ci, const char *format,
-			  const struct vmie_err *err)
-{
-	if (format && !ci->format[0])
-		vmie_strlcpy(ci->format, format, sizeof ci->format);
-	vmie_strlcpy(ci->open_error, err->msg, sizeof ci->open_error);
-	vmie_strlcpy(ci->open_rule, err->rule, sizeof ci->open_rule);
-}
-
-/* Open one image file as one disk.  Returns 0 (the disk is an input, opened
- * or refused by rule) or -1 (the check cannot run: message printed). */
-static int open_disk(struct check_vm *vm, const char *path,
-		     struct vmie_src *src)
-{
-	struct vmie_err err = { 0 };
-	struct vmie_image *img = NULL;
-	struct vmie_check_input *ci = vm_add(vm, path);
-	char fmt[16] = "";
-	const char *what;
-
-	if (!ci) {
-		cli_errorf("out of memory");
-		return -1;
-	}
-	if (vmie_image_open_src(src, NULL, &img, &err)) {
-		if (!err.rule[0]) {
-			cli_error(&err);
-			return -1;
-		}
-		/* name the refused format in FMT-001's list */
-		if (!strcmp(err.rule, "FMT-001")) {
-			input_refused(ci, vmie_image_refused_format(src, fmt, sizeof fmt) ?
-				      fmt : "unrecognised", &err);
-		} else {
-			const struct vmie_image_driver *d = vmie_image_probe(src, NULL);
-			input_refused(ci, d ? d->name : NULL, &err);
-		}
-		return 0;
-	}
-	if (!strcmp(img->drv->name, "raw") &&
-	    (what = vmie_image_refused_format(src, fmt, sizeof fmt))) {
-		snprintf(err.msg, sizeof err.msg, "%s: looks like %s, which is "
-			 "not an import format", path, what);
-		vmie_strlcpy(err.rule, "FMT-001", sizeof err.rule);
-		input_refused(ci, fmt, &err);
-		vmie_image_close(img);
-		return 0;
-	}
-	vmie_strlcpy(ci->format, img->drv->name, sizeof ci->format);
-	vmie_strlcpy(ci->subformat, img->subformat, sizeof ci->subformat);
-	ci->virtual_size = img->size;
-	return vm_add_image(vm, img);
-}
-
-/* --verify-manifest: stream every member of the OVA through its manifest
- * digest.  A mismatch is FMT-005 on the disk whose file it names (the disk
- * is still inspected: its data can be read, it is just not what was
- * exported), or on the first disk when it names the descriptor.  Returns 0
- * or -1 (message printed). */
-static int verify_ova(struct check_vm *vm, unsigned first)
-{
-	const struct vmie_ovf *ovf = vm->ova->ovf;
-	struct vmie_ova_verify v;
-	struct vmie_err err = { 0 };
-	unsigned at = first;
-
-	if (!vmie_ova_verify_manifest(vm->ova, &v, &cli_interrupted, &err))
-		return 0;
-	if (!err.rule[0] || first >= vm->n) {
-		cli_error(&err);
-		return -1;
-	}
-	for (size_t i = 0; i < ovf->n_disks && first + i < vm->n; i++) {
-		const struct vmie_ovf_disk *dk = &ovf->disks[i];
-		char q[300];
-		if (dk->file_index < 0)
-			continue;
-		snprintf(q, sizeof q, "'%s'", ovf->files[dk->file_index].href);
-		if (strstr(err.msg, q)) {
-			at = first + (unsigned)i;
-			break;
-		}
-	}
-	if (!vm->inputs[at].open_rule[0])
-		input_refused(&vm->inputs[at], NULL, &err);
-	return 0;
-}
-
-/* Open an OVA as the whole VM: every disk of its OVF.  Returns 0 or -1
- * (message printed). */
-static int open_ova(struct check_vm *vm, const char *path,
-		    struct vmie_src *src, bool verify)
-{
-	struct vmie_err err = { 0 };
-	struct vmie_check_input *ci;
-
-	if (vmie_ova_open_src(src, &vm->ova, &err)) {
-		if (!err.rule[0]) {
-			cli_error(&err);
-			return -1;
-		}
-		/* a broken or unsupported OVA: one input refused by rule */
-		if (!(ci = vm_add(vm, path))) {
-			cli_errorf("out of memory");
-			return -1;
-		}
-		input_refused(ci, "ova", &err);
-		return 0;
-	}
-	const struct vmie_ovf *ovf = vm->ova->ovf;
-	unsigned first = vm->n;
-	if (!ovf->n_disks) {
-		if (!(ci = vm_add(vm, path))) {
-			cli_errorf("out of memory");
-			return -1;
-		}
-		snprintf(err.msg, sizeof err.msg, "%s: the OVF describes no "
-			 "disks", path);
-		vmie_strlcpy(err.rule, "FMT-001", sizeof err.rule);
-		input_refused(ci, "ova", &err);
-		return 0;
-	}
-	for (size_t i = 0; i < ovf->n_disks; i++) {
-		const struct vmie_ovf_disk *dk = &ovf->disks[i];
-		const char *member = dk->file_index >= 0 ?
-			ovf->files[dk->file_index].href : dk->disk_id;
-		struct vmie_image *img = NULL;
-		char name[512];
-
-		snprintf(name, sizeof name, "%s:%s", path, member ? member : "?");
-		if (!(ci = vm_add(vm, name))) {
-			cli_errorf("out of memory");
-			return -1;
-		}
-		vmie_err_clear(&err);
-		if (vmie_ova_open_disk(vm->ova, i, NULL, &img, &err)) {
-			if (!err.rule[0]) {
-				cli_error(&err);
-				return -1;
-			}
-			input_refused(ci, !strcmp(err.rule, "FMT-001") ?
-				      "unrecognised" : NULL, &err);
-			continue;
-		}
-		vmie_strlcpy(ci->format, img->drv->name, sizeof ci->format);
-		vmie_strlcpy(ci->subformat, img->subformat,
-			     sizeof ci->subformat);
-		ci->virtual_size = img->size;
-		if (vm_add_image(vm, img))
-			return -1;
-	}
-	return verify ? verify_ova(vm, first) : 0;
-}
-
-/* Verify every disk that opened as convert will read it (tables, then,
- * unless --quick, every data range; lib/image/verify.c).  A failure by
- * rule (corrupt table or data, budget exceeded: FMT-005) becomes the
- * disk's FMT-005 verdict with the message as evidence; the disk is still
- * inspected.  Returns 0 or -1 (the check cannot run: message printed). */
-static int verify_disks(struct check_vm *vm)
-{
-	struct vmie_verify_opts vo = { .quick = vm->quick,
-				       .cancel = &cli_interrupted };
-	vm->vr = calloc(vm->n ? vm->n : 1, sizeof *vm->vr);
-	if (!vm->vr) {
-		cli_errorf("out of memory");
-		return -1;
-	}
-	for (unsigned i = 0; i < vm->n; i++) {
-		struct vmie_err err = { 0 };
-		if (vm->in_img[i] < 0 || vm->inputs[i].open_rule[0])
-			continue;
-		if (!vmie_image_verify(vm->imgs[vm->in_img[i]], &vo,
-				       &vm->vr[i], &err))
-			continue;
-		if (!err.rule[0]) {
-			cli_error(&err);
-			return -1;
-		}
-		input_refused(&vm->inputs[i], NULL, &err);
-	}
-	return 0;
-}
-
 /* What the data pass did for input i, for the report. */
-static const char *verify_note(const struct check_vm *vm, unsigned i,
+static const char *verify_note(const struct vmie_vm *vm, unsigned i,
 			       char *buf, size_t size)
 {
 	const struct vmie_verify_result *v = vm->vr ? &vm->vr[i] : NULL;
@@ -373,7 +79,7 @@ static const char *color(enum vmie_verdict v, bool tty)
 }
 
 static void print_report(const struct vmie_check_report *r,
-			 const struct check_vm *vm,
+			 const struct vmie_vm *vm,
 			 const struct vmie_inspection *in, bool all)
 {
 	bool tty = isatty(1);
@@ -453,7 +159,7 @@ static void print_report(const struct vmie_check_report *r,
 
 /* --quick: FMT-005 passing must not read as "the data is intact". */
 static void quick_evidence(struct vmie_check_report *r,
-			   const struct check_vm *vm)
+			   const struct vmie_vm *vm)
 {
 	for (unsigned i = 0; vm->quick && i < r->n_results; i++) {
 		struct vmie_rule_result *x = &r->results[i];
@@ -469,7 +175,7 @@ static void quick_evidence(struct vmie_check_report *r,
 /* The report's JSON (docs/check-json.md) plus what was checked: "inputs"
  * (one per disk) and "vm" (the OVF facts, or null). */
 static json_t *report_json(const struct vmie_check_report *r,
-			   const struct check_vm *vm,
+			   const struct vmie_vm *vm,
 			   const struct vmie_inspection *in)
 {
 	json_t *o = vmie_check_report_to_json(r);
@@ -546,7 +252,7 @@ int cmd_check(int argc, char **argv)
 	int c, status = 2;
 	struct vmie_err err = { 0 };
 	struct vmie_policy *pol = NULL;
-	struct check_vm vm = { 0 };
+	struct vmie_vm vm = { 0 };
 	struct vmie_inspection *in = NULL;
 	struct vmie_check_report *rep = NULL;
 
@@ -597,30 +303,28 @@ int cmd_check(int argc, char **argv)
 	for (unsigned i = 0; i < nargs; i++) {
 		const char *path = argv[optind + i];
 		struct vmie_src *src = NULL;
-		bool first_ovf = false;
 		int r;
 		vmie_err_clear(&err);
 		if (cli_open_src(path, &src, &err)) {
 			cli_error(&err);
 			goto out;
 		}
-		if (vmie_ova_probe(src, &first_ovf)) {
-			if (nargs > 1) {
-				vmie_src_unref(src);
-				cli_errorf("check: %s is an OVA, a whole VM: check it "
-					   "on its own, not with other disks", path);
-				goto out;
-			}
-			r = open_ova(&vm, path, src, verify);
-		} else {
-			r = open_disk(&vm, path, src);
-		}
+		r = vmie_vm_add_src(&vm, path, src, verify, &cli_interrupted,
+				    &err);
 		vmie_src_unref(src);
-		if (r)
+		if (r) {
+			if (r == VMIE_EINVAL)
+				cli_errorf("check: %s", err.msg);
+			else
+				cli_error(&err);
 			goto out;
+		}
 	}
-	if (vm_order(&vm) || verify_disks(&vm))
+	struct vmie_verify_opts vo = { .cancel = &cli_interrupted };
+	if (vmie_vm_finish(&vm, &vo, &err)) {
+		cli_error(&err);
 		goto out;
+	}
 	co.inputs = vm.inputs;
 	co.n_inputs = vm.n;
 	if (vm.n_img) {
@@ -652,7 +356,7 @@ int cmd_check(int argc, char **argv)
 out:
 	vmie_check_report_free(rep);
 	vmie_inspection_free(in);
-	vm_free(&vm);
+	vmie_vm_free(&vm);
 	vmie_policy_free(pol);
 	return status;
 }

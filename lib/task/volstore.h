@@ -1,0 +1,82 @@
+/*
+ * The image store: the volumes (one per snapshot) that imports write and
+ * exports read.
+ *
+ * The embedded default (volstore_dir.c) keeps each volume as a sparse file
+ * "<dir>/volumes/<snap-id>.raw" (or ".qcow2" when asked); an S3 store comes
+ * later behind the same vtable.  A volume is written through a sink under
+ * a temporary name and published by vmie_sink_commit(), so a volume that
+ * exists under its name is complete.  Temporary names carry the snapshot
+ * id ("<dir>/volumes/.<snap-id>.<ext>.vmie-XXXXXX"), so that recovery can
+ * tell whose they are: vmie_volstore_sweep() removes the leftovers of
+ * tasks that are no longer running.
+ */
+#ifndef VMIE_TASK_VOLSTORE_H
+#define VMIE_TASK_VOLSTORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vmie_err;
+struct vmie_src;
+struct vmie_sink;
+struct vmie_volstore;
+
+/* Whether the task that writes snapshot snap_id is still running (so its
+ * temporary volume must be kept); used by sweep. */
+typedef bool (*vmie_volstore_live_fn)(const char *snap_id, void *ctx);
+
+struct vmie_volstore_ops {
+	const char *kind;     /* "dir", "s3" */
+	/* A sink for a new volume of snapshot snap_id in format fmt ("raw"
+	 * or "qcow2"); published on commit.  VMIE_EEXIST when the volume
+	 * exists. */
+	int (*create)(struct vmie_volstore *v, const char *snap_id,
+		      const char *fmt, struct vmie_sink **out,
+		      struct vmie_err *err);
+	/* The published volume of snap_id as a source, and its format
+	 * (fmt: 8 bytes); VMIE_ENOENT when there is none. */
+	int (*open)(struct vmie_volstore *v, const char *snap_id,
+		    struct vmie_src **out, char *fmt, struct vmie_err *err);
+	/* Remove the volume of snap_id (published or not); 0 when there was
+	 * none. */
+	int (*remove)(struct vmie_volstore *v, const char *snap_id,
+		      struct vmie_err *err);
+	/* Remove temporary volumes whose snapshot is not live; *removed
+	 * counts them (may be NULL). */
+	int (*sweep)(struct vmie_volstore *v, vmie_volstore_live_fn live,
+		     void *ctx, unsigned *removed, struct vmie_err *err);
+	/* Every name in the store that is not a published volume or a
+	 * temporary of a live snapshot, for consistency checks (tests): the
+	 * count, and the first name in first (256 bytes, may be NULL). */
+	int (*strays)(struct vmie_volstore *v, vmie_volstore_live_fn live,
+		      void *ctx, unsigned *n, char *first,
+		      struct vmie_err *err);
+	void (*close)(struct vmie_volstore *v);
+};
+
+struct vmie_volstore {
+	const struct vmie_volstore_ops *ops;
+	char *where;
+	void *priv;
+};
+
+/* The directory store under "<dir>/volumes" (created when missing). */
+int vmie_volstore_open_dir(const char *dir, struct vmie_volstore **out,
+			   struct vmie_err *err);
+
+int vmie_volstore_create(struct vmie_volstore *v, const char *snap_id,
+			 const char *fmt, struct vmie_sink **out,
+			 struct vmie_err *err);
+int vmie_volstore_open(struct vmie_volstore *v, const char *snap_id,
+		       struct vmie_src **out, char *fmt, struct vmie_err *err);
+int vmie_volstore_remove(struct vmie_volstore *v, const char *snap_id,
+			 struct vmie_err *err);
+int vmie_volstore_sweep(struct vmie_volstore *v, vmie_volstore_live_fn live,
+			void *ctx, unsigned *removed, struct vmie_err *err);
+int vmie_volstore_strays(struct vmie_volstore *v, vmie_volstore_live_fn live,
+			 void *ctx, unsigned *n, char *first,
+			 struct vmie_err *err);
+void vmie_volstore_close(struct vmie_volstore *v);
+
+#endif
