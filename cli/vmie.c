@@ -1,5 +1,6 @@
 /* vmie: the command-line entry point, dispatching to sub-commands. */
 #include "cli.h"
+#include "cli_task.h"
 #include "core/budget.h"
 #include "io/io.h"
 
@@ -400,6 +401,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: vmie COMMAND [OPTIONS] ...\n\ncommands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nimport and export (the commands of `aws ec2`, on a local "
+		"store):\n");
+	cli_task_usage(f);
 	fprintf(f, "\n'vmie COMMAND --help' shows a command's options.\n");
 }
 
@@ -434,6 +438,9 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);
+	int tr = cmd_task(argv[1], argc - 1, argv + 1);
+	if (tr >= 0)
+		return tr;
 	cli_errorf("unknown command '%s'", argv[1]);
 	usage(stderr);
 	return 2;

@@ -22,8 +22,15 @@ int vmie_err_setv(struct vmie_err *e, int code, const char *rule,
 	e->file = file;
 	e->line = line;
 	snprintf(e->rule, sizeof e->rule, "%s", rule ? rule : "");
+	e->api[0] = 0;
 	vsnprintf(e->msg, sizeof e->msg, fmt, ap);
 	return code;
+}
+
+void vmie_err_api(struct vmie_err *e, const char *api)
+{
+	if (e)
+		vmie_strlcpy_err(e->api, api ? api : "", sizeof e->api);
 }
 
 int vmie_err_set(struct vmie_err *e, int code, const char *rule,

@@ -38,6 +38,10 @@ struct vmie_err {
 	int sys_errno;               /* errno at the failure, or 0 */
 	char rule[16];               /* requirement rule id, e.g. "FMT-005", or "" */
 	char msg[VMIE_ERR_MSG_MAX];  /* human readable; names what is wrong */
+	/* When the error answers an API request (lib/task): EC2's error
+	 * code, e.g. "InvalidAMIID.NotFound", "InvalidParameterValue";
+	 * "" otherwise.  Set by vmie_err_api() after the message. */
+	char api[48];
 	const char *file;            /* source file that detected the error */
 	int line;
 };
@@ -56,6 +60,12 @@ void vmie_err_prefix(struct vmie_err *e, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 void vmie_err_clear(struct vmie_err *e);
+
+/* Name the API error code of an error already set (see api above). */
+void vmie_err_api(struct vmie_err *e, const char *api);
+#define VMIE_API_ERR(e, code, api, ...) \
+	(vmie_err_set((e), (code), NULL, __FILE__, __LINE__, __VA_ARGS__), \
+	 vmie_err_api((e), (api)), (code))
 
 /* Name of a code, e.g. "corrupt image" */
 const char *vmie_strerror(int code);

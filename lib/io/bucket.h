@@ -52,6 +52,11 @@ struct vmie_buckets_ops {
 	/* Remove an object (VMIE_ENOENT when absent). */
 	int (*remove)(struct vmie_buckets *b, const char *bucket,
 		      const char *key, struct vmie_err *err);
+	/* Remove what a put() of key left when its process died before
+	 * commit or abort (its temporary objects); 0 when there were none.
+	 * Optional (stores whose uploads vanish by themselves). */
+	int (*remove_temps)(struct vmie_buckets *b, const char *bucket,
+			    const char *key, struct vmie_err *err);
 	void (*close)(struct vmie_buckets *b);
 };
 
@@ -79,6 +84,8 @@ int vmie_buckets_put(struct vmie_buckets *b, const char *bucket,
 		     struct vmie_err *err);
 int vmie_buckets_remove(struct vmie_buckets *b, const char *bucket,
 			const char *key, struct vmie_err *err);
+int vmie_buckets_remove_temps(struct vmie_buckets *b, const char *bucket,
+			      const char *key, struct vmie_err *err);
 /* NULL is fine. */
 void vmie_buckets_close(struct vmie_buckets *b);
 

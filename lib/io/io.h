@@ -75,6 +75,26 @@ struct vmie_src {
  * BLKGETSIZE64). */
 int vmie_src_open_file(const char *path, struct vmie_src **out,
 		       struct vmie_err *err);
+/* How a file source made by vmie_src_open_fd finds its siblings, when the
+ * opener has its own rules (a bucket: lib/io/bucket.h).  open is called
+ * with a name that vmie_check_member_name accepted (open_sibling's
+ * contract is the implementation's to keep); free(ctx) when the source
+ * closes.  open NULL: the source has no siblings (VMIE_EUNSUPP). */
+struct vmie_src_sibling {
+	int (*open)(void *ctx, const char *name, struct vmie_src **out,
+		    struct vmie_err *err);
+	void (*free)(void *ctx);
+	void *ctx;
+};
+/* A file source over fd, opened by the caller (who checked what it is: a
+ * regular file or a block device; anything else is refused).  fd is
+ * taken (closed with the source, or on failure), and so is sib->ctx
+ * (freed on failure too); sib NULL: no siblings.  name is for messages.
+ * Behaves as vmie_src_open_file's source in every other way (pread,
+ * extent, map, check_size, vmie_src_file_id). */
+int vmie_src_open_fd(int fd, const char *name,
+		     const struct vmie_src_sibling *sib, struct vmie_src **out,
+		     struct vmie_err *err);
 /* A source over a memory buffer.  If take is true the buffer is freed with
  * the source, else it must outlive it. */
 int vmie_src_open_mem(const void *buf, size_t len, bool take, const char *name,
@@ -207,6 +227,14 @@ struct vmie_sink {
  * error (VMIE_EEXIST) checked before any work is done. */
 int vmie_sink_open_file(const char *path, unsigned flags,
 			struct vmie_sink **out, struct vmie_err *err);
+/* The same in the directory dirfd (duplicated: the caller keeps its own):
+ * writes "<dirfd>/.<name>.vmie-XXXXXX" and renames it to name, in that
+ * directory, on commit, whatever becomes of the directory's path
+ * meanwhile.  name is a plain file name (no '/': VMIE_EINVAL); display
+ * names the destination in messages (NULL: name). */
+int vmie_sink_open_at(int dirfd, const char *name, const char *display,
+		      unsigned flags, struct vmie_sink **out,
+		      struct vmie_err *err);
 /* A sink into a growing memory buffer (tests, small metadata). */
 int vmie_sink_open_mem(struct vmie_sink **out, struct vmie_err *err);
 /* Contents of a memory sink (valid until free). */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -116,27 +117,31 @@ void vmie_sink_free(struct vmie_sink *k)
 
 #define MAX_TEMPS 64
 /* Temp names of open file sinks, for vmie_sink_cleanup_all() from a signal
- * handler.  Fixed array of fixed strings: no allocation in the handler. */
+ * handler.  Fixed array of fixed strings: no allocation in the handler.
+ * Each name is relative to its directory fd (AT_FDCWD for a path). */
 static char temp_names[MAX_TEMPS][4096];
+static int temp_dirs[MAX_TEMPS];
 static volatile int temp_used[MAX_TEMPS];
 static pthread_mutex_t temp_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct file_sink {
 	int fd;
+	int dfd;             /* directory of tmp and path: AT_FDCWD, or owned */
 	int slot;            /* index in temp_names, or -1 */
-	char *tmp;           /* temporary path */
-	char *path;          /* final path */
+	char *tmp;           /* temporary path (relative to dfd) */
+	char *path;          /* final path (relative to dfd) */
 	unsigned flags;
 	bool aborted;
 };
 
-static int temp_register(const char *tmp)
+static int temp_register(int dfd, const char *tmp)
 {
 	int slot = -1;
 	pthread_mutex_lock(&temp_lock);
 	for (int i = 0; i < MAX_TEMPS; i++)
 		if (!temp_used[i] && strlen(tmp) < sizeof temp_names[i]) {
 			strcpy(temp_names[i], tmp);
+			temp_dirs[i] = dfd;
 			temp_used[i] = 1;
 			slot = i;
 			break;
@@ -158,7 +163,7 @@ void vmie_sink_cleanup_all(void)
 {
 	for (int i = 0; i < MAX_TEMPS; i++)
 		if (temp_used[i])
-			unlink(temp_names[i]);
+			unlinkat(temp_dirs[i], temp_names[i], 0);
 }
 
 static int file_pwrite(struct vmie_sink *k, const void *buf, size_t len,
@@ -225,11 +230,11 @@ static int file_commit(struct vmie_sink *k, struct vmie_err *err)
 		return VMIE_ERR_SYS(err, "%s: flush to disk", k->name);
 	if (!(f->flags & VMIE_SINK_OVERWRITE)) {
 		/* link() fails if the destination appeared meanwhile */
-		if (link(f->tmp, f->path) < 0)
-			return VMIE_ERR_SYS(err, "%s: publish", f->path);
-		unlink(f->tmp);
-	} else if (rename(f->tmp, f->path) < 0) {
-		return VMIE_ERR_SYS(err, "%s: rename into place", f->path);
+		if (linkat(f->dfd, f->tmp, f->dfd, f->path, 0) < 0)
+			return VMIE_ERR_SYS(err, "%s: publish", k->name);
+		unlinkat(f->dfd, f->tmp, 0);
+	} else if (renameat(f->dfd, f->tmp, f->dfd, f->path) < 0) {
+		return VMIE_ERR_SYS(err, "%s: rename into place", k->name);
 	}
 	temp_unregister(f->slot);
 	f->slot = -1;
@@ -241,7 +246,7 @@ static void file_abort(struct vmie_sink *k)
 	struct file_sink *f = k->priv;
 	if (f->aborted || k->committed)
 		return;
-	unlink(f->tmp);
+	unlinkat(f->dfd, f->tmp, 0);
 	temp_unregister(f->slot);
 	f->slot = -1;
 	f->aborted = true;
@@ -252,6 +257,8 @@ static void file_free(struct vmie_sink *k)
 	struct file_sink *f = k->priv;
 	if (f->fd >= 0)
 		close(f->fd);
+	if (f->dfd >= 0)
+		close(f->dfd);
 	free(f->tmp);
 	free(f->path);
 	free(f);
@@ -302,7 +309,8 @@ int vmie_sink_open_file(const char *path, unsigned flags,
 		goto fail;
 	}
 	fchmod(f->fd, 0644);
-	f->slot = temp_register(f->tmp);
+	f->dfd = AT_FDCWD;
+	f->slot = temp_register(f->dfd, f->tmp);
 	f->flags = flags;
 	k->ops = &file_sink_ops;
 	k->priv = f;
@@ -316,6 +324,90 @@ fail:
 	free(c1);
 	free(c2);
 	if (f) {
+		free(f->tmp);
+		free(f->path);
+	}
+	free(f);
+	if (k)
+		free(k->name);
+	free(k);
+	return r;
+}
+
+/* mkostemp(3) in a directory fd: the last six X of tmp replaced by
+ * random letters and digits until an unused name is created. */
+static int temp_create_at(int dfd, char *tmp)
+{
+	static const char set[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				  "abcdefghijklmnopqrstuvwxyz0123456789";
+	size_t n = strlen(tmp);
+	char *x = tmp + n - 6;
+	for (int attempt = 0; attempt < 100; attempt++) {
+		uint8_t rnd[6];
+		if (getrandom(rnd, sizeof rnd, 0) != (ssize_t)sizeof rnd)
+			return -1;
+		for (int i = 0; i < 6; i++)
+			x[i] = set[rnd[i] % (sizeof set - 1)];
+		int fd = openat(dfd, tmp, O_RDWR | O_CREAT | O_EXCL |
+				O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd >= 0 || errno != EEXIST)
+			return fd;
+	}
+	errno = EEXIST;
+	return -1;
+}
+
+int vmie_sink_open_at(int dirfd, const char *name, const char *display,
+		      unsigned flags, struct vmie_sink **out,
+		      struct vmie_err *err)
+{
+	struct stat st;
+	const char *shown = display ? display : name;
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") ||
+	    !strcmp(name, ".."))
+		return VMIE_ERR(err, VMIE_EINVAL, "%s: '%s' is not a plain file "
+				"name", shown, name);
+	if (!(flags & VMIE_SINK_OVERWRITE) &&
+	    fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return VMIE_ERR(err, VMIE_EEXIST, "%s: already exists", shown);
+	struct vmie_sink *k = calloc(1, sizeof *k);
+	struct file_sink *f = calloc(1, sizeof *f);
+	int r;
+	if (!k || !f)
+		goto nomem;
+	f->fd = -1;
+	f->dfd = -1;
+	size_t n = strlen(name) + 16;
+	f->tmp = malloc(n);
+	f->path = strdup(name);
+	k->name = strdup(shown);
+	if (!f->tmp || !f->path || !k->name)
+		goto nomem;
+	snprintf(f->tmp, n, ".%s.vmie-XXXXXX", name);
+	f->dfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	if (f->dfd < 0) {
+		r = VMIE_ERR_SYS(err, "%s: cannot hold its directory", shown);
+		goto fail;
+	}
+	f->fd = temp_create_at(f->dfd, f->tmp);
+	if (f->fd < 0) {
+		r = VMIE_ERR_SYS(err, "%s: cannot create a temporary file "
+				 "beside it", shown);
+		goto fail;
+	}
+	fchmod(f->fd, 0644);
+	f->slot = temp_register(f->dfd, f->tmp);
+	f->flags = flags;
+	k->ops = &file_sink_ops;
+	k->priv = f;
+	*out = k;
+	return 0;
+nomem:
+	r = VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+fail:
+	if (f) {
+		if (f->dfd >= 0)
+			close(f->dfd);
 		free(f->tmp);
 		free(f->path);
 	}

@@ -123,7 +123,8 @@ static struct vmie_src *src_alloc(const struct vmie_src_ops *ops,
 
 struct file_src {
 	int fd;
-	char *dir;   /* directory of the file, for siblings */
+	char *dir;   /* directory of the file, for siblings (or NULL) */
+	struct vmie_src_sibling sib;   /* siblings by the opener's rules */
 	bool regular;
 	uint64_t dev, ino;   /* identity, for callers that share files */
 	pthread_mutex_t map_lock;
@@ -241,11 +242,17 @@ static uint64_t file_run(struct vmie_src *s, uint64_t off, bool *hole)
 			h = (off_t)s->size;
 		} else if ((uint64_t)h == off) {
 			off_t d = lseek(f->fd, (off_t)off, SEEK_DATA);
+			struct stat st;
 			is_hole = true;
 			if (d < 0 || (uint64_t)d > s->size)
 				h = (off_t)s->size;   /* ENXIO: hole to EOF */
 			else
 				h = d;
+			/* a file cut short is not a hole: read it as data,
+			 * and the read says it shrank */
+			if (d < 0 && !fstat(f->fd, &st) &&
+			    (uint64_t)st.st_size < s->size)
+				is_hole = false;
 		}
 		if ((uint64_t)h <= off) {     /* changed under us: data */
 			h = (off_t)s->size;
@@ -351,10 +358,19 @@ static int file_extent(struct vmie_src *s, uint64_t off, uint64_t max_len,
 		       uint64_t *pnum, bool *hole, struct vmie_err *err)
 {
 	struct file_src *f = s->priv;
-	(void)err;
 	off_t d = lseek(f->fd, (off_t)off, SEEK_DATA);
 	if (d < 0) {
-		/* ENXIO: no data after off; other errors: assume data */
+		/* ENXIO: no data after off, or a file cut short since it
+		 * was opened (its lost tail must not read as a hole);
+		 * other errors: assume data */
+		struct stat st;
+		if (errno == ENXIO && !fstat(f->fd, &st) &&
+		    (uint64_t)st.st_size < s->size)
+			return VMIE_ERR(err, VMIE_ECORRUPT, "%s: the file "
+					"shrank from %llu to %llu bytes while "
+					"it was being read", s->name,
+					(unsigned long long)s->size,
+					(unsigned long long)st.st_size);
 		*hole = errno == ENXIO;
 		*pnum = max_len;
 		return 0;
@@ -415,14 +431,16 @@ static void file_close(struct vmie_src *s)
 			munmap(f->map, (size_t)s->size);
 		pthread_mutex_destroy(&f->map_lock);
 		close(f->fd);
+		if (f->sib.free)
+			f->sib.free(f->sib.ctx);
 		free(f->dir);
 		free(f);
 	}
 }
 
 static int file_src_new(int fd, const struct stat *st, const char *path,
-			const char *dir, struct vmie_src **out,
-			struct vmie_err *err);
+			const char *dir, const struct vmie_src_sibling *sib,
+			struct vmie_src **out, struct vmie_err *err);
 
 /* What a file that is not a regular file is, for messages. */
 static const char *file_kind(mode_t m)
@@ -469,6 +487,11 @@ static int file_open_sibling(struct vmie_src *s, const char *name,
 	char *path = NULL, *rdir = NULL, *rpath = NULL;
 	int dfd = -1, fd = -1, r;
 
+	if (f->sib.open)
+		return f->sib.open(f->sib.ctx, name, out, err);
+	if (!f->dir)
+		return VMIE_ERR(err, VMIE_EUNSUPP, "%s: cannot open '%s' beside "
+				"it: no directory to look in", s->name, name);
 	if (!*name || !strcmp(name, ".") || !strcmp(name, "..") ||
 	    strchr(name, '/'))
 		return VMIE_ERR(err, VMIE_EPERM, "%s: '%s' is not a plain file "
@@ -534,7 +557,7 @@ static int file_open_sibling(struct vmie_src *s, const char *name,
 		goto out;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	r = file_src_new(fd, &fst, path, f->dir, out, err);
+	r = file_src_new(fd, &fst, path, f->dir, NULL, out, err);
 	fd = -1;      /* taken, or closed on failure */
 out:
 	if (fd >= 0)
@@ -557,37 +580,45 @@ static const struct vmie_src_ops file_ops = {
 	.check_size = file_check_size,
 };
 
-/* The file source over fd (taken: closed on failure). */
+/* The file source over fd (taken: closed on failure).  Siblings are
+ * looked up by sib when given (dir unused; sib->open NULL: none; sib->ctx
+ * is taken: freed on failure too), else in dir (NULL: path's
+ * directory). */
 static int file_src_new(int fd, const struct stat *st, const char *path,
-			const char *dir, struct vmie_src **out,
-			struct vmie_err *err)
+			const char *dir, const struct vmie_src_sibling *sib,
+			struct vmie_src **out, struct vmie_err *err)
 {
 	uint64_t size;
 	if (S_ISBLK(st->st_mode)) {
 		if (ioctl(fd, BLKGETSIZE64, &size) < 0) {
 			int r = VMIE_ERR_SYS(err, "%s: block device size", path);
 			close(fd);
+			if (sib && sib->free)
+				sib->free(sib->ctx);
 			return r;
 		}
 	} else if (S_ISREG(st->st_mode)) {
 		size = (uint64_t)st->st_size;
 	} else {
 		close(fd);
+		if (sib && sib->free)
+			sib->free(sib->ctx);
 		return VMIE_ERR(err, VMIE_EINVAL, "%s: %s, not a regular file "
 				"or block device", path, file_kind(st->st_mode));
 	}
 	struct file_src *f = calloc(1, sizeof *f);
 	struct vmie_src *s = src_alloc(&file_ops, path, size);
 	char *d = NULL;
-	if (dir) {
+	bool need_dir = !sib;       /* else siblings by sib->open, or none */
+	if (need_dir && dir) {
 		d = strdup(dir);
-	} else {
+	} else if (need_dir) {
 		char *tmp = strdup(path);
 		if (tmp)
 			d = strdup(dirname(tmp));
 		free(tmp);
 	}
-	if (!f || !s || !d) {
+	if (!f || !s || (need_dir && !d)) {
 		free(f);
 		free(d);
 		if (s) {
@@ -595,10 +626,14 @@ static int file_src_new(int fd, const struct stat *st, const char *path,
 			free(s);
 		}
 		close(fd);
+		if (sib && sib->free)
+			sib->free(sib->ctx);
 		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
 	}
 	f->fd = fd;
 	f->dir = d;
+	if (sib)
+		f->sib = *sib;
 	f->regular = S_ISREG(st->st_mode);
 	f->dev = (uint64_t)st->st_dev;
 	f->ino = (uint64_t)st->st_ino;
@@ -625,7 +660,26 @@ static int file_open_at(const char *path, const char *dir, struct vmie_src **out
 	}
 	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	return file_src_new(fd, &st, path, dir, out, err);
+	return file_src_new(fd, &st, path, dir, NULL, out, err);
+}
+
+int vmie_src_open_fd(int fd, const char *name,
+		     const struct vmie_src_sibling *sib, struct vmie_src **out,
+		     struct vmie_err *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0) {
+		int r = VMIE_ERR_SYS(err, "%s: stat", name);
+		close(fd);
+		if (sib && sib->free)
+			sib->free(sib->ctx);
+		return r;
+	}
+	if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	/* no directory to look in without sib: open_sibling says so */
+	static const struct vmie_src_sibling none;
+	return file_src_new(fd, &st, name, NULL, sib ? sib : &none, out, err);
 }
 
 bool vmie_src_file_id(const struct vmie_src *s, uint64_t *dev, uint64_t *ino)

@@ -280,5 +280,11 @@ struct vmie_ova_write_opts {
  * Needs the VMDK driver's stream-optimized writer. */
 int vmie_ova_write(const char *path, const struct vmie_ova_write_opts *o,
 		   struct vmie_err *err);
+/* The same into an open sink (not committed here: the caller publishes
+ * it, e.g. a bucket object). */
+struct vmie_sink;
+int vmie_ova_write_to_sink(struct vmie_sink *sink,
+			   const struct vmie_ova_write_opts *o,
+			   struct vmie_err *err);
 
 #endif

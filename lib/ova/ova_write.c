@@ -517,11 +517,11 @@ const struct vmie_writer_ops vmie_ova_writer_ops = {
 
 /* ---- a whole VM ---- */
 
-int vmie_ova_write(const char *path, const struct vmie_ova_write_opts *o,
-		   struct vmie_err *err)
+int vmie_ova_write_to_sink(struct vmie_sink *sink,
+			   const struct vmie_ova_write_opts *o,
+			   struct vmie_err *err)
 {
 	const struct vmie_image_driver *vmdk = vmie_image_driver_find("vmdk");
-	struct vmie_sink *sink = NULL;
 	struct ovaw a = { 0 };
 	struct ovfw meta = { 0 };
 	uint64_t *sizes = NULL;
@@ -550,9 +550,6 @@ int vmie_ova_write(const char *path, const struct vmie_ova_write_opts *o,
 	meta.vcpus = o->vcpus;
 	meta.memory = o->memory;
 	meta.n_nics = o->n_nics;
-	r = vmie_sink_open_file(path, o->sink_flags, &sink, err);
-	if (r)
-		goto out;
 	r = ovaw_begin(&a, sink, &meta, sizes, names, o->n_disks, err);
 	if (r)
 		goto out;
@@ -587,12 +584,22 @@ int vmie_ova_write(const char *path, const struct vmie_ova_write_opts *o,
 			goto out;
 	}
 	r = ovaw_finish(&a, o->cancel, err);
-	if (!r)
-		r = vmie_sink_commit(sink, err);
 out:
-	vmie_sink_free(sink);
 	ovaw_free(&a);
 	free(sizes);
 	free(names);
+	return r;
+}
+
+int vmie_ova_write(const char *path, const struct vmie_ova_write_opts *o,
+		   struct vmie_err *err)
+{
+	struct vmie_sink *sink = NULL;
+	int r = vmie_sink_open_file(path, o->sink_flags, &sink, err);
+	if (!r)
+		r = vmie_ova_write_to_sink(sink, o, err);
+	if (!r)
+		r = vmie_sink_commit(sink, err);
+	vmie_sink_free(sink);
 	return r;
 }

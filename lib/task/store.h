@@ -29,6 +29,9 @@
  * client token (unique per kind when set), status (the object's "Status"
  * member, or "" for kinds without one), and owner + heartbeat (from the
  * object's "Vmie" member: "Owner" string, "Heartbeat" number) for claims.
+ * Where the AWS shape has no top-level "Status", the status column is
+ * taken from the kind's own member: SnapshotTaskDetail.Status for an
+ * import-snapshot task, State for an image or a snapshot.
  */
 #ifndef VMIE_TASK_STORE_H
 #define VMIE_TASK_STORE_H
@@ -73,7 +76,9 @@ struct vmie_store;
 /* Called by update() with the current object, to change it in place.
  * Return 0 to write it back, VMIE_EEXIST... (any negative code) to leave
  * the record as it was and make update() return that code, or
- * VMIE_STORE_UNCHANGED to leave it and return 0. */
+ * VMIE_STORE_UNCHANGED to leave it and return 0.  It is called once per
+ * update(), while the store's write lock is held: it must be quick and
+ * must not call the store. */
 #define VMIE_STORE_UNCHANGED 1
 typedef int (*vmie_store_update_fn)(json_t *rec, void *ctx,
 				    struct vmie_err *err);
@@ -82,9 +87,13 @@ struct vmie_store_list {
 	/* filters, all optional */
 	const char *const *ids;   /* only these ids (NULL = all) */
 	size_t n_ids;
-	const char *status;       /* only records with this Status */
-	/* paging: records after this id in list order ("" = from the
-	 * start), at most max (0 = all) */
+	/* (n_ids 0 is no filter either; ids that do not exist are left
+	 * out of the answer, not an error) */
+	const char *status;       /* only records with this Status
+	                             (the status column; NULL = any) */
+	/* paging: records after this id in list order ("" or NULL = from
+	 * the start; VMIE_ENOENT when that record no longer exists), at
+	 * most max (0 = all) */
 	const char *after;
 	unsigned max;
 };
@@ -94,7 +103,9 @@ struct vmie_store_ops {
 	/* Insert a new record.  VMIE_EEXIST when the id exists.  When token
 	 * is non-NULL and non-empty and a record of this kind already has
 	 * it, nothing is inserted: *existing (if non-NULL) receives that
-	 * record's id (VMIE_ID_MAX bytes) and VMIE_EEXIST is returned. */
+	 * record's id (VMIE_ID_MAX bytes) and VMIE_EEXIST is returned.
+	 * VMIE_EINVAL when id is not a valid id of kind k
+	 * (vmie_rec_id_valid) or rec is not an object. */
 	int (*put)(struct vmie_store *s, enum vmie_rec_kind k, const char *id,
 		   const char *token, const json_t *rec, char *existing,
 		   struct vmie_err *err);

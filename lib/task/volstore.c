@@ -1,0 +1,56 @@
+/* The image store's calls (volstore.h): each one the store's own. */
+#include "volstore.h"
+
+#include <stdlib.h>
+
+int vmie_volstore_create(struct vmie_volstore *v, const char *snap_id,
+			 const char *fmt, struct vmie_sink **out,
+			 struct vmie_err *err)
+{
+	return v->ops->create(v, snap_id, fmt, out, err);
+}
+
+int vmie_volstore_open(struct vmie_volstore *v, const char *snap_id,
+		       struct vmie_src **out, char *fmt, struct vmie_err *err)
+{
+	return v->ops->open(v, snap_id, out, fmt, err);
+}
+
+int vmie_volstore_remove(struct vmie_volstore *v, const char *snap_id,
+			 struct vmie_err *err)
+{
+	return v->ops->remove(v, snap_id, err);
+}
+
+int vmie_volstore_sweep(struct vmie_volstore *v, vmie_volstore_live_fn live,
+			void *ctx, unsigned *removed, struct vmie_err *err)
+{
+	unsigned n = 0;
+	int r = v->ops->sweep(v, live, ctx, &n, err);
+	if (removed)
+		*removed = n;
+	return r;
+}
+
+int vmie_volstore_strays(struct vmie_volstore *v, vmie_volstore_live_fn live,
+			 void *ctx, unsigned *n, char *first,
+			 struct vmie_err *err)
+{
+	unsigned count = 0;
+	if (first)
+		first[0] = 0;
+	int r = v->ops->strays(v, live, ctx, &count, first, err);
+	if (n)
+		*n = count;
+	return r;
+}
+
+void vmie_volstore_close(struct vmie_volstore *v)
+{
+	if (!v)
+		return;
+	if (v->ops->close)
+		v->ops->close(v);
+	free(v->where);
+	free(v);
+}

@@ -1,0 +1,172 @@
+#!/bin/bash
+# Import and export on one machine, end to end (issue 10): phony guests of
+# the families the rules admit, from every input format (stream-optimized
+# VMDK, dynamic VHD, VHDX, raw, OVA) read from a bucket directory, a local
+# path and an s3:// Url; describe-import-image-tasks, describe-images,
+# describe-snapshots; export in VMDK, VHD, RAW and OVA, each compared with
+# the source by qemu-img compare (no guest change yet: they are equal) and
+# checked by qemu-img check; a VM of two disks given as two containers, and
+# again as an OVA of two disks; idempotent ClientToken; tags; the store
+# consistent at the end.
+source "$SRCDIR/tests/functions.sh"
+source "$SRCDIR/tests/task/task.sh"
+
+# import SRC_ARGS... : import-image, must complete; AMI and SNAPS set
+import() {
+	vt import-image "$@"
+	[ "$RC" = 0 ] || { cat "$T/out" "$T/err" >&2; fail "import-image $*: exit $RC"; }
+	[ "$(jget 'd["Status"]')" = completed ] || fail "import $*: not completed"
+	AMI=$(jget 'd["ImageId"]')
+	SNAPS=$(jget '" ".join(s["SnapshotId"] for s in d["SnapshotDetails"])')
+	case "$AMI" in ami-[0-9a-f]*) ;; *) fail "import $*: ImageId '$AMI'" ;; esac
+}
+# export_all AMI SRC...: every format, compared with the sources
+export_all() {
+	local ami=$1; shift
+	local srcs=("$@") f ext key i
+	for f in VMDK VHD RAW OVA; do
+		vt export-image --image-id "$ami" --disk-image-format $f \
+			--s3-export-location S3Bucket=exports,S3Prefix=x/
+		[ "$RC" = 0 ] || { cat "$T/err" >&2; fail "export $f: exit $RC"; }
+		[ "$(jget 'd["Status"]')" = completed ] || fail "export $f: not completed"
+		local id; id=$(jget 'd["ExportImageTaskId"]')
+		ext=$(echo $f | tr A-Z a-z)
+		key="$BK/exports/x/$id.$ext"
+		[ -f "$key" ] || fail "export $f: no object $key"
+		if [ $f = OVA ]; then
+			LAST_OVA=$key
+			# every disk of the OVA is the source disk
+			for i in "${!srcs[@]}"; do
+				"$VMIE" convert --disk $i -O raw "$key" "$T/ova-d$i.raw" >/dev/null ||
+					fail "OVA export: disk $i unreadable"
+				qemu-img compare -q "${srcs[$i]}" "$T/ova-d$i.raw" ||
+					fail "OVA export: disk $i differs"
+				rm -f "$T/ova-d$i.raw"
+			done
+			tar tf "$key" | head -1 | grep -q '\.ovf$' || fail "OVA export: no OVF first"
+		else
+			qemu-img compare -q "${srcs[0]}" "$key" ||
+				fail "export $f of $ami differs from its source"
+			case $f in
+			VMDK) qemu-img check -q "$key" || fail "export $f: qemu-img check" ;;
+			VHD) qemu-img info -f vpc "$key" >/dev/null || fail "export $f: qemu-img info" ;;
+			esac
+			for ((i = 1; i < ${#srcs[@]}; i++)); do
+				qemu-img compare -q "${srcs[$i]}" "$BK/exports/x/$id-disk$((i + 1)).$ext" ||
+					fail "export $f: disk $((i + 1)) differs"
+			done
+		fi
+	done
+}
+
+# --- one Linux guest from every input format ---
+c7=$(guest centos7)
+"$VMIE" convert -O vmdk,streamOptimized "$c7" "$BK/imports/c7.vmdk" >/dev/null
+"$VMIE" convert -O vhd,dynamic "$c7" "$BK/imports/c7.vhd" >/dev/null
+"$VMIE" convert -O vhdx,dynamic "$c7" "$BK/imports/c7.vhdx" >/dev/null
+cp --sparse=always "$c7" "$BK/imports/c7.raw"
+"$VMIE" convert -O ova "$c7" "$BK/imports/c7.ova" >/dev/null
+for f in VMDK VHD VHDX RAW OVA; do
+	ext=$(echo $f | tr A-Z a-z)
+	import --description "centos7 $f" --disk-containers \
+		"Format=$f,UserBucket={S3Bucket=imports,S3Key=c7.$ext}"
+	[ "$(jget 'd["Platform"]')" = Linux ] || fail "$f: Platform"
+	[ "$(jget 'd["BootMode"]')" = legacy-bios ] || fail "$f: BootMode"
+	[ "$(jget 'd["SnapshotDetails"][0]["DiskImageSize"]')" = 134217728.0 ] ||
+		fail "$f: DiskImageSize"
+	grep -q '"DiskImageSize": 134217728.0' "$T/out" || fail "$f: DiskImageSize not a float"
+	# the volume is the disk
+	qemu-img compare -q "$c7" "$ST/volumes/$SNAPS.raw" || fail "$f: volume differs"
+done
+export_all "$AMI" "$c7"
+# an s3:// Url and a local path
+import --disk-containers "Format=VMDK,Url=s3://imports/c7.vmdk"
+import --disk-containers "[{\"Format\": \"raw\", \"Url\": \"$c7\"}]"
+
+# --- describe ---
+vt describe-import-image-tasks
+[ "$(jget 'len(d["ImportImageTasks"])')" = 7 ] || fail "describe: 7 tasks"
+vt describe-import-image-tasks --filters Name=task-state,Values=completed --max-results 2
+[ "$(jget 'len(d["ImportImageTasks"])')" = 2 ] || fail "describe: page of 2"
+tok=$(jget 'd["NextToken"]')
+vt describe-import-image-tasks --max-results 5 --next-token "$tok"
+[ "$(jget 'len(d["ImportImageTasks"])')" = 5 ] || fail "describe: next page"
+vt describe-images --image-ids "$AMI"
+[ "$(jget 'd["Images"][0]["State"]')" = available ] || fail "describe-images"
+[ "$(jget 'd["Images"][0]["BlockDeviceMappings"][0]["Ebs"]["SnapshotId"]')" = "$SNAPS" ] ||
+	fail "describe-images: snapshot"
+vt describe-images --image-ids ami-00000000000000000
+[ "$RC" = 254 ] && grep -q InvalidAMIID.NotFound "$T/err" || fail "unknown image: $(cat "$T/err")"
+vt describe-snapshots --snapshot-ids $SNAPS
+[ "$(jget 'd["Snapshots"][0]["State"]')" = completed ] || fail "describe-snapshots"
+
+# --- two disks: two containers, then the OVA vmie exports of them ---
+# the boot disk and a data disk (ext4 made by mke2fs -d)
+need mke2fs
+d0=$c7
+d1="$T/data.raw"
+mkdir -p "$T/data/srv"
+echo "payload" > "$T/data/srv/file.txt"
+truncate -s 64M "$d1"
+mke2fs -q -F -t ext4 -d "$T/data" "$d1"
+cp --sparse=always "$d0" "$BK/imports/span0.raw"
+cp --sparse=always "$d1" "$BK/imports/span1.raw"
+import --disk-containers "Format=RAW,UserBucket={S3Bucket=imports,S3Key=span0.raw}" \
+	"Format=RAW,UserBucket={S3Bucket=imports,S3Key=span1.raw}"
+[ "$(jget 'len(d["SnapshotDetails"])')" = 2 ] || fail "two disks: 2 snapshots"
+span_ami=$AMI
+export_all "$span_ami" "$d0" "$d1"
+cp "$LAST_OVA" "$BK/imports/span.ova"
+import --disk-containers "Format=OVA,UserBucket={S3Bucket=imports,S3Key=span.ova}"
+[ "$(jget 'len(d["SnapshotDetails"])')" = 2 ] || fail "OVA of two disks: 2 snapshots"
+set -- $SNAPS
+qemu-img compare -q "$d0" "$ST/volumes/$1.raw" || fail "OVA disk 1 differs"
+qemu-img compare -q "$d1" "$ST/volumes/$2.raw" || fail "OVA disk 2 differs"
+
+# --- other families ---
+for g in amzn2 sles15-btrfs lvm-debian11; do
+	img=$(guest $g)
+	"$VMIE" convert -O vmdk,streamOptimized "$img" "$BK/imports/$g.vmdk" >/dev/null
+	import --disk-containers "Format=VMDK,UserBucket={S3Bucket=imports,S3Key=$g.vmdk}"
+	export_all "$AMI" "$img"
+done
+if [ -x "$FIXTURE" ] && command -v mkntfs >/dev/null; then
+	w=$(guest win2019)
+	"$VMIE" convert -O vhdx,dynamic "$w" "$BK/imports/w.vhdx" >/dev/null
+	import --disk-containers "Format=VHDX,UserBucket={S3Bucket=imports,S3Key=w.vhdx}"
+	[ "$(jget 'd["Platform"]')" = Windows ] || fail "windows: Platform"
+	[ "$(jget 'd["LicenseType"]')" = AWS ] || fail "windows: LicenseType"
+	export_all "$AMI" "$w"
+fi
+
+# --- ClientToken: the same request gives the same task ---
+import --client-token tok-1 --disk-containers "Format=VMDK,UserBucket={S3Bucket=imports,S3Key=c7.vmdk}"
+t1=$(jget 'd["ImportTaskId"]')
+import --client-token tok-1 --disk-containers "Format=VMDK,UserBucket={S3Bucket=imports,S3Key=c7.vmdk}"
+[ "$(jget 'd["ImportTaskId"]')" = "$t1" ] || fail "client token: another task"
+vt import-image --client-token tok-1 --disk-containers "Format=RAW,UserBucket={S3Bucket=imports,S3Key=c7.raw}"
+[ "$RC" = 254 ] && grep -q IdempotentParameterMismatch "$T/err" || fail "client token mismatch"
+
+# --- tags ---
+vt create-tags --resources "$span_ami" $SNAPS --tags Key=team,Value=infra Key=env,Value=test
+[ "$RC" = 0 ] || fail "create-tags: $(cat "$T/err")"
+vt describe-tags --filters Name=key,Values=team
+ntag=$(( 1 + $(echo $SNAPS | wc -w) ))
+[ "$(jget 'len(d["Tags"])')" = $ntag ] || fail "describe-tags: $(cat "$T/out")"
+vt describe-images --filters Name=tag:env,Values=test
+[ "$(jget 'd["Images"][0]["ImageId"]')" = "$span_ami" ] || fail "tag filter"
+vt delete-tags --resources "$span_ami" --tags Key=team
+vt describe-tags --filters Name=resource-id,Values="$span_ami"
+[ "$(jget 'len(d["Tags"])')" = 1 ] || fail "delete-tags"
+
+# --- deregister keeps the snapshots; delete-snapshot refuses one in use ---
+set -- $SNAPS
+vt delete-snapshot --snapshot-id "$1"
+[ "$RC" = 254 ] && grep -q InvalidSnapshot.InUse "$T/err" || fail "snapshot in use"
+vt deregister-image --image-id "$AMI"
+[ "$RC" = 0 ] || fail "deregister"
+vt delete-snapshot --snapshot-id "$1"
+[ "$RC" = 0 ] || fail "delete-snapshot: $(cat "$T/err")"
+[ ! -e "$ST/volumes/$1.raw" ] || fail "delete-snapshot left the volume"
+store_clean "import-local"
+echo ok
