@@ -29,6 +29,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 enum akind {
@@ -52,7 +53,7 @@ struct argdef {
 enum opkind {
 	OP_IMPORT_IMAGE, OP_IMPORT_SNAPSHOT, OP_EXPORT_IMAGE,
 	OP_DESCRIBE, OP_CANCEL, OP_DEREGISTER, OP_DELETE_SNAPSHOT,
-	OP_CREATE_TAGS, OP_DELETE_TAGS, OP_DESCRIBE_TAGS,
+	OP_CREATE_TAGS, OP_DELETE_TAGS, OP_DESCRIBE_TAGS, OP_IMAGE_JOURNAL,
 };
 
 struct opdef {
@@ -84,6 +85,7 @@ static const struct argdef import_image_args[] = {
 	{ "--hypervisor", "Hypervisor", A_STR, false },
 	{ "--client-data", "ClientData", A_STRUCT, false },
 	{ "--policy", "Policy", A_VMIE, false },
+	{ "--volume-format", "VolumeFormat", A_VMIE, false },
 	TAGSPEC,
 	{ NULL, NULL, 0, false }
 };
@@ -96,6 +98,7 @@ static const struct argdef import_snapshot_args[] = {
 	{ "--no-encrypted", "Encrypted", A_FALSE, false },
 	{ "--kms-key-id", "KmsKeyId", A_STR, false },
 	{ "--client-data", "ClientData", A_STRUCT, false },
+	{ "--volume-format", "VolumeFormat", A_VMIE, false },
 	TAGSPEC,
 	{ NULL, NULL, 0, false }
 };
@@ -128,7 +131,7 @@ static const struct argdef describe_images_args[] = {
 };
 static const struct argdef describe_snapshots_args[] = {
 	{ "--snapshot-ids", "SnapshotIds", A_LIST, false },
-	{ "--owner-ids", "Owners", A_LIST, false },
+	{ "--owner-ids", "OwnerIds", A_LIST, false },
 	FILTERS, PAGING,
 	{ NULL, NULL, 0, false }
 };
@@ -193,6 +196,8 @@ static const struct opdef ops[] = {
 	  tags_args },
 	{ "describe-tags", "DescribeTags", "list tags", OP_DESCRIBE_TAGS, 0,
 	  describe_tags_args },
+	{ "image-journal", "ImageJournal", "the guest changes an import made "
+	  "(vmie's own)", OP_IMAGE_JOURNAL, 0, image_id_args },
 };
 
 void cli_task_usage(FILE *f)
@@ -217,8 +222,13 @@ static void op_usage(FILE *f, const struct opdef *o)
 		o->kind == OP_IMPORT_IMAGE ? " [--dry-run] [--no-wait]" :
 		o->kind == OP_IMPORT_SNAPSHOT || o->kind == OP_EXPORT_IMAGE ?
 		" [--no-wait]" : "");
+	const char *page = o->kind == OP_DESCRIBE || o->kind == OP_DESCRIBE_TAGS ?
+			   "describe" : o->kind == OP_CANCEL ? "cancel" :
+			   o->kind == OP_DEREGISTER || o->kind == OP_DELETE_SNAPSHOT ||
+			   o->kind == OP_CREATE_TAGS || o->kind == OP_DELETE_TAGS ?
+			   "resources" : o->cmd;
 	fprintf(f, "the request and output shapes are those of `aws ec2 %s` "
-		"(docs/cmd-%s.md)\n", o->cmd, o->cmd);
+		"(docs/cmd-%s.md)\n", o->cmd, page);
 }
 
 /* AWS CLI flags that mean nothing here: flag, takes a value */
@@ -231,13 +241,16 @@ static const struct {
 	{ "--no-paginate", false }, { "--debug", false },
 	{ "--no-verify-ssl", false }, { "--cli-read-timeout", true },
 	{ "--cli-connect-timeout", true }, { "--color", true },
-	{ "--query", true },
+	{ "--page-size", true }, { "--max-items", true },
+	{ "--starting-token", true },
 };
 
 struct cmdline {
 	json_t *req;
 	const char *store, *bucket_root;
 	bool dry_run, no_wait;
+	bool aws_dry_run;       /* --dry-run of another command: EC2's
+				   permission check (DryRunOperation) */
 };
 
 static int parse_args(const struct opdef *o, int argc, char **argv,
@@ -283,8 +296,33 @@ static int parse_args(const struct opdef *o, int argc, char **argv,
 			cl->bucket_root = val;
 			continue;
 		}
-		if (!strcmp(flag, "--dry-run") && o->kind == OP_IMPORT_IMAGE) {
-			cl->dry_run = true;
+		if (!strcmp(flag, "--dry-run")) {
+			if (o->kind == OP_IMPORT_IMAGE)
+				cl->dry_run = true;
+			else
+				cl->aws_dry_run = true;
+			continue;
+		}
+		if (!strcmp(flag, "--no-dry-run"))
+			continue;
+		if (!strcmp(flag, "--query")) {
+			cli_errorf("%s: --query is not supported: the whole "
+				   "JSON is printed (use jq)", o->cmd);
+			return 252;
+		}
+		if (!strcmp(flag, "--cli-input-json")) {
+			json_t *in;
+			NEXT_VALUE();
+			in = cli_param_value(val, false, why, sizeof why);
+			if (!in || !json_is_object(in)) {
+				json_decref(in);
+				cli_errorf("%s: --cli-input-json: %s", o->cmd,
+					   why[0] ? why : "not a structure");
+				return 252;
+			}
+			/* flags given on the command line win */
+			json_object_update_missing(cl->req, in);
+			json_decref(in);
 			continue;
 		}
 		if (!strcmp(flag, "--no-wait") &&
@@ -490,8 +528,35 @@ static void env_close(struct vmie_task_env *env)
 
 /* ---- output ---- */
 
+/* Timestamps as the AWS CLI prints them: the store keeps EC2's
+ * "2026-12-05T18:29:07.577Z", the CLI shows "...07.577000+00:00". */
+static void cli_timestamps(json_t *j)
+{
+	const char *k;
+	json_t *v;
+	size_t i;
+	if (json_is_array(j)) {
+		json_array_foreach(j, i, v)
+			cli_timestamps(v);
+		return;
+	}
+	json_object_foreach(j, k, v) {
+		const char *s = json_string_value(v);
+		size_t n = s ? strlen(s) : 0;
+		if (!strcmp(k, "StartTime") && n == 24 && s[23] == 'Z' &&
+		    s[19] == '.') {
+			char b[40];
+			snprintf(b, sizeof b, "%.23s000+00:00", s);
+			json_object_set_new(j, k, json_string(b));
+		} else if (json_is_object(v) || json_is_array(v)) {
+			cli_timestamps(v);
+		}
+	}
+}
+
 static void print_aws_json(json_t *j)
 {
+	cli_timestamps(j);
 	char *t = json_dumps(j, JSON_INDENT(4) | JSON_SORT_KEYS |
 			     JSON_ENSURE_ASCII | JSON_REAL_PRECISION(17));
 	if (!t) {
@@ -609,6 +674,12 @@ static int run_detached(const struct opdef *o, const struct cmdline *cl,
 			if (nul > 2)
 				close(nul);
 		}
+		/* no descriptor of the caller's may stay open (the output
+		 * filter keeps a copy of stdout: a `$(...)` would wait for
+		 * the whole task) */
+		for (int fd = 3; fd < 1024; fd++)
+			if (fd != pfd[1])
+				close(fd);
 		struct vmie_task_env env = { 0 };
 		struct vmie_err err = { 0 };
 		char ok = 0;
@@ -632,6 +703,35 @@ static int run_detached(const struct opdef *o, const struct cmdline *cl,
 	return n == 1 && ok ? 0 : -1;
 }
 
+/* 0 for a completed task, 1 for one that ended otherwise */
+static int task_status_exit(const json_t *t)
+{
+	const json_t *h = json_object_get(t, "SnapshotTaskDetail");
+	const char *st = json_string_value(json_object_get(h ? h : t,
+							   "Status"));
+	return st && !strcmp(st, "completed") ? 0 :
+	       st && !strcmp(st, "active") ? 0 : 1;
+}
+
+/* Wait for a task another process runs, then *t is its final record. */
+static void wait_ended(struct vmie_task_env *env, const char *id,
+		       json_t **t)
+{
+	int kind = vmie_rec_kind_of_id(id);
+	while (kind >= 0 && !vmie_task_ended(*t) && !cli_interrupted) {
+		json_t *rec = NULL;
+		struct timespec ts = { 0, 200 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+		vmie_task_recover(env, NULL, NULL);
+		if (vmie_store_get(env->store, (enum vmie_rec_kind)kind, id,
+				   &rec, NULL))
+			break;
+		json_decref(*t);
+		*t = vmie_rec_public(rec);
+		json_decref(rec);
+	}
+}
+
 static const char *task_id_of(const json_t *t)
 {
 	const char *id = json_string_value(json_object_get(t, "ImportTaskId"));
@@ -649,7 +749,16 @@ static int run_op(const struct opdef *o, struct cmdline *cl)
 	if ((r = env_open(&env, cl, &err))) {
 		cli_error(&err);
 		env_close(&env);
-		return 255;
+		return 253;     /* the AWS CLI's configuration error */
+	}
+	if (cl->aws_dry_run) {
+		/* EC2's --dry-run: the caller may make the call (on one
+		 * machine, always); nothing is done */
+		fprintf(stderr, "\nAn error occurred (DryRunOperation) when "
+			"calling the %s operation: Request would have "
+			"succeeded, but DryRun flag is set.\n", o->op);
+		env_close(&env);
+		return 254;
 	}
 	/* every command first ends the tasks of processes that died */
 	vmie_task_recover(&env, NULL, NULL);
@@ -673,10 +782,16 @@ static int run_op(const struct opdef *o, struct cmdline *cl)
 	case OP_EXPORT_IMAGE:
 		r = vmie_export_image(&env, req, &out, &err);
 submitted:
-		if (r)
+		if (r < 0)
 			break;
-		if (vmie_task_ended(out)) {     /* ClientToken: done before */
+		if (r == 1) {
+			/* ClientToken: the task submitted before, as it is
+			 * (a running one is waited for in the foreground) */
+			r = 0;
+			if (!cl->no_wait)
+				wait_ended(&env, task_id_of(out), &out);
 			print_aws_json(out);
+			status = task_status_exit(out);
 			break;
 		}
 		if (cl->no_wait) {
@@ -701,9 +816,19 @@ submitted:
 			print_aws_json(out);
 		break;
 	case OP_CANCEL: {
+		bool exp = json_object_get(req, "ExportTaskId") != NULL;
 		const char *id = json_string_value(json_object_get(req,
-			json_object_get(req, "ExportTaskId") ?
-			"ExportTaskId" : "ImportTaskId"));
+			exp ? "ExportTaskId" : "ImportTaskId"));
+		int k = vmie_rec_kind_of_id(id);
+		if (exp ? k != VMIE_REC_EXPORT_IMAGE :
+		    k != VMIE_REC_IMPORT_IMAGE && k != VMIE_REC_IMPORT_SNAPSHOT) {
+			r = VMIE_API_ERR(&err, VMIE_EINVAL, exp ?
+					 "InvalidExportTaskID.Malformed" :
+					 "InvalidConversionTaskId.Malformed",
+					 "'%.64s' is not %s task id", id,
+					 exp ? "an export" : "an import");
+			break;
+		}
 		r = vmie_task_cancel(&env, id, &out, &err);
 		if (!r && json_object_get(req, "ImportTaskId"))
 			print_aws_json(out);
@@ -730,6 +855,12 @@ submitted:
 		break;
 	case OP_DESCRIBE_TAGS:
 		r = vmie_describe_tags(&env, req, &out, &err);
+		if (!r)
+			print_aws_json(out);
+		break;
+	case OP_IMAGE_JOURNAL:
+		r = vmie_image_journal(&env, json_string_value(
+			json_object_get(req, "ImageId")), &out, &err);
 		if (!r)
 			print_aws_json(out);
 		break;

@@ -2,8 +2,11 @@
 # vmie demo: build a small sample disk (an MBR disk with GRUB boot code and
 # an ext4 root holding a phony Debian 11: marker files only), then run
 # vmie's main jobs on it: info, convert to every export format, compare,
-# inspect, and check (once as it is, once with options an import would
-# refuse).
+# inspect, check (once as it is, once with options an import would
+# refuse), then the import and export of `aws ec2` on a local store:
+# import-image from a bucket directory, describe-import-image-tasks,
+# describe-images, export-image to VHD, and a compare of the export with
+# the disk.
 set -eu
 VMIE=${1:-build/vmie}
 D=${DEMO_DIR:-demo-out}
@@ -66,4 +69,18 @@ step "$VMIE" info "$D/disk.ova"
 step "$VMIE" inspect "$D/disk.vmdk"
 step "$VMIE" check "$D/disk.ova" || true
 step "$VMIE" check --license-type AWS --boot-mode uefi "$D/disk.vhdx" || true
-printf '\ndemo output is in %s/\n' "$D"
+# import and export: a store and buckets in the demo directory
+ST="$D/store"
+BK="$D/buckets"
+mkdir -p "$BK/my-import-bucket/vms" "$BK/my-export-bucket"
+cp "$D/disk.vmdk" "$BK/my-import-bucket/vms/demo.vmdk"
+export VMIE_STORE="$ST" VMIE_BUCKET_ROOT="$BK"
+step "$VMIE" import-image --description "demo VM" --disk-containers \
+	"Format=vmdk,UserBucket={S3Bucket=my-import-bucket,S3Key=vms/demo.vmdk}"
+step "$VMIE" describe-import-image-tasks --filters Name=task-state,Values=completed
+AMI=$("$VMIE" describe-images | sed -n 's/.*"ImageId": "\(ami-[0-9a-f]*\)".*/\1/p' | head -1)
+step "$VMIE" describe-images --image-ids "$AMI"
+step "$VMIE" export-image --image-id "$AMI" --disk-image-format VHD \
+	--s3-export-location S3Bucket=my-export-bucket,S3Prefix=exports/
+step "$VMIE" compare "$D/disk.raw" "$BK"/my-export-bucket/exports/export-ami-*.vhd
+printf '\ndemo output is in %s/ (store: %s, buckets: %s)\n' "$D" "$ST" "$BK"

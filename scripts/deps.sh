@@ -5,7 +5,7 @@ set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
  zlib1g-dev libdeflate-dev libisal-dev libzstd-dev liblz4-dev liblzo2-dev
  libxml2-dev libssl-dev libext2fs-dev ntfs-3g-dev libhivex-dev libjansson-dev
- libcmocka-dev liblzma-dev libsqlite3-dev sqlite3
+ libcmocka-dev liblzma-dev libsqlite3-dev sqlite3 libyaml-dev
  qemu-utils e2fsprogs xfsprogs btrfs-progs jfsutils dosfstools mtools ntfs-3g
  libhivex-bin fdisk gdisk zstd lz4 xz-utils bzip2 cpio time libwin-hivex-perl debootstrap
  python3 lvm2 util-linux strace grub-pc-bin ldmtool"

@@ -465,8 +465,13 @@ int vmie_convert_to_sink(struct vmie_image *img, struct vmie_sink *sink,
 	pthread_mutex_init(&ctx.lock, NULL);
 	pthread_mutex_init(&ctx.wlock, NULL);
 	pthread_cond_init(&ctx.done, NULL);
+	/* an overlay reads each byte once too (its own clusters copied in,
+	 * the rest in one base read per run): as safe as its base */
+	const struct vmie_image *cap_img = img;
+	while (vmie_overlay_base((struct vmie_image *)cap_img))
+		cap_img = vmie_overlay_base((struct vmie_image *)cap_img);
 	for (size_t i = 0; convert_capture_drivers[i]; i++)
-		if (!strcmp(img->drv->name, convert_capture_drivers[i]))
+		if (!strcmp(cap_img->drv->name, convert_capture_drivers[i]))
 			ctx.capture = true;
 	parallel = vmie_sink_parallel(sink);
 	ctx.any_order = parallel && (w.flags & VMIE_WRITER_ANY_ORDER);

@@ -376,6 +376,8 @@ int vmie_overlay_open(struct vmie_image *base, struct vmie_image **out,
 		      struct vmie_err *err);
 /* Bytes held by the overlay. */
 uint64_t vmie_overlay_bytes(struct vmie_image *ov);
+/* The image an overlay reads through to, or NULL when img is none. */
+struct vmie_image *vmie_overlay_base(struct vmie_image *img);
 
 /* ---- verify (verify.c): what `vmie check` proves ---- */
 /* The table walk (vmie_image_check) and then a data pass that reads every

@@ -183,3 +183,10 @@ uint64_t vmie_overlay_bytes(struct vmie_image *img)
 	struct overlay *ov = img->priv;
 	return ov->n_clusters * OV_CLUSTER;
 }
+
+struct vmie_image *vmie_overlay_base(struct vmie_image *img)
+{
+	if (!img || !img->drv || strcmp(img->drv->name, "overlay"))
+		return NULL;
+	return ((struct overlay *)img->priv)->base;
+}

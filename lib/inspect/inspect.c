@@ -80,10 +80,55 @@ static void insp_warn(struct vmie_inspection *in, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* What keep_devices keeps: the devices of the fs entries, the LVM state
+ * their volumes read through and the whole-disk windows under them
+ * (closed in that order). */
+struct insp_kept {
+	unsigned n;
+	struct vmie_image **devs;
+	bool *owned;
+	int *rep;                 /* alias representative, or -1 */
+	struct vmie_lvm *lvm;
+	unsigned n_whole;
+	struct vmie_image **whole;
+};
+
+struct vmie_image *vmie_inspection_device(const struct vmie_inspection *in,
+					  unsigned i)
+{
+	const struct insp_kept *k = in ? in->kept : NULL;
+	if (!k || i >= k->n)
+		return NULL;
+	if (k->rep[i] >= 0 && (unsigned)k->rep[i] < k->n)
+		i = (unsigned)k->rep[i];
+	return k->devs[i];
+}
+
+static void insp_kept_free(struct insp_kept *k)
+{
+	if (!k)
+		return;
+	for (unsigned i = 0; i < k->n; i++)
+		if (k->owned[i])
+			vmie_image_close(k->devs[i]);
+	if (k->lvm) {
+		vmie_lvm_free(k->lvm);
+		free(k->lvm);
+	}
+	for (unsigned d = 0; d < k->n_whole; d++)
+		vmie_image_close(k->whole[d]);
+	free(k->whole);
+	free(k->devs);
+	free(k->owned);
+	free(k->rep);
+	free(k);
+}
+
 void vmie_inspection_free(struct vmie_inspection *in)
 {
 	if (!in)
 		return;
+	insp_kept_free(in->kept);
 	for (unsigned i = 0; i < in->n_disks; i++)
 		vmie_ptable_free(&in->disks[i].pt);
 	for (unsigned i = 0; i < in->n_os; i++) {
@@ -1097,6 +1142,33 @@ int vmie_inspect(struct vmie_image *const *disks, const char *const *names,
 		}
 	if (c.alias->limit.code)
 		rc = VMIE_ELIMIT;
+	if (!rc && c.o->keep_devices) {
+		/* hand the devices to the result: nothing below closes them */
+		struct insp_kept *k = calloc(1, sizeof *k);
+		unsigned nf = in->n_fs ? in->n_fs : 1;
+		if (!k || !(k->rep = calloc(nf, sizeof *k->rep))) {
+			free(k);
+			rc = VMIE_ENOMEM;
+			goto out;
+		}
+		for (unsigned i = 0; i < in->n_fs; i++)
+			k->rep[i] = insp_alias_rep(&c, i);
+		k->n = in->n_fs;
+		k->devs = c.devs;
+		k->owned = c.dev_owned;
+		k->lvm = c.lvm;
+		k->n_whole = c.alias->n_disks;
+		k->whole = c.alias->whole;
+		c.dev_owned = NULL;       /* the loop below closes none */
+		c.devs = NULL;
+		c.lvm = NULL;
+		c.alias->whole = NULL;
+		for (unsigned i = 0; i < in->n_fs; i++) {
+			vmie_fs_close(c.fss[i]);
+			c.fss[i] = NULL;
+		}
+		in->kept = k;
+	}
 out:
 	insp_subvols_close(&c);
 	for (unsigned i = 0; i < in->n_fs; i++) {

@@ -250,11 +250,26 @@ struct vmie_inspection {
 	unsigned n_aliases;     /* file system entries that are aliases of
 				   another (vmie_insp_fs.alias_of) */
 	double seconds;         /* time the inspection took */
+	/* With vmie_inspect_opts.keep_devices: the block device of each
+	 * fs entry, kept open (see vmie_inspection_device). */
+	struct insp_kept *kept;
 };
 
 struct vmie_inspect_opts {
 	bool skip_initrd;       /* do not unpack initramfs (faster) */
+	/* Keep the block device of every file system entry open with the
+	 * result (partition windows, LVM volumes over the disks given), so
+	 * that a later stage can open a file system again on the same
+	 * device: the import's update stage inspects the copy-on-write
+	 * overlays and writes the guest changes through these devices. */
+	bool keep_devices;
 };
+
+/* The device of file system entry i (an alias: the device of what it
+ * aliases), when the inspection kept them; NULL otherwise.  Owned by the
+ * inspection: valid until vmie_inspection_free. */
+struct vmie_image *vmie_inspection_device(const struct vmie_inspection *in,
+					  unsigned i);
 
 /* Inspect the disks of one VM (in the order of the VM definition). */
 int vmie_inspect(struct vmie_image *const *disks, const char *const *names,

@@ -1,9 +1,11 @@
 /*
  * The "window" image driver: a block device that is the byte range
- * [off, off + len) of another image, i.e. a partition of a disk.  Reads and
- * block status are forwarded to the base image shifted by off; the
- * framework checks every request against the window size and the base
- * image checks it again against the disk size.
+ * [off, off + len) of another image, i.e. a partition of a disk.  Reads,
+ * writes and block status are forwarded to the base image shifted by off;
+ * the framework checks every request against the window size and the base
+ * image checks it again against the disk size.  A write succeeds only when
+ * the base accepts writes (a copy-on-write overlay): a window over a
+ * read-only image is as read-only as it.
  *
  * Also here: layouts (vmie_image_layout), the list of runs of top-level
  * images a device's bytes come from, by which inspection recognises
@@ -34,6 +36,22 @@ static int window_pread(struct vmie_image *img, void *buf, size_t len,
 				"outside the partition", img->name, len,
 				(unsigned long long)off);
 	return vmie_image_pread(w->base, buf, len, at, err);
+}
+
+/* Writes pass through to the base image (an overlay, when a guest is
+ * changed), only inside the window: a partition cannot write over its
+ * neighbours or the partition table. */
+static int window_pwrite(struct vmie_image *img, const void *buf, size_t len,
+			 uint64_t off, struct vmie_err *err)
+{
+	struct window *w = img->priv;
+	uint64_t at;
+	if (vmie_range_outside(off, len, img->size) ||
+	    vmie_add_u64(off, w->off, &at))
+		return VMIE_ERR(err, VMIE_ERANGE, "%s: write of %zu bytes at "
+				"%llu outside the partition", img->name, len,
+				(unsigned long long)off);
+	return vmie_image_pwrite(w->base, buf, len, at, err);
 }
 
 static int window_block_status(struct vmie_image *img, uint64_t off,
@@ -70,6 +88,7 @@ static const struct vmie_image_driver window_driver = {
 	.name = "window",
 	.description = "a byte range of another image (a partition)",
 	.pread = window_pread,
+	.pwrite = window_pwrite,
 	.block_status = window_block_status,
 	.info = window_info,
 	.close = window_close,

@@ -161,6 +161,7 @@ int vmie_export_image(struct vmie_task_env *env, const json_t *req,
 		json_object_set_new(vm, "RoleName",
 				    json_string(task_str(req, "RoleName")));
 	char id[VMIE_ID_MAX], existing[VMIE_ID_MAX] = "";
+	bool existed = false;
 	vmie_rec_new_id(VMIE_REC_EXPORT_IMAGE, id);
 	json_object_set_new(rec, "ExportImageTaskId", json_string(id));
 	json_object_set_new(vm, "Created", json_real(task_now()));
@@ -181,6 +182,7 @@ int vmie_export_image(struct vmie_task_env *env, const json_t *req,
 					    "for another request", op,
 					    task_str(req, "ClientToken"));
 		}
+		existed = true;
 	}
 	if (r) {
 		json_decref(rec);
@@ -194,7 +196,7 @@ int vmie_export_image(struct vmie_task_env *env, const json_t *req,
 		json_object_set(*out, "RoleName",
 				json_object_get(task_vmie(rec), "RoleName"));
 	json_decref(rec);
-	return 0;
+	return existed ? 1 : 0;
 }
 
 /* ---- the run ---- */
@@ -308,8 +310,10 @@ int task_run_export(struct task_run *run, json_t *rec, struct vmie_err *err)
 	if (!r && fi < 0)
 		r = VMIE_ERR(&e, VMIE_EINVAL, "unknown format [EXP-001]");
 	if (!r) {
+		pthread_mutex_lock(&run->lock);
 		r = vmie_store_get(env->store, VMIE_REC_IMAGE,
 				   task_str(rec, "ImageId"), &x.img, &e);
+		pthread_mutex_unlock(&run->lock);
 		if (r == VMIE_ENOENT)
 			vmie_strlcpy(e.rule, "EXP-002", sizeof e.rule);
 	}
@@ -403,6 +407,7 @@ int task_run_export(struct task_run *run, json_t *rec, struct vmie_err *err)
 		}
 		return r;
 	}
+	task_watch_stop(run);     /* this thread alone uses the store now */
 	if (r == VMIE_EPERM && !e.rule[0]) {
 		export_free(&x);
 		if (err)

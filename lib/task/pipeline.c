@@ -24,6 +24,7 @@
 #include "image/image.h"
 #include "inspect/inspect.h"
 #include "io/io.h"
+#include "modify/modify.h"
 #include "ova/ova.h"
 #include "rules/policy.h"
 #include "rules/rules.h"
@@ -78,6 +79,15 @@ void vmie_task_self_owner(char *out, size_t size)
 	host_name(h, sizeof h);
 	snprintf(out, size, "%s:%ld:%llu", h, (long)getpid(),
 		 proc_start((long)getpid()));
+}
+
+bool vmie_task_owner_local(const char *owner)
+{
+	char h[96];
+	const char *c = owner ? strchr(owner, ':') : NULL;
+	host_name(h, sizeof h);
+	return c && (size_t)(c - owner) == strlen(h) &&
+	       !strncmp(owner, h, strlen(h));
 }
 
 bool vmie_task_owner_alive(const char *owner)
@@ -144,13 +154,18 @@ static json_t *status_holder(struct task_run *run, json_t *rec)
 	return d;
 }
 
+/* Members of src onto dst: null deletes, an object merges into an
+ * object member (so a patch can add one entry of Vmie.StageTimes). */
 static void apply(json_t *dst, json_t *src)
 {
 	const char *k;
 	json_t *v;
 	json_object_foreach(src, k, v) {
+		json_t *have = json_object_get(dst, k);
 		if (json_is_null(v))
 			json_object_del(dst, k);
+		else if (json_is_object(v) && json_is_object(have))
+			apply(have, v);
 		else
 			json_object_set(dst, k, v);
 	}
@@ -211,6 +226,11 @@ int task_stage(struct task_run *run, const char *stage, const char *message,
 	if (message)
 		json_object_set_new(set, "StatusMessage", json_string(message));
 	json_object_set_new(vm, "Stage", json_string(stage));
+	/* when each stage began (seconds since the epoch): the benchmark's
+	 * and an operator's view of where the time went */
+	json_t *times = json_object();
+	json_object_set_new(times, stage, json_real(task_now()));
+	json_object_set_new(vm, "StageTimes", times);
 	r = task_patch(run, set, vm, err);
 	json_decref(set);
 	json_decref(vm);
@@ -244,8 +264,32 @@ static void *watcher_main(void *arg)
 			json_object_set_new(set, "Progress", json_string(b));
 			run->progress_sent = p;
 		}
-		if (task_patch(run, set, NULL, &e) == VMIE_EPERM)
-			run->stop = 1;  /* lost the task: stop writing */
+		/* write when there is news or the heartbeat is 5 s old;
+		 * otherwise only read: a cancel mark, a lost owner */
+		double now = task_now();
+		if (set || now - run->last_beat >= 5.0) {
+			if (task_patch(run, set, NULL, &e) == VMIE_EPERM)
+				run->stop = 1;  /* lost the task */
+			run->last_beat = now;
+		} else {
+			json_t *rec = NULL;
+			pthread_mutex_lock(&run->lock);
+			int gr = vmie_store_get(run->env->store, run->kind,
+						run->id, &rec, NULL);
+			pthread_mutex_unlock(&run->lock);
+			if (!gr) {
+				const json_t *vm = json_object_get(rec, "Vmie");
+				const char *o = task_str(vm, "Owner");
+				if (json_is_true(json_object_get(vm,
+						"CancelRequested"))) {
+					run->cancel_marked = true;
+					run->stop = 1;
+				}
+				if (!o || strcmp(o, run->owner))
+					run->stop = 1;
+				json_decref(rec);
+			}
+		}
 		json_decref(set);
 	}
 	return NULL;
@@ -329,6 +373,11 @@ static int container_check(struct vmie_task_env *env, const json_t *c,
 					    "OVA, VMDK, VHD, VHDX, RAW");
 		vmie_strlcpy(F, import_formats[k], sizeof F);
 	}
+	if (json_object_get(c, "SnapshotId"))
+		return VMIE_API_ERR(err, VMIE_EUNSUPP, "InvalidParameterValue",
+				    "%s: disk container %zu: importing from a "
+				    "SnapshotId is not supported: name the disk "
+				    "by Url or UserBucket", op, i + 1);
 	if (!!url == !!ub)
 		return VMIE_API_ERR(err, VMIE_EINVAL, "InvalidParameterValue",
 				    "%s: disk container %zu needs exactly one "
@@ -355,9 +404,19 @@ static int container_check(struct vmie_task_env *env, const json_t *c,
 		}
 		if ((r = vmie_bucket_check_name(b, err)) ||
 		    (r = vmie_bucket_check_key(k, err))) {
+			vmie_err_prefix(err, "%s: disk container %zu", op, i + 1);
 			vmie_err_api(err, "InvalidParameterValue");
 			json_decref(d);
 			return r;
+		}
+		if (!env->buckets) {
+			json_decref(d);
+			return VMIE_API_ERR(err, VMIE_EINVAL,
+					    "InvalidParameterValue",
+					    "%s: disk container %zu names bucket "
+					    "'%s', but no buckets are configured "
+					    "(--bucket-root DIR or "
+					    "VMIE_BUCKET_ROOT)", op, i + 1, b);
 		}
 		json_t *u = json_object();
 		json_object_set_new(u, "S3Bucket", json_string(b));
@@ -383,7 +442,22 @@ static int container_check(struct vmie_task_env *env, const json_t *c,
 					    "'%.200s': only s3://BUCKET/KEY "
 					    "here", op, i + 1, url);
 		}
-		json_object_set_new(d, "Url", json_string(url));
+		if (s3 && !env->buckets) {
+			json_decref(d);
+			return VMIE_API_ERR(err, VMIE_EINVAL,
+					    "InvalidParameterValue",
+					    "%s: disk container %zu: Url '%.200s' "
+					    "names a bucket, but no buckets are "
+					    "configured (--bucket-root DIR or "
+					    "VMIE_BUCKET_ROOT)", op, i + 1, url);
+		}
+		/* a local path is recorded as the file it names */
+		char rp[4096];
+		const char *lp = !strncmp(url, "file://", 7) ? url + 7 : url;
+		if (local && realpath(lp, rp))
+			json_object_set_new(d, "Url", json_string(rp));
+		else
+			json_object_set_new(d, "Url", json_string(url));
 	}
 	*out = d;
 	return 0;
@@ -438,6 +512,19 @@ static bool one_of(const char *v, const char *const *set, bool nocase)
 	return false;
 }
 
+/* Vmie.VolumeFormat of a request: absent, "raw" or "qcow2". */
+static int volume_format_ok(const json_t *req, const char *op,
+			    struct vmie_err *err)
+{
+	const char *vf = task_str(json_object_get(req, "Vmie"),
+				  "VolumeFormat");
+	if (vf && strcmp(vf, "raw") && strcmp(vf, "qcow2"))
+		return VMIE_API_ERR(err, VMIE_EINVAL, "InvalidParameterValue",
+				    "%s: the volume format '%.32s' is not raw "
+				    "or qcow2", op, vf);
+	return 0;
+}
+
 /* The options of ImportImage checked and copied (Request in Vmie). */
 static int import_options(const json_t *req, const char *op,
 			  struct vmie_err *err)
@@ -467,8 +554,8 @@ static int import_options(const json_t *req, const char *op,
 				    "uefi or uefi-preferred", op, v);
 	if ((v = task_str(req, "LicenseType")) && !one_of(v, lic, true))
 		return VMIE_API_ERR(err, VMIE_EINVAL, "InvalidParameterValue",
-				    "%s: LicenseType '%.32s' is not AWS or "
-				    "BYOL", op, v);
+				    "%s: LicenseType '%.32s' is not AWS, "
+				    "BYOL or Auto", op, v);
 	if ((v = task_str(req, "Platform")) && !one_of(v, plat, true))
 		return VMIE_API_ERR(err, VMIE_EINVAL, "InvalidParameterValue",
 				    "%s: Platform '%.32s' is not Windows or "
@@ -483,7 +570,7 @@ static int import_options(const json_t *req, const char *op,
 				    "%s: vmie does not encrypt the volumes it "
 				    "stores: Encrypted and KmsKeyId are not "
 				    "supported (import without them)", op);
-	return 0;
+	return volume_format_ok(req, op, err);
 }
 
 /* The policy named in Vmie.Policy (default aws-current), loaded. */
@@ -532,7 +619,7 @@ static int submit(struct vmie_task_env *env, enum vmie_rec_kind kind,
 		}
 		*out = vmie_rec_public(old);
 		json_decref(old);
-		return 0;
+		return 1;       /* the task of this token, submitted before */
 	}
 	if (r)
 		return r;
@@ -657,7 +744,8 @@ int vmie_import_snapshot(struct vmie_task_env *env, const json_t *req,
 				    "%s: vmie does not encrypt the volumes it "
 				    "stores: Encrypted and KmsKeyId are not "
 				    "supported", op);
-	if ((r = container_check(env, c, 0, op, true, &d, err)))
+	if ((r = volume_format_ok(req, op, err)) ||
+	    (r = container_check(env, c, 0, op, true, &d, err)))
 		return r;
 	if ((r = task_tag_specs(req, "import-snapshot-task", op, &tags,
 				err))) {
@@ -702,6 +790,7 @@ struct import {
 	char (*snaps)[VMIE_ID_MAX];
 	unsigned n_disks;
 	uint64_t total, done_before;    /* bytes to convert, of past disks */
+	json_t *changes;                /* the change journal (update stage) */
 	char fail[600];                 /* the StatusMessage of a failure */
 };
 
@@ -732,26 +821,29 @@ static void fail_rule(struct import *im, const char *status, const char *rule,
 		 rule && rule[0] ? "]" : "");
 }
 
-static int stage_validate(struct import *im, struct vmie_err *err)
+/* Open every container and check it (the validate stage, and the dry
+ * run): a refusal sets im->fail and returns VMIE_ECORRUPT; other errors
+ * (cancelled, out of memory) are returned in err. */
+static int validate_containers(struct import *im, volatile int *stop,
+			       struct vmie_err *err)
 {
-	struct task_run *run = im->run;
-	int r = task_stage(run, "validate", "validating", err);
-	if (r)
-		return r;
+	struct vmie_task_env *env = im->run->env;
 	size_t n = import_n_containers(im);
+	int r;
+
 	for (size_t i = 0; i < n; i++) {
 		const json_t *d = import_container(im, i);
 		struct vmie_src *src = NULL;
 		struct vmie_err e = { 0 };
 		char name[600];
-		r = container_open(run->env, d, &src, name, sizeof name, &e);
+		r = container_open(env, d, &src, name, sizeof name, &e);
 		if (r) {
 			snprintf(im->fail, sizeof im->fail, "ClientError: "
 				 "Disk validation failed [%s]", e.msg);
 			return VMIE_ECORRUPT;
 		}
 		unsigned before = im->vm.n;
-		r = vmie_vm_add_src(&im->vm, name, src, false, &run->stop, &e);
+		r = vmie_vm_add_src(&im->vm, name, src, false, stop, &e);
 		vmie_src_unref(src);
 		if (r) {
 			if (r == VMIE_EINTR) {
@@ -774,7 +866,7 @@ static int stage_validate(struct import *im, struct vmie_err *err)
 				continue;       /* refused: the rules say why */
 			snprintf(im->fail, sizeof im->fail, "ClientError: Disk "
 				 "validation failed [Unsupported %s File "
-				 "Format: %.200s is %s] [FMT-001]", F, name,
+				 "Format] [FMT-001: %.200s is %s]", F, name,
 				 ova ? "an OVA" : got[0] ? got : "unknown");
 			return VMIE_ECORRUPT;
 		}
@@ -784,9 +876,28 @@ static int stage_validate(struct import *im, struct vmie_err *err)
 			 "validation failed [a snapshot is one disk]");
 		return VMIE_ECORRUPT;
 	}
+	if (im->snapshot && im->vm.n && !im->vm.inputs[0].open_rule[0]) {
+		/* no rules run for a snapshot: its format is checked here,
+		 * as FMT-001 would (stream-optimized VMDK, VHD, VHDX, raw) */
+		const struct vmie_check_input *ci = &im->vm.inputs[0];
+		bool ok = !strcmp(ci->format, "vhd") ||
+			  !strcmp(ci->format, "vhdx") ||
+			  !strcmp(ci->format, "raw") ||
+			  (!strcmp(ci->format, "vmdk") &&
+			   !strcasecmp(ci->subformat, "streamOptimized"));
+		if (!ok) {
+			snprintf(im->fail, sizeof im->fail, "ClientError: Disk "
+				 "validation failed [Unsupported image format: "
+				 "%s%s%s] [FMT-001: a snapshot is a stream-"
+				 "optimized VMDK, a VHD, a VHDX or raw]",
+				 ci->format, ci->subformat[0] ? " " : "",
+				 ci->subformat);
+			return VMIE_ECORRUPT;
+		}
+	}
 	/* the table walk of every disk: data errors surface in convert,
 	 * which reads everything anyway */
-	struct vmie_verify_opts vo = { .quick = true, .cancel = &run->stop };
+	struct vmie_verify_opts vo = { .quick = true, .cancel = stop };
 	r = vmie_vm_finish(&im->vm, &vo, err);
 	if (r)
 		return r;
@@ -797,20 +908,44 @@ static int stage_validate(struct import *im, struct vmie_err *err)
 				  im->vm.inputs[k].open_error);
 			return VMIE_ECORRUPT;
 		}
-	return task_stage(run, "validated", "validated", err);
+	return 0;
 }
 
-static int stage_inspect_decide(struct import *im, struct vmie_err *err)
+static int stage_validate(struct import *im, struct vmie_err *err)
 {
 	struct task_run *run = im->run;
-	const json_t *rq = json_object_get(task_vmie(im->rec), "Request");
-	struct vmie_check_opts co = { 0 };
-	int r = task_stage(run, "inspect", NULL, err);
-	if (r)
-		return r;
+	int r = task_stage(run, "validate", "validating", err);
+	if (!r)
+		r = validate_containers(im, &run->stop, err);
+	if (!r)
+		r = task_stage(run, "validated", "validated", err);
+	return r;
+}
+
+/* A copy-on-write overlay over each disk: inspection reads through it
+ * and the update stage writes the guest changes into it; the source is
+ * never written. */
+static int open_overlays(struct import *im, struct vmie_err *err)
+{
+	im->ov = calloc(im->vm.n_img ? im->vm.n_img : 1, sizeof *im->ov);
+	if (!im->ov)
+		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	for (unsigned i = 0; i < im->vm.n_img; i++) {
+		int r = vmie_overlay_open(im->vm.imgs[i], &im->ov[i], err);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/* Inspect the overlays, keeping the devices of the file systems open for
+ * the update stage. */
+static int inspect_overlays(struct import *im, struct vmie_err *err)
+{
+	struct vmie_inspect_opts io = { .keep_devices = true };
 	if (im->vm.n_img) {
-		r = vmie_inspect(im->vm.imgs, (const char *const *)im->vm.names,
-				 im->vm.n_img, NULL, &im->in, err);
+		int r = vmie_inspect(im->ov, (const char *const *)im->vm.names,
+				     im->vm.n_img, &io, &im->in, err);
 		if (r)
 			return r;
 	} else if (!(im->in = calloc(1, sizeof *im->in))) {
@@ -818,19 +953,86 @@ static int stage_inspect_decide(struct import *im, struct vmie_err *err)
 	}
 	if (im->vm.ova)
 		vmie_insp_vm_from_ovf(im->vm.ova->ovf, &im->in->vm);
+	return 0;
+}
+
+/* The guest changes: through the devices inspection kept (modify.h). */
+static int modify(struct import *im, bool diff, struct vmie_modify_result *mr,
+		  struct vmie_err *err)
+{
+	struct vmie_modify_opts mo = {
+		.timeout = 1,
+		.net_ifnames = true,
+		.serial_console = true,
+		.diff = diff,
+	};
+	return vmie_modify_guest(im->in, &mo, mr, err);
+}
+
+static json_t *changes_json(const struct vmie_modify_result *mr)
+{
+	json_t *a = json_array();
+	for (unsigned i = 0; i < mr->n; i++) {
+		const struct vmie_change *c = &mr->changes[i];
+		json_t *o = json_object();
+		json_object_set_new(o, "Device", json_string(c->device));
+		json_object_set_new(o, "Path", json_string(c->path));
+		json_object_set_new(o, "Rule", json_string(c->rule));
+		json_object_set_new(o, "What", json_string(c->what));
+		if (c->kept_as[0])
+			json_object_set_new(o, "KeptAs",
+					    json_string(c->kept_as));
+		if (c->sha256_before[0])
+			json_object_set_new(o, "Sha256Before",
+					    json_string(c->sha256_before));
+		if (c->sha256_after[0])
+			json_object_set_new(o, "Sha256After",
+					    json_string(c->sha256_after));
+		json_array_append_new(a, o);
+	}
+	return a;
+}
+
+static json_t *notes_json(const struct vmie_modify_result *mr)
+{
+	json_t *a = json_array();
+	for (unsigned i = 0; i < mr->n_notes; i++)
+		json_array_append_new(a, json_string(mr->notes[i]));
+	return a;
+}
+
+/* The options of the rules from the request (the same for the import
+ * and its dry run). */
+static void check_opts(const json_t *rq, struct import *im,
+		       struct vmie_check_opts *co)
+{
+	const char *bm = task_str(rq, "BootMode");
+	const char *lt = task_str(rq, "LicenseType");
+	memset(co, 0, sizeof *co);
+	co->boot_mode = bm && strcmp(bm, "uefi-preferred") ? bm : NULL;
+	co->license_type = lt && strcasecmp(lt, "Auto") ? lt : NULL;
+	co->platform = task_str(rq, "Platform");
+	co->architecture = task_str(rq, "Architecture");
+	co->usage_operation = task_str(rq, "UsageOperation");
+	co->license_configuration =
+		json_array_size(json_object_get(rq, "LicenseSpecifications"));
+	co->inputs = im->vm.inputs;
+	co->n_inputs = im->vm.n;
+}
+
+static int stage_inspect_decide(struct import *im, struct vmie_err *err)
+{
+	struct task_run *run = im->run;
+	const json_t *rq = json_object_get(task_vmie(im->rec), "Request");
+	struct vmie_check_opts co;
+	int r = task_stage(run, "inspect", NULL, err);
+	if (r)
+		return r;
+	if ((r = open_overlays(im, err)) || (r = inspect_overlays(im, err)))
+		return r;
 	if ((r = task_stage(run, "decide", NULL, err)))
 		return r;
-	const char *bm = task_str(rq, "BootMode");
-	co.boot_mode = bm && strcmp(bm, "uefi-preferred") ? bm : NULL;
-	const char *lt = task_str(rq, "LicenseType");
-	co.license_type = lt && strcasecmp(lt, "Auto") ? lt : NULL;
-	co.platform = task_str(rq, "Platform");
-	co.architecture = task_str(rq, "Architecture");
-	co.usage_operation = task_str(rq, "UsageOperation");
-	co.license_configuration =
-		json_array_size(json_object_get(rq, "LicenseSpecifications"));
-	co.inputs = im->vm.inputs;
-	co.n_inputs = im->vm.n;
+	check_opts(rq, im, &co);
 	if ((r = request_policy(rq, &im->pol, err)))
 		return r;
 	r = vmie_rules_check(im->in, &co, im->pol, &im->rep, err);
@@ -881,20 +1083,23 @@ static json_t *import_summary(struct import *im)
 
 static int stage_update(struct import *im, struct vmie_err *err)
 {
+	struct vmie_modify_result mr = { 0 };
+	struct vmie_err e = { 0 };
 	int r = task_stage(im->run, "update", "converting", err);
 	if (r)
 		return r;
-	im->ov = calloc(im->vm.n_img ? im->vm.n_img : 1, sizeof *im->ov);
-	if (!im->ov)
-		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
-	for (unsigned i = 0; i < im->vm.n_img; i++) {
-		r = vmie_overlay_open(im->vm.imgs[i], &im->ov[i], err);
-		if (r)
-			return r;
+	r = modify(im, false, &mr, &e);
+	if (r) {
+		snprintf(im->fail, sizeof im->fail, "ClientError: the guest "
+			 "could not be changed for the cloud: %.500s", e.msg);
+		vmie_modify_result_free(&mr);
+		return r;
 	}
-	/* guest changes come here (next issue): the journal stays empty */
+	im->changes = changes_json(&mr);
 	json_t *vm = json_object();
-	json_object_set_new(vm, "Changes", json_array());
+	json_object_set(vm, "Changes", im->changes);
+	json_object_set_new(vm, "ChangeNotes", notes_json(&mr));
+	vmie_modify_result_free(&mr);
 	r = task_patch(im->run, NULL, vm, err);
 	json_decref(vm);
 	return r;
@@ -943,15 +1148,21 @@ static int stage_convert(struct import *im, struct vmie_err *err)
 		return r;
 	if ((r = task_stage(run, "convert", NULL, err)))
 		return r;
+	/* Vmie.VolumeFormat: "raw" (sparse, the default) or "qcow2" */
+	const char *vf = task_str(json_object_get(json_object_get(task_vmie(im->rec),
+						      "Request"), "Vmie"),
+		      "VolumeFormat");
+	if (!vf)
+		vf = "raw";
 	for (unsigned i = 0; i < n; i++) {
 		struct vmie_convert_opts co = { 0 };
 		struct vmie_convert_stats st;
-		co.format = "raw";
+		co.format = vf;
 		co.threads = env->threads;
 		co.progress = convert_progress;
 		co.progress_ctx = im;
 		co.cancel = &run->stop;
-		r = vmie_volstore_create(env->vols, im->snaps[i], "raw",
+		r = vmie_volstore_create(env->vols, im->snaps[i], vf,
 					 &im->sinks[i], err);
 		if (r)
 			return r;
@@ -965,7 +1176,8 @@ static int stage_convert(struct import *im, struct vmie_err *err)
 		}
 		im->done_before += im->vm.imgs[i]->size;
 	}
-	return task_stage(run, "updating", "updating", err);
+	return task_stage(run, "updating", im->snapshot ? NULL : "updating",
+			  err);
 }
 
 /* The Image record of a finished import. */
@@ -1032,6 +1244,18 @@ static json_t *image_record(struct import *im, const char *ami)
 	json_t *vm = task_vmie(img);
 	json_object_set_new(vm, "ImportTask", json_string(im->run->id));
 	json_object_set_new(vm, "Summary", import_summary(im));
+	json_object_set_new(vm, "Changes", im->changes ?
+			    json_incref(im->changes) : json_array());
+	/* that the image has a change journal shows in describe-images as
+	 * a tag (an Image has no member for it) */
+	json_t *tags = json_array(), *t = json_object();
+	char tv[160];
+	snprintf(tv, sizeof tv, "%zu change(s): vmie image-journal --image-id "
+		 "%s", im->changes ? json_array_size(im->changes) : 0, ami);
+	json_object_set_new(t, "Key", json_string("vmie:change-journal"));
+	json_object_set_new(t, "Value", json_string(tv));
+	json_array_append_new(tags, t);
+	json_object_set_new(img, "Tags", tags);
 	json_t *disks = json_array();
 	for (unsigned i = 0; i < im->vm.n_img; i++)
 		json_array_append_new(disks, json_integer(
@@ -1091,8 +1315,11 @@ static int stage_register(struct import *im, struct vmie_err *err)
 		 run->id);
 	for (unsigned i = 0; i < im->vm.n_img; i++) {
 		json_t *s = snapshot_record(im, i, desc);
+		/* the watcher thread uses the same store handle */
+		pthread_mutex_lock(&run->lock);
 		r = vmie_store_put(env->store, VMIE_REC_SNAPSHOT, im->snaps[i],
 				   NULL, s, NULL, err);
+		pthread_mutex_unlock(&run->lock);
 		json_decref(s);
 		if (r)
 			return r;
@@ -1101,8 +1328,10 @@ static int stage_register(struct import *im, struct vmie_err *err)
 	if (!im->snapshot) {
 		vmie_rec_new_id(VMIE_REC_IMAGE, ami);
 		json_t *img = image_record(im, ami);
+		pthread_mutex_lock(&run->lock);
 		r = vmie_store_put(env->store, VMIE_REC_IMAGE, ami, NULL, img,
 				   NULL, err);
+		pthread_mutex_unlock(&run->lock);
 		json_decref(img);
 		if (r) {
 			json_decref(set);
@@ -1128,9 +1357,13 @@ static int stage_register(struct import *im, struct vmie_err *err)
 				json_object_set_new(d, "Format", json_string(
 					upper(fmtbuf, sizeof fmtbuf,
 					      im->vm.inputs[k].format)));
-			if (!task_str(d, "DeviceName"))
-				json_object_set_new(d, "DeviceName", json_string(
-					k ? "/dev/sdb" : "/dev/sda1"));
+			if (!task_str(d, "DeviceName")) {
+				char dev[16];
+				snprintf(dev, sizeof dev, k ? "/dev/sd%c" :
+					 "/dev/sda1", 'a' + (char)(k % 26));
+				json_object_set_new(d, "DeviceName",
+						    json_string(dev));
+			}
 		}
 		/* an OVA container becomes one detail per disk */
 		while (json_array_size(details) < im->vm.n_img) {
@@ -1152,12 +1385,10 @@ static int stage_register(struct import *im, struct vmie_err *err)
 		const struct vmie_check_report *p = im->rep;
 		json_object_set_new(set, "Platform", json_string(
 			p->platform[0] ? p->platform : "Linux"));
-		json_t *ir = NULL;
-		if (!vmie_store_get(env->store, VMIE_REC_IMAGE, ami, &ir, NULL)) {
-			json_object_set(set, "Architecture",
-					json_object_get(ir, "Architecture"));
-			json_decref(ir);
-		}
+		json_t *ir = image_record(im, ami);
+		json_object_set(set, "Architecture",
+				json_object_get(ir, "Architecture"));
+		json_decref(ir);
 		if (p->license_type[0])
 			json_object_set_new(set, "LicenseType",
 					    json_string(p->license_type));
@@ -1185,6 +1416,9 @@ static int stage_register(struct import *im, struct vmie_err *err)
 	json_object_set_new(vm, "Stage", json_string("completed"));
 	json_object_set_new(vm, "Owner", json_null());
 	json_object_set_new(vm, "Ended", json_real(task_now()));
+	json_t *times = json_object();
+	json_object_set_new(times, "completed", json_real(task_now()));
+	json_object_set_new(vm, "StageTimes", times);
 	r = task_patch(run, set, vm, err);
 	json_decref(set);
 	json_decref(vm);
@@ -1195,13 +1429,16 @@ static void import_free(struct import *im)
 {
 	for (unsigned i = 0; im->sinks && i < im->vm.n_img; i++)
 		vmie_sink_free(im->sinks[i]);      /* aborts if uncommitted */
+	/* the inspection's kept devices read through the overlays */
+	vmie_inspection_free(im->in);
+	im->in = NULL;
 	for (unsigned i = 0; im->ov && i < im->vm.n_img; i++)
 		vmie_image_close(im->ov[i]);
 	free(im->sinks);
 	free(im->ov);
 	free(im->snaps);
+	json_decref(im->changes);
 	vmie_check_report_free(im->rep);
-	vmie_inspection_free(im->in);
 	vmie_policy_free(im->pol);
 	vmie_vm_free(&im->vm);
 }
@@ -1219,14 +1456,8 @@ int task_run_import(struct task_run *run, json_t *rec, struct vmie_err *err)
 	if (!r)
 		r = im.snapshot ? task_stage(run, "update", NULL, &e) :
 				  stage_update(&im, &e);
-	if (!r && im.snapshot) {
-		/* a snapshot is the disk as it is: no overlay */
-		im.ov = calloc(1, sizeof *im.ov);
-		if (!im.ov)
-			r = VMIE_ERR(&e, VMIE_ENOMEM, "out of memory");
-		else if (im.vm.n_img)
-			r = vmie_overlay_open(im.vm.imgs[0], &im.ov[0], &e);
-	}
+	if (!r && im.snapshot)
+		r = open_overlays(&im, &e);  /* a snapshot: no changes */
 	if (!r)
 		r = stage_convert(&im, &e);
 	if (!r)
@@ -1235,6 +1466,8 @@ int task_run_import(struct task_run *run, json_t *rec, struct vmie_err *err)
 		import_free(&im);
 		return 0;
 	}
+	/* from here on this thread alone uses the store */
+	task_watch_stop(run);
 	if (r == VMIE_EPERM && !im.fail[0]) {
 		/* lost the task (recovered or cancelled elsewhere): whoever
 		 * has it now ends it; what this process wrote after that
@@ -1297,43 +1530,27 @@ int vmie_import_image_dry_run(struct vmie_task_env *env, const json_t *req,
 		return r;
 	struct import im = { .run = &run, .rec = rec };
 	struct vmie_err e = { 0 };
-	/* no store: the stages run without a record (task_stage is not
-	 * called: validate and decide directly) */
-	size_t n = import_n_containers(&im);
-	for (size_t i = 0; i < n && !r; i++) {
-		const json_t *d = import_container(&im, i);
-		struct vmie_src *src = NULL;
-		char name[600];
-		r = container_open(env, d, &src, name, sizeof name, &e);
-		if (!r) {
-			r = vmie_vm_add_src(&im.vm, name, src, false,
-					    env->cancel, &e);
-			vmie_src_unref(src);
-		}
+	/* no store: the stages run without a record */
+	r = validate_containers(&im, env->cancel, &e);
+	if (r == VMIE_ECORRUPT && im.fail[0]) {
+		/* refused in validation, as the import would be */
+		json_t *o = json_object();
+		json_object_set_new(o, "DryRun", json_true());
+		json_object_set_new(o, "WouldPass", json_false());
+		json_object_set_new(o, "StatusMessage", json_string(im.fail));
+		*out = o;
+		import_free(&im);
+		json_decref(rec);
+		return 0;
 	}
-	struct vmie_verify_opts vo = { .quick = true, .cancel = env->cancel };
-	if (!r)
-		r = vmie_vm_finish(&im.vm, &vo, &e);
 	if (!r) {
 		const json_t *rq = json_object_get(task_vmie(rec), "Request");
-		struct vmie_check_opts co = { 0 };
-		const char *bm = task_str(rq, "BootMode");
-		const char *lt = task_str(rq, "LicenseType");
-		co.boot_mode = bm && strcmp(bm, "uefi-preferred") ? bm : NULL;
-		co.license_type = lt && strcasecmp(lt, "Auto") ? lt : NULL;
-		co.platform = task_str(rq, "Platform");
-		co.architecture = task_str(rq, "Architecture");
-		co.usage_operation = task_str(rq, "UsageOperation");
-		co.inputs = im.vm.inputs;
-		co.n_inputs = im.vm.n;
-		if (im.vm.n_img)
-			r = vmie_inspect(im.vm.imgs,
-					 (const char *const *)im.vm.names,
-					 im.vm.n_img, NULL, &im.in, &e);
-		else if (!(im.in = calloc(1, sizeof *im.in)))
-			r = VMIE_ERR(&e, VMIE_ENOMEM, "out of memory");
-		if (!r && im.vm.ova)
-			vmie_insp_vm_from_ovf(im.vm.ova->ovf, &im.in->vm);
+		struct vmie_check_opts co;
+		check_opts(rq, &im, &co);
+		/* throwaway overlays: the changes are made, shown, dropped */
+		r = open_overlays(&im, &e);
+		if (!r)
+			r = inspect_overlays(&im, &e);
 		if (!r)
 			r = request_policy(rq, &im.pol, &e);
 		if (!r)
@@ -1362,6 +1579,21 @@ int vmie_import_image_dry_run(struct vmie_task_env *env, const json_t *req,
 	}
 	json_object_set(o, "Report", rep);
 	json_decref(rep);
+	if (im.rep->would_pass) {
+		/* the update stage against the throwaway overlays */
+		struct vmie_modify_result mr = { 0 };
+		struct vmie_err me = { 0 };
+		if (modify(&im, true, &mr, &me)) {
+			json_object_set_new(o, "UpdateError",
+					    json_string(me.msg));
+		} else {
+			json_object_set_new(o, "Changes", changes_json(&mr));
+			json_object_set_new(o, "ChangeNotes", notes_json(&mr));
+			json_object_set_new(o, "Diff", json_string(
+				mr.diff ? mr.diff : ""));
+		}
+		vmie_modify_result_free(&mr);
+	}
 	*out = o;
 	import_free(&im);
 	json_decref(rec);

@@ -21,6 +21,8 @@
 /* A task never claimed (its submitter died before running it) is
  * abandoned after this many seconds. */
 #define TASK_UNCLAIMED_SECONDS 60.0
+/* An owner on another host whose heartbeat is older than this is gone. */
+#define TASK_STALE_SECONDS 60.0
 
 static const char *id_key(enum vmie_rec_kind k)
 {
@@ -233,7 +235,7 @@ out:
 /* ---- cancel ---- */
 
 struct cancel_ctx {
-	bool ended, orphan;
+	bool ended, orphan, late;
 	char state[16], owner[160];
 };
 
@@ -253,6 +255,13 @@ static int cancel_fn(json_t *rec, void *vctx, struct vmie_err *err)
 		return VMIE_STORE_UNCHANGED;
 	}
 	vmie_strlcpy(c->owner, owner ? owner : "", sizeof c->owner);
+	/* once the results are being published, the task completes */
+	const char *stage = task_str(vm, "Stage");
+	if (stage && !strcmp(stage, "register") && owner &&
+	    vmie_task_owner_alive(owner)) {
+		c->late = true;
+		return VMIE_STORE_UNCHANGED;
+	}
 	c->orphan = !owner || !vmie_task_owner_alive(owner);
 	json_object_set_new(vm, "CancelRequested", json_true());
 	return 0;
@@ -283,6 +292,11 @@ int vmie_task_cancel(struct vmie_task_env *env, const char *task_id,
 		return VMIE_API_ERR(err, VMIE_EINVAL, "IncorrectState",
 				    "%s is %s: only an active task can be "
 				    "cancelled", task_id, c.state);
+	if (c.late)
+		return VMIE_API_ERR(err, VMIE_EINVAL, "IncorrectState",
+				    "%s is registering its results: too late "
+				    "to cancel (it completes in a moment)",
+				    task_id);
 	/* nobody runs it: end it here (a running owner sees the mark
 	 * within a second and ends it itself) */
 	if (c.orphan)
@@ -308,16 +322,42 @@ int vmie_task_cancel(struct vmie_task_env *env, const char *task_id,
 
 struct live_set {
 	json_t *snaps;          /* snapshot ids of tasks still running */
+	struct vmie_task_env *env;
 };
 
+/* Whether snap_id belongs to a task that may still be writing it.  Asked
+ * after the sweep found the temporary volume, so the store is read again
+ * here: a task records its snapshot ids before it creates a volume, so a
+ * volume that exists is always named by a record this read sees (a list
+ * read before the volume appeared might not name it). */
 static bool snap_live(const char *snap_id, void *ctx)
 {
 	struct live_set *l = ctx;
-	const json_t *s;
-	size_t i;
-	json_array_foreach(l->snaps, i, s)
-		if (!strcmp(json_string_value(s), snap_id))
-			return true;
+	static const enum vmie_rec_kind kinds[] = { VMIE_REC_IMPORT_IMAGE,
+						    VMIE_REC_IMPORT_SNAPSHOT };
+	for (size_t k = 0; k < 2; k++) {
+		json_t *all = NULL, *x;
+		char next[VMIE_ID_MAX];
+		struct vmie_store_list q = { 0 };
+		size_t i, j;
+		if (vmie_store_list(l->env->store, kinds[k], &q, &all, next,
+				    NULL))
+			return true;    /* cannot tell: keep it */
+		json_array_foreach(all, i, x) {
+			const json_t *vm = json_object_get(x, "Vmie"), *s;
+			if (vmie_task_ended(x))
+				continue;
+			json_array_foreach(json_object_get(vm, "Snapshots"), j, s)
+				if (json_is_string(s) &&
+				    !strcmp(json_string_value(s), snap_id)) {
+					const char *o = task_str(vm, "Owner");
+					bool live = o && vmie_task_owner_alive(o);
+					json_decref(all);
+					return live;
+				}
+		}
+		json_decref(all);
+	}
 	return false;
 }
 
@@ -327,7 +367,7 @@ int vmie_task_recover(struct vmie_task_env *env, unsigned *ended,
 	static const enum vmie_rec_kind kinds[] = {
 		VMIE_REC_IMPORT_IMAGE, VMIE_REC_IMPORT_SNAPSHOT,
 		VMIE_REC_EXPORT_IMAGE };
-	struct live_set live = { .snaps = json_array() };
+	struct live_set live = { .snaps = json_array(), .env = env };
 	unsigned n = 0;
 	int r = 0;
 
@@ -349,7 +389,13 @@ int vmie_task_recover(struct vmie_task_env *env, unsigned *ended,
 			char msg[400];
 			if (!id || vmie_task_ended(x))
 				continue;
-			bool alive = owner && vmie_task_owner_alive(owner);
+			/* an owner on another host is judged by its
+			 * heartbeat (written every 5 s while it runs) */
+			double beat = json_number_value(
+				json_object_get(vm, "Heartbeat"));
+			bool alive = owner && vmie_task_owner_alive(owner) &&
+				     (vmie_task_owner_local(owner) ||
+				      task_now() - beat < TASK_STALE_SECONDS);
 			if (alive || (!owner && task_now() - created <
 				      TASK_UNCLAIMED_SECONDS)) {
 				const json_t *s;
@@ -499,7 +545,8 @@ int vmie_describe(struct vmie_task_env *env, enum vmie_rec_kind kind,
 		task_filters;
 	const json_t *ids = json_object_get(req, ids_key(kind));
 	const json_t *filters = json_object_get(req, "Filters");
-	const json_t *owners = json_object_get(req, "Owners");
+	const json_t *owners = json_object_get(req, kind == VMIE_REC_SNAPSHOT ?
+					       "OwnerIds" : "Owners");
 	const char **idv = NULL;
 	json_t *all = NULL, *list = NULL, *x;
 	char next[VMIE_ID_MAX] = "";
@@ -544,6 +591,10 @@ int vmie_describe(struct vmie_task_env *env, enum vmie_rec_kind kind,
 	q.max = q.ids ? 0 : (unsigned)max;
 	r = vmie_store_list(env->store, kind, &q, &all, next, err);
 	free(idv);
+	if (r == VMIE_ENOENT && tok && tok[0])
+		return VMIE_API_ERR(err, VMIE_EINVAL, "InvalidNextToken",
+				    "%s: the NextToken '%.64s' is no longer "
+				    "valid", op, tok);
 	if (r)
 		return r;
 	/* asked by id: every id must exist */
@@ -725,6 +776,25 @@ static int tags_change(struct vmie_task_env *env, const json_t *req,
 			goto out;
 		}
 	}
+	/* every resource must exist before any is changed */
+	json_array_foreach(res, i, x) {
+		const char *id = json_string_value(x);
+		enum vmie_rec_kind k = (enum vmie_rec_kind)vmie_rec_kind_of_id(id);
+		json_t *rec = NULL;
+		r = vmie_store_get(env->store, k, id, &rec, err);
+		json_decref(rec);
+		if (r == VMIE_ENOENT) {
+			r = VMIE_API_ERR(err, r, k == VMIE_REC_IMAGE ?
+					 "InvalidAMIID.NotFound" :
+					 k == VMIE_REC_SNAPSHOT ?
+					 "InvalidSnapshot.NotFound" :
+					 "InvalidID", "The ID '%s' does not "
+					 "exist", id);
+			goto out;
+		}
+		if (r)
+			goto out;
+	}
 	json_array_foreach(res, i, x) {
 		const char *id = json_string_value(x);
 		enum vmie_rec_kind k = (enum vmie_rec_kind)vmie_rec_kind_of_id(id);
@@ -832,5 +902,35 @@ int vmie_describe_tags(struct vmie_task_env *env, const json_t *req,
 	}
 	*out = json_object();
 	json_object_set_new(*out, "Tags", list);
+	return 0;
+}
+
+/* ---- the change journal of an image ---- */
+
+int vmie_image_journal(struct vmie_task_env *env, const char *image_id,
+		       json_t **out, struct vmie_err *err)
+{
+	json_t *img = NULL;
+	int r;
+
+	if (!vmie_rec_id_valid(VMIE_REC_IMAGE, image_id))
+		return VMIE_API_ERR(err, VMIE_EINVAL, "InvalidAMIID.Malformed",
+				    "Invalid id: \"%.64s\"", image_id);
+	r = vmie_store_get(env->store, VMIE_REC_IMAGE, image_id, &img, err);
+	if (r == VMIE_ENOENT)
+		return VMIE_API_ERR(err, r, "InvalidAMIID.NotFound",
+				    "The image id '[%s]' does not exist",
+				    image_id);
+	if (r)
+		return r;
+	const json_t *vm = json_object_get(img, "Vmie");
+	const json_t *ch = json_object_get(vm, "Changes");
+	*out = json_object();
+	json_object_set_new(*out, "ImageId", json_string(image_id));
+	json_object_set_new(*out, "ImportTaskId", json_string(
+		task_str(vm, "ImportTask") ? task_str(vm, "ImportTask") : ""));
+	json_object_set_new(*out, "Changes", ch ? json_deep_copy(ch) :
+			    json_array());
+	json_decref(img);
 	return 0;
 }

@@ -93,7 +93,9 @@ struct vmie_task_env {
 };
 
 /* Submit: check the request, store the task, return its public record
- * (the operation's result shape) in *out. */
+ * (the operation's result shape) in *out.  0 for a new task; 1 when its
+ * ClientToken names a task submitted before (*out is that task, which
+ * may be running or ended: it is not to be run again). */
 int vmie_import_image(struct vmie_task_env *env, const json_t *req,
 		      json_t **out, struct vmie_err *err);
 int vmie_import_snapshot(struct vmie_task_env *env, const json_t *req,
@@ -101,9 +103,11 @@ int vmie_import_snapshot(struct vmie_task_env *env, const json_t *req,
 int vmie_export_image(struct vmie_task_env *env, const json_t *req,
 		      json_t **out, struct vmie_err *err);
 
-/* import-image --dry-run: validate, inspect and decide without storing
- * anything; *out = { "Decisions": {...}, "Rules": [...failed...],
- * "WouldPass": bool, "StatusMessage": ... }. */
+/* import-image --dry-run: validate, inspect, decide and make the guest
+ * changes in throwaway overlays, storing nothing; *out = { "DryRun":
+ * true, "WouldPass": bool, "StatusMessage" (when it would fail),
+ * "Decisions", "Report" (the check's JSON), "Changes", "ChangeNotes",
+ * "Diff" (a unified diff of every changed file) }. */
 int vmie_import_image_dry_run(struct vmie_task_env *env, const json_t *req,
 			      json_t **out, struct vmie_err *err);
 
@@ -150,11 +154,19 @@ int vmie_delete_tags(struct vmie_task_env *env, const json_t *req,
 int vmie_describe_tags(struct vmie_task_env *env, const json_t *req,
 		       json_t **out, struct vmie_err *err);
 
+/* The change journal of an image (the guest changes its import made):
+ * { "ImageId", "ImportTaskId", "Changes": [ { "Device", "Path", "Rule",
+ * "What", "KeptAs", "Sha256Before", "Sha256After" } ] }. */
+int vmie_image_journal(struct vmie_task_env *env, const char *image_id,
+		       json_t **out, struct vmie_err *err);
+
 /* True when the task record has ended (completed or deleted). */
 bool vmie_task_ended(const json_t *task);
 /* Whether the owner string (Vmie.Owner) names a live process on this
  * host (false for another host: its heartbeat decides). */
 bool vmie_task_owner_alive(const char *owner);
+/* Whether the owner string names this host. */
+bool vmie_task_owner_local(const char *owner);
 /* This process as an owner string. */
 void vmie_task_self_owner(char *out, size_t size);
 

@@ -65,6 +65,7 @@ struct task_run {
 	int progress;                 /* percent, written by the worker */
 	int progress_sent;
 	double last_notify;
+	double last_beat;             /* the watcher's last heartbeat write */
 };
 
 /* Patch the task record atomically, checking that this run still owns

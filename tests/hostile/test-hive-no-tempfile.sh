@@ -18,6 +18,9 @@ mkdir -p "$T/tmp"
 # traced CMD...: run a vmie command under strace; the trace in $T/trace
 traced() {
 	local rc=0
+	# LeakSanitizer cannot run under ptrace: leaks are the other
+	# tests' business here
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=0" \
 	TMPDIR="$T/tmp" strace -f -qq -o "$T/trace" \
 		-e trace=open,openat,openat2,creat,memfd_create,rename,renameat,renameat2,link,linkat,unlink,unlinkat,mkdir,mkdirat,symlink,symlinkat \
 		"${INJECT[@]}" "$@" > "$T/out" 2> "$T/err" || rc=$?

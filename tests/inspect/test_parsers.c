@@ -386,6 +386,59 @@ static void test_network(void **state)
 	free(os);
 }
 
+/* The addresses of "nameservers:" are the DNS servers, not the
+ * interface's address; block and flow styles, nameservers before or
+ * after the address, the netplan 0.105 "address: {options}" form. */
+static void test_netplan_nameservers(void **state)
+{
+	(void)state;
+	struct vmie_insp_os *os = calloc(1, sizeof *os);
+	assert_non_null(os);
+	assert_int_equal(vmie_insp_parse_netplan(os,
+		"network:\n  version: 2\n  ethernets:\n    ens160:\n"
+		"      addresses:\n      - 192.0.2.30/24\n"
+		"      nameservers:\n        addresses:\n        - 192.0.2.53\n"
+		"        search: [example.com]\n"
+		"      routes:\n      - to: default\n        via: 192.0.2.1\n",
+		"a"), 0);
+	assert_int_equal(os->n_netifs, 1);
+	assert_string_equal(os->netifs[0].name, "ens160");
+	assert_int_equal(os->netifs[0].dhcp, 0);
+	assert_string_equal(os->netifs[0].address, "192.0.2.30/24");
+
+	assert_int_equal(vmie_insp_parse_netplan(os,
+		"network:\n  ethernets:\n    ens5:\n      nameservers:\n"
+		"        addresses: [192.0.2.53, 192.0.2.54]\n"
+		"      addresses: [\"2001:db8::5/64\", 192.0.2.31/24]\n"
+		"      dhcp4: false\n", "b"), 0);
+	assert_int_equal(vmie_insp_parse_netplan(os,
+		"network:\n  ethernets:\n    ens6:\n      dhcp4: true\n"
+		"      nameservers:\n        addresses: [192.0.2.53]\n", "c"), 0);
+	assert_int_equal(vmie_insp_parse_netplan(os,
+		"network:\n  ethernets:\n    ens7:\n      addresses:\n"
+		"        - 192.0.2.32/24:\n            label: ens7:1\n"
+		"            lifetime: forever\n", "d"), 0);
+	assert_int_equal(os->n_netifs, 4);
+	assert_string_equal(os->netifs[1].address, "192.0.2.31/24");
+	assert_int_equal(os->netifs[2].dhcp, 1);
+	assert_string_equal(os->netifs[2].address, "");
+	assert_string_equal(os->netifs[3].address, "192.0.2.32/24");
+
+	/* not YAML, not netplan, over the limits: nothing, no error */
+	assert_int_equal(vmie_insp_parse_netplan(os, "network: [\n", "e"), 0);
+	assert_int_equal(vmie_insp_parse_netplan(os, "", "f"), 0);
+	assert_int_equal(vmie_insp_parse_netplan(os, "- a\n- b\n", "g"), 0);
+	char *deep = malloc(300001);
+	assert_non_null(deep);
+	memset(deep, '[', 300000);
+	deep[300000] = '\0';
+	assert_int_equal(vmie_insp_parse_netplan(os, deep, "h"), 0);
+	free(deep);
+	assert_int_equal(os->n_netifs, 4);
+	free(os->netifs);
+	free(os);
+}
+
 static void test_passwd(void **state)
 {
 	(void)state;
@@ -500,6 +553,7 @@ int main(void)
 		cmocka_unit_test(test_fstab),
 		cmocka_unit_test(test_devnames),
 		cmocka_unit_test(test_network),
+		cmocka_unit_test(test_netplan_nameservers),
 		cmocka_unit_test(test_passwd),
 		cmocka_unit_test(test_binaries),
 		cmocka_unit_test(test_windows_tables),

@@ -20,7 +20,21 @@ import() {
 	SNAPS=$(jget '" ".join(s["SnapshotId"] for s in d["SnapshotDetails"])')
 	case "$AMI" in ami-[0-9a-f]*) ;; *) fail "import $*: ImageId '$AMI'" ;; esac
 }
-# export_all AMI SRC...: every format, compared with the sources
+# vols: the volume file of each snapshot in SNAPS
+vols() { local x; for x in $SNAPS; do ls "$ST/volumes/$x".*; done; }
+# same_as_source SRC: the image's volume equals SRC when its import made
+# no guest change (the change journal is empty); the changes themselves
+# are tested in tests/modify
+same_as_source() {
+	local n
+	"$VMIE" image-journal --image-id "$AMI" --store "$ST" > "$T/journal" ||
+		fail "image-journal $AMI"
+	n=$("$PY" -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["Changes"]))' "$T/journal")
+	if [ "$n" = 0 ]; then
+		qemu-img compare -q "$1" "$(vols | head -1)" || fail "$AMI: volume differs with no change made"
+	fi
+}
+# export_all AMI VOLUME...: every format, compared with the volumes
 export_all() {
 	local ami=$1; shift
 	local srcs=("$@") f ext key i
@@ -75,17 +89,24 @@ for f in VMDK VHD VHDX RAW OVA; do
 	[ "$(jget 'd["SnapshotDetails"][0]["DiskImageSize"]')" = 134217728.0 ] ||
 		fail "$f: DiskImageSize"
 	grep -q '"DiskImageSize": 134217728.0' "$T/out" || fail "$f: DiskImageSize not a float"
-	# the volume is the disk
-	qemu-img compare -q "$c7" "$ST/volumes/$SNAPS.raw" || fail "$f: volume differs"
+	same_as_source "$c7"
 done
-export_all "$AMI" "$c7"
+export_all "$AMI" $(vols)
 # an s3:// Url and a local path
 import --disk-containers "Format=VMDK,Url=s3://imports/c7.vmdk"
 import --disk-containers "[{\"Format\": \"raw\", \"Url\": \"$c7\"}]"
 
+# --- a qcow2 volume on request, exported like any other ---
+import --volume-format qcow2 --disk-containers "Format=VMDK,Url=s3://imports/c7.vmdk"
+qemu-img check -q "$ST/volumes/$SNAPS.qcow2" || fail "qcow2 volume: qemu-img check"
+same_as_source "$c7"
+export_all "$AMI" $(vols)
+vt import-image --volume-format vdi --disk-containers "Format=VMDK,Url=s3://imports/c7.vmdk"
+[ "$RC" = 254 ] || fail "--volume-format vdi accepted"
+
 # --- describe ---
 vt describe-import-image-tasks
-[ "$(jget 'len(d["ImportImageTasks"])')" = 7 ] || fail "describe: 7 tasks"
+[ "$(jget 'len(d["ImportImageTasks"])')" = 8 ] || fail "describe: 8 tasks"
 vt describe-import-image-tasks --filters Name=task-state,Values=completed --max-results 2
 [ "$(jget 'len(d["ImportImageTasks"])')" = 2 ] || fail "describe: page of 2"
 tok=$(jget 'd["NextToken"]')
@@ -115,20 +136,23 @@ import --disk-containers "Format=RAW,UserBucket={S3Bucket=imports,S3Key=span0.ra
 	"Format=RAW,UserBucket={S3Bucket=imports,S3Key=span1.raw}"
 [ "$(jget 'len(d["SnapshotDetails"])')" = 2 ] || fail "two disks: 2 snapshots"
 span_ami=$AMI
-export_all "$span_ami" "$d0" "$d1"
+span_vols=$(vols)
+export_all "$span_ami" $span_vols
 cp "$LAST_OVA" "$BK/imports/span.ova"
 import --disk-containers "Format=OVA,UserBucket={S3Bucket=imports,S3Key=span.ova}"
 [ "$(jget 'len(d["SnapshotDetails"])')" = 2 ] || fail "OVA of two disks: 2 snapshots"
-set -- $SNAPS
-qemu-img compare -q "$d0" "$ST/volumes/$1.raw" || fail "OVA disk 1 differs"
-qemu-img compare -q "$d1" "$ST/volumes/$2.raw" || fail "OVA disk 2 differs"
+# the data disk of the OVA is the exported volume (the boot disk gets
+# its guest changes made again)
+set -- $span_vols
+qemu-img compare -q "$2" "$(vols | tail -1)" || fail "OVA disk 2 differs"
 
 # --- other families ---
 for g in amzn2 sles15-btrfs lvm-debian11; do
 	img=$(guest $g)
 	"$VMIE" convert -O vmdk,streamOptimized "$img" "$BK/imports/$g.vmdk" >/dev/null
 	import --disk-containers "Format=VMDK,UserBucket={S3Bucket=imports,S3Key=$g.vmdk}"
-	export_all "$AMI" "$img"
+	same_as_source "$img"
+	export_all "$AMI" $(vols)
 done
 if [ -x "$FIXTURE" ] && command -v mkntfs >/dev/null; then
 	w=$(guest win2019)
@@ -136,7 +160,8 @@ if [ -x "$FIXTURE" ] && command -v mkntfs >/dev/null; then
 	import --disk-containers "Format=VHDX,UserBucket={S3Bucket=imports,S3Key=w.vhdx}"
 	[ "$(jget 'd["Platform"]')" = Windows ] || fail "windows: Platform"
 	[ "$(jget 'd["LicenseType"]')" = AWS ] || fail "windows: LicenseType"
-	export_all "$AMI" "$w"
+	same_as_source "$w"
+	export_all "$AMI" $(vols)
 fi
 
 # --- ClientToken: the same request gives the same task ---
@@ -156,7 +181,7 @@ ntag=$(( 1 + $(echo $SNAPS | wc -w) ))
 vt describe-images --filters Name=tag:env,Values=test
 [ "$(jget 'd["Images"][0]["ImageId"]')" = "$span_ami" ] || fail "tag filter"
 vt delete-tags --resources "$span_ami" --tags Key=team
-vt describe-tags --filters Name=resource-id,Values="$span_ami"
+vt describe-tags --filters Name=resource-id,Values="$span_ami" Name=key,Values=team,env
 [ "$(jget 'len(d["Tags"])')" = 1 ] || fail "delete-tags"
 
 # --- deregister keeps the snapshots; delete-snapshot refuses one in use ---

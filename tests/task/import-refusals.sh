@@ -58,7 +58,7 @@ refused '^ClientError: Unknown OS / Missing OS files' \
 echo "not a disk" > "$BK/imports/text.vmdk"
 refused '^ClientError: Disk validation failed \[Unsupported VMDK File Format' \
 	"Format=VMDK,UserBucket={S3Bucket=imports,S3Key=text.vmdk}"
-refused '^ClientError: Disk validation failed \[Unsupported VMDK File Format: .* is vhd\] \[FMT-001\]' \
+refused '^ClientError: Disk validation failed \[Unsupported VMDK File Format\] \[FMT-001: .* is vhd\]' \
 	"Format=VMDK,UserBucket={S3Bucket=imports,S3Key=c7.vhd}"
 head -c 60000 "$BK/imports/c7.vmdk" > "$BK/imports/short.vmdk"
 refused '^ClientError: .*(truncated|past the end|end of file)' \

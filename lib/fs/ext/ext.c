@@ -319,31 +319,57 @@ static int ext_probe(struct vmie_image *dev, struct vmie_fs_probe *p)
 
 /* ---- open / close ---- */
 
-static int ext_err(struct vmie_fs *fs, struct vmie_err *err, errcode_t e,
-		   const char *what)
-{
-	int code = VMIE_ECORRUPT;
-	if (e == EXT2_ET_FILE_NOT_FOUND)
-		code = VMIE_ENOENT;
-	else if (e == EXT2_ET_NO_MEMORY)
-		code = VMIE_ENOMEM;
-	else if (e == EIO)
-		code = VMIE_EIO;
-	else if (e == EXT2_ET_UNSUPP_FEATURE ||
-		 e == EXT2_ET_RO_UNSUPP_FEATURE)
-		code = VMIE_EUNSUPP;
-	if (code == VMIE_ECORRUPT)
-		return VMIE_CORRUPT(err, "%s: %s: %s: %s", fs->info.type,
-				    fs->dev->name, what, error_message(e));
-	return VMIE_ERR(err, code, "%s: %s: %s: %s", fs->info.type,
-			fs->dev->name, what, error_message(e));
-}
-
 static pthread_once_t ext_et_once = PTHREAD_ONCE_INIT;
 
 static void ext_init_error_table(void)
 {
 	initialize_ext2_error_table();
+}
+
+int vmie_ext_errcode(long e)
+{
+	switch (e) {
+	case EXT2_ET_FILE_NOT_FOUND:
+		return VMIE_ENOENT;
+	case EXT2_ET_NO_MEMORY:
+	case ENOMEM:
+		return VMIE_ENOMEM;
+	case EIO:
+		return VMIE_EIO;
+	case EXT2_ET_UNSUPP_FEATURE:
+	case EXT2_ET_RO_UNSUPP_FEATURE:
+		return VMIE_EUNSUPP;
+	/* only when writing (lib/modify/guest_ext.c) */
+	case EXT2_ET_BLOCK_ALLOC_FAIL:
+	case EXT2_ET_INODE_ALLOC_FAIL:
+	case EXT2_ET_DIR_NO_SPACE:
+	case EXT2_ET_EA_NO_SPACE:
+	case ENOSPC:
+		return VMIE_ENOSPC;
+	case EXT2_ET_RO_FILSYS:
+		return VMIE_EPERM;
+	case EXT2_ET_FILE_TOO_BIG:
+		return VMIE_ERANGE;
+	default:
+		return VMIE_ECORRUPT;
+	}
+}
+
+const char *vmie_ext_strerror(long e)
+{
+	pthread_once(&ext_et_once, ext_init_error_table);
+	return error_message(e);
+}
+
+static int ext_err(struct vmie_fs *fs, struct vmie_err *err, errcode_t e,
+		   const char *what)
+{
+	int code = vmie_ext_errcode(e);
+	if (code == VMIE_ECORRUPT)
+		return VMIE_CORRUPT(err, "%s: %s: %s: %s", fs->info.type,
+				    fs->dev->name, what, error_message(e));
+	return VMIE_ERR(err, code, "%s: %s: %s: %s", fs->info.type,
+			fs->dev->name, what, error_message(e));
 }
 
 /* What fs->priv points to. */

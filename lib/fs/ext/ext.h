@@ -61,4 +61,14 @@ int vmie_ext_journal_info(const struct vmie_fs *fs,
 /* "none", "clean", "replayed", "skipped" */
 const char *vmie_ext_journal_state_name(enum vmie_ext_journal_state s);
 
+/* What a libext2fs error (an errcode_t, which may also be an errno
+ * value) means as a VMIE_E* code: not found, out of memory, I/O,
+ * unsupported features, no space left (the write errors of the guest
+ * backend, lib/modify/guest_ext.c), and VMIE_ECORRUPT for the rest (a
+ * caller reports that with VMIE_CORRUPT, rule FMT-005). */
+int vmie_ext_errcode(long e);
+/* libext2fs's message for e (error_message), its error table registered
+ * once for the process. */
+const char *vmie_ext_strerror(long e);
+
 #endif

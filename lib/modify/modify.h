@@ -1,0 +1,82 @@
+/*
+ * The guest changes of an import (the pipeline's update stage): what a
+ * cloud needs changed in a guest for it to boot, made in the copy-on-write
+ * overlay through a guest backend (guest.h), each recorded in the change
+ * journal.
+ *
+ * Linux (an OS of the inspection whose root is on ext2/3/4):
+ *   /etc/fstab                         device names -> UUID=, nofail,
+ *                                      shares commented out (PREP-013)
+ *   network configuration              static -> DHCP, any NIC (PREP-003)
+ *     ifupdown, RHEL/SUSE ifcfg, NetworkManager keyfiles, netplan;
+ *     persistent-net udev rules set aside
+ *   GRUB                               root=/resume= device names ->
+ *     grub.cfg, /etc/default/grub,     UUID=, net.ifnames=0, the default
+ *     menu.lst, BLS entries, grubenv   kernel and a timeout (PREP-014)
+ * Every changed file's original is kept beside it as "<name>.vmie-orig"
+ * (".vmie-orig.2"... when taken), PREP-018; a file set aside is renamed
+ * to its kept name.  The journal entry says which file, which rule asked,
+ * what changed, the kept name and the SHA-256 of the content before and
+ * after.
+ *
+ * The file systems are opened again on the devices the inspection kept
+ * (vmie_inspect_opts.keep_devices), which read and write through the
+ * overlays.  A file system vmie cannot write yet (XFS, Btrfs, JFS: they
+ * need libguestfs) is left as it is, and the result says so in a note.
+ *
+ * With o->diff, a unified diff of every change is built too (the dry
+ * run prints it; the overlays are thrown away).
+ */
+#ifndef VMIE_MODIFY_MODIFY_H
+#define VMIE_MODIFY_MODIFY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct vmie_err;
+struct vmie_inspection;
+
+struct vmie_change {
+	char device[160];       /* the file system: "disk0p1" */
+	char path[256];         /* "/etc/fstab" */
+	char rule[16];          /* "PREP-013" */
+	char what[480];         /* the edits, "; "-separated */
+	char kept_as[256];      /* the original's new path, "" if created */
+	char sha256_before[65]; /* "" when the file was created */
+	char sha256_after[65];  /* "" when the file was set aside */
+};
+
+struct vmie_modify_opts {
+	const char *default_kernel; /* the entry to boot by default, or NULL */
+	int timeout;                /* GRUB timeout, -1 keep */
+	bool net_ifnames;           /* net.ifnames=0 biosdevname=0 */
+	bool serial_console;        /* console=ttyS0 as well */
+	bool diff;                  /* build res->diff */
+};
+
+#define VMIE_MODIFY_MAX_NOTES 16
+
+struct vmie_modify_result {
+	unsigned n;
+	struct vmie_change *changes;
+	char *diff;                 /* unified diff (o->diff), or NULL */
+	size_t diff_len;
+	unsigned n_notes;
+	char notes[VMIE_MODIFY_MAX_NOTES][240];  /* what was not done, why */
+};
+
+/* Make the changes of every Linux OS of in (see above).  0, or an error
+ * when a change could not be written (the overlay is then to be thrown
+ * away: the task fails). */
+int vmie_modify_guest(const struct vmie_inspection *in,
+		      const struct vmie_modify_opts *o,
+		      struct vmie_modify_result *res, struct vmie_err *err);
+void vmie_modify_result_free(struct vmie_modify_result *res);
+
+/* The unified diff of two texts (a and b named path), appended to *buf
+ * (malloc'd, grown; *len updated).  Bounded: files of more than 20000
+ * lines are shown as one hunk that replaces everything. */
+int vmie_diff_append(char **buf, size_t *len, const char *path,
+		     const char *a, size_t alen, const char *b, size_t blen);
+
+#endif
