@@ -5,8 +5,8 @@
 # inspect, check (once as it is, once with options an import would
 # refuse), then the import and export of `aws ec2` on a local store:
 # import-image from a bucket directory, describe-import-image-tasks,
-# describe-images, export-image to VHD, and a compare of the export with
-# the disk.
+# describe-images, the image's change journal (the guest changes the
+# import made: fstab, network, GRUB), export-image to VHD.
 set -eu
 VMIE=${1:-build/vmie}
 D=${DEMO_DIR:-demo-out}
@@ -80,7 +80,8 @@ step "$VMIE" import-image --description "demo VM" --disk-containers \
 step "$VMIE" describe-import-image-tasks --filters Name=task-state,Values=completed
 AMI=$("$VMIE" describe-images | sed -n 's/.*"ImageId": "\(ami-[0-9a-f]*\)".*/\1/p' | head -1)
 step "$VMIE" describe-images --image-ids "$AMI"
+step "$VMIE" image-journal --image-id "$AMI"
 step "$VMIE" export-image --image-id "$AMI" --disk-image-format VHD \
 	--s3-export-location S3Bucket=my-export-bucket,S3Prefix=exports/
-step "$VMIE" compare "$D/disk.raw" "$BK"/my-export-bucket/exports/export-ami-*.vhd
+step "$VMIE" info "$BK"/my-export-bucket/exports/export-ami-*.vhd
 printf '\ndemo output is in %s/ (store: %s, buckets: %s)\n' "$D" "$ST" "$BK"

@@ -12,7 +12,9 @@
  *   ext       ext2, ext3, ext4    libext2fs, read-write, through an
  *                                 io_manager over the vmie_image
  *   guestfs   XFS, Btrfs, JFS     libguestfs when installed (later)
- *   ntfs      NTFS                libntfs-3g read-write (later)
+ *   ntfs      NTFS                libntfs-3g read-write, through the
+ *                                 device operations of lib/fs/ntfs
+ *                                 made writable (vmie_image_pwrite)
  *
  * Paths are absolute paths of the guest ("/etc/fstab"); symbolic links
  * are not followed by write/copy/rename (a link at the path is an error:
@@ -85,6 +87,16 @@ struct vmie_guest {
  * naming it): writing past an unreplayed journal would corrupt it. */
 int vmie_guest_open_ext(struct vmie_image *dev, const char *name,
 			struct vmie_guest **out, struct vmie_err *err);
+
+/* NTFS read-write on dev (which must accept vmie_image_pwrite), names
+ * looked up case-insensitively as Windows does.  A volume Windows left
+ * hibernated (or shut down with fast startup), marked dirty, or with a
+ * $LogFile that is not clean is refused (VMIE_EUNSUPP, naming it, nothing
+ * written): writing to it would lose data.  On NTFS, write's mode is
+ * ignored and stat reports uid 0, gid 0 and 0644/0755 (0444/0555 for
+ * read-only files); see guest_ntfs.c for what each operation keeps. */
+int vmie_guest_open_ntfs(struct vmie_image *dev, const char *name,
+			 struct vmie_guest **out, struct vmie_err *err);
 
 int vmie_guest_read(struct vmie_guest *g, const char *path, size_t max,
 		    char **buf, size_t *len, struct vmie_err *err);

@@ -809,8 +809,10 @@ static int gext_op_stat(struct vmie_guest *g, const char *path,
 	memset(st, 0, sizeof *st);
 	gext_begin(g);
 	r = gext_resolve(g, path, GEXT_FOLLOW_DIRS, &w, err);
-	if (r == VMIE_ENOENT)
-		return 0;       /* a missing directory on the way */
+	if (r == VMIE_ENOENT) {
+		vmie_err_clear(err);    /* a missing directory on the way */
+		return 0;
+	}
 	if (r || !w.ino)
 		return r;
 	r = gext_read_inode(g, w.ino, &in, path, err);

@@ -16,6 +16,7 @@
 #include "modify/modify.h"
 #include "modify/edit.h"
 #include "modify/guest.h"
+#include "modify/modify_int.h"
 #include "core/err.h"
 #include "core/util.h"
 #include "inspect/inspect.h"
@@ -49,17 +50,38 @@ struct mod {
 	struct vmie_err err;
 };
 
+static void mod_vnote(struct mod *m, const char *fmt, va_list ap)
+{
+	if (m->res->n_notes >= VMIE_MODIFY_MAX_NOTES)
+		return;
+	vsnprintf(m->res->notes[m->res->n_notes++], sizeof m->res->notes[0],
+		  fmt, ap);
+}
+
 static void mod_note(struct mod *m, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void mod_note(struct mod *m, const char *fmt, ...)
 {
 	va_list ap;
-	if (m->res->n_notes >= VMIE_MODIFY_MAX_NOTES)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(m->res->notes[m->res->n_notes++], sizeof m->res->notes[0],
-		  fmt, ap);
+	mod_vnote(m, fmt, ap);
 	va_end(ap);
+}
+
+void vmie_mod_note(struct mod *m, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	mod_vnote(m, fmt, ap);
+	va_end(ap);
+}
+
+void vmie_mod_diff(struct mod *m, const char *path, const char *a,
+		   size_t alen, const char *b, size_t blen)
+{
+	if (m->o->diff)
+		vmie_diff_append(&m->res->diff, &m->res->diff_len, path, a,
+				 alen, b, blen);
 }
 
 static void sha256_hex(const void *buf, size_t len, char out[65])
@@ -165,8 +187,8 @@ static struct vmie_change *mod_new_change(struct mod *m)
 }
 
 /* A free kept name for rel: "<rel>.vmie-orig", then ".vmie-orig.2"... */
-static int kept_name(struct vmie_guest *g, const char *rel, char *out,
-		     size_t size)
+int vmie_mod_kept_name(struct vmie_guest *g, const char *rel, char *out,
+		       size_t size)
 {
 	for (int k = 1; k <= 99; k++) {
 		struct vmie_guest_stat st;
@@ -207,6 +229,25 @@ static void join_notes(const struct vmie_edit *ed, char *out, size_t size)
 			 ed->n_changes - ed->n_notes);
 }
 
+int vmie_mod_record(struct mod *m, const char *device, const char *path,
+		    const char *rule, const char *what, const char *kept_as,
+		    const void *before, size_t blen, const void *after,
+		    size_t alen)
+{
+	struct vmie_change *c = mod_new_change(m);
+	if (!c)
+		return VMIE_ENOMEM;
+	vmie_strlcpy(c->device, device, sizeof c->device);
+	vmie_strlcpy(c->path, path, sizeof c->path);
+	vmie_strlcpy(c->rule, rule, sizeof c->rule);
+	vmie_strlcpy(c->what, what, sizeof c->what);
+	vmie_strlcpy(c->kept_as, kept_as ? kept_as : "", sizeof c->kept_as);
+	sha256_hex(before, blen, c->sha256_before);
+	if (after)
+		sha256_hex(after, alen, c->sha256_after);
+	return 0;
+}
+
 /* Apply an edit of path (whose old content is old/olen): keep the
  * original, write the new text, journal it (and diff it). */
 static void mod_apply(struct mod *m, struct mod_fs *f, const char *path,
@@ -215,15 +256,14 @@ static void mod_apply(struct mod *m, struct mod_fs *f, const char *path,
 		      const char *new_rel)
 {
 	struct vmie_err e = { 0 };
-	char kept[300];
-	struct vmie_change *c;
+	char kept[300], where[256], kept_as[256], what[480];
 
 	if (!ed->text || m->failed)
 		return;
 	if (m->o->diff)
 		vmie_diff_append(&m->res->diff, &m->res->diff_len, path, old,
 				 olen, ed->text, ed->len);
-	if (kept_name(f->g, rel, kept, sizeof kept)) {
+	if (vmie_mod_kept_name(f->g, rel, kept, sizeof kept)) {
 		m->failed = VMIE_EEXIST;
 		VMIE_ERR(&m->err, VMIE_EEXIST, "%s: %s: no free name to keep "
 			 "the original under", m->in->fs[f->fsi].device, path);
@@ -243,22 +283,17 @@ static void mod_apply(struct mod *m, struct mod_fs *f, const char *path,
 		m->err = e;
 		return;
 	}
-	if (!(c = mod_new_change(m))) {
+	if (moves)
+		join_path(where, sizeof where, path, rel, new_rel);
+	else
+		vmie_strlcpy(where, path, sizeof where);
+	join_notes(ed, what, sizeof what);
+	join_path(kept_as, sizeof kept_as, path, rel, kept);
+	if (vmie_mod_record(m, m->in->fs[f->fsi].device, where, rule, what,
+			    kept_as, old, olen, ed->text, ed->len)) {
 		m->failed = VMIE_ENOMEM;
 		VMIE_ERR(&m->err, VMIE_ENOMEM, "out of memory");
-		return;
 	}
-	vmie_strlcpy(c->device, m->in->fs[f->fsi].device, sizeof c->device);
-	if (new_rel && strcmp(new_rel, rel)) {
-		join_path(c->path, sizeof c->path, path, rel, new_rel);
-	} else {
-		vmie_strlcpy(c->path, path, sizeof c->path);
-	}
-	vmie_strlcpy(c->rule, rule, sizeof c->rule);
-	join_notes(ed, c->what, sizeof c->what);
-	join_path(c->kept_as, sizeof c->kept_as, path, rel, kept);
-	sha256_hex(old, olen, c->sha256_before);
-	sha256_hex(ed->text, ed->len, c->sha256_after);
 }
 
 /* Read a guest file; 0 and *buf (NULL when absent or not regular). */
@@ -460,34 +495,27 @@ static void mod_udev(struct mod *m)
 		"/etc/udev/rules.d/75-persistent-net-generator.rules", NULL };
 	for (const char *const *p = rules; *p; p++) {
 		struct mod_fs *f;
-		char rel[300], kept[300], *buf;
+		char rel[300], kept[300], kept_as[256], *buf;
 		size_t len;
 		struct vmie_err e = { 0 };
-		struct vmie_change *c;
 		mod_read(m, *p, &f, rel, sizeof rel, &buf, &len);
 		if (!buf)
 			continue;
 		if (m->o->diff)
 			vmie_diff_append(&m->res->diff, &m->res->diff_len, *p,
 					 buf, len, "", 0);
-		if (kept_name(f->g, rel, kept, sizeof kept) ||
+		if (vmie_mod_kept_name(f->g, rel, kept, sizeof kept) ||
 		    vmie_guest_rename(f->g, rel, kept, &e)) {
 			mod_note(m, "%s: could not be set aside: %s", *p,
 				 e.msg);
 			free(buf);
 			continue;
 		}
-		if ((c = mod_new_change(m))) {
-			vmie_strlcpy(c->device, m->in->fs[f->fsi].device,
-				     sizeof c->device);
-			vmie_strlcpy(c->path, *p, sizeof c->path);
-			vmie_strlcpy(c->rule, "PREP-003", sizeof c->rule);
-			snprintf(c->what, sizeof c->what, "set aside: it binds "
-				 "NIC names to the old hypervisor's MAC "
-				 "addresses");
-			join_path(c->kept_as, sizeof c->kept_as, *p, rel, kept);
-			sha256_hex(buf, len, c->sha256_before);
-		}
+		join_path(kept_as, sizeof kept_as, *p, rel, kept);
+		vmie_mod_record(m, m->in->fs[f->fsi].device, *p, "PREP-003",
+				"set aside: it binds NIC names to the old "
+				"hypervisor's MAC addresses", kept_as, buf, len,
+				NULL, 0);
 		free(buf);
 	}
 }
@@ -658,9 +686,13 @@ int vmie_modify_guest(const struct vmie_inspection *in,
 			if (mod_linux(&m))
 				break;
 		} else if (!strcmp(m.os->type, "windows")) {
-			mod_note(&m, "%s: Windows registry changes are not made "
-				 "yet (RealTimeIsUniversal, EMS)",
-				 m.os->root_device);
+			struct vmie_err e = { 0 };
+			int r = vmie_modify_windows(&m, in, m.os, &e);
+			if (r) {
+				m.failed = r;
+				m.err = e;
+				break;
+			}
 		}
 	}
 	if (m.failed) {

@@ -318,6 +318,15 @@ static int lvm_pread(struct vmie_image *img, void *buf, size_t len,
 	return part_mapped_pread(img, lvm_locate, buf, len, off, err);
 }
 
+static int lvm_pwrite(struct vmie_image *img, const void *buf, size_t len,
+		      uint64_t off, struct vmie_err *err)
+{
+	if (off > img->size || len > img->size - off)
+		return VMIE_ERR(err, VMIE_ERANGE, "%s: write past the end of "
+				"the logical volume", img->name);
+	return part_mapped_pwrite(img, lvm_locate, buf, len, off, err);
+}
+
 static int lvm_block_status(struct vmie_image *img, uint64_t off,
 			    uint64_t max_len, uint64_t *pnum, unsigned *status,
 			    struct vmie_err *err)
@@ -355,6 +364,7 @@ static const struct vmie_image_driver lvm_driver = {
 	.name = "lvm",
 	.description = "LVM2 logical volume (linear or striped)",
 	.pread = lvm_pread,
+	.pwrite = lvm_pwrite,
 	.block_status = lvm_block_status,
 	.info = lvm_info,
 	.close = lvm_close,

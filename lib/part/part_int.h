@@ -38,6 +38,12 @@ typedef int (*part_locate_fn)(struct vmie_image *img, uint64_t off,
 int part_mapped_pread(struct vmie_image *img, part_locate_fn locate,
 		      void *buf, size_t len, uint64_t off,
 		      struct vmie_err *err);
+/* The same for writes (a guest change through a logical volume into the
+ * copy-on-write overlays of its disks); fails where a device refuses
+ * writes. */
+int part_mapped_pwrite(struct vmie_image *img, part_locate_fn locate,
+		       const void *buf, size_t len, uint64_t off,
+		       struct vmie_err *err);
 int part_mapped_block_status(struct vmie_image *img, part_locate_fn locate,
 			     uint64_t off, uint64_t max_len, uint64_t *pnum,
 			     unsigned *status, struct vmie_err *err);

@@ -167,6 +167,26 @@ int part_mapped_pread(struct vmie_image *img, part_locate_fn locate,
 	return 0;
 }
 
+int part_mapped_pwrite(struct vmie_image *img, part_locate_fn locate,
+		       const void *buf, size_t len, uint64_t off,
+		       struct vmie_err *err)
+{
+	const uint8_t *p = buf;
+	while (len) {
+		struct vmie_image *dev;
+		uint64_t at, run;
+		int r = locate(img, off, len, &dev, &at, &run, err);
+		if (!r)
+			r = vmie_image_pwrite(dev, p, (size_t)run, at, err);
+		if (r)
+			return r;
+		p += run;
+		off += run;
+		len -= (size_t)run;
+	}
+	return 0;
+}
+
 int part_mapped_block_status(struct vmie_image *img, part_locate_fn locate,
 			     uint64_t off, uint64_t max_len, uint64_t *pnum,
 			     unsigned *status, struct vmie_err *err)

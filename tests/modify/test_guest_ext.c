@@ -5,9 +5,10 @@
  * debugfs shows the content, mode, owner, times and attributes), and the
  * source image must be byte-identical to before.  Variants: ext2 with
  * 128-byte inodes, ext3, ext4 with and without metadata_csum, 1 KiB and
- * 4 KiB blocks, inline data, hash-indexed directories; a directory grown
- * by 300 new files.  Hostile: symbolic links at or on the way to the path
- * written, needs_recovery, quota, files too big, a full file system.
+ * 4 KiB blocks, inline data, hash-indexed directories, bigalloc; a
+ * directory grown by 300 new files.  Hostile: symbolic links at or on the
+ * way to the path written, needs_recovery, quota, files too big, a full
+ * file system.
  *
  * With GUEST_EXT_DISK=<partitioned raw disk> and GUEST_EXT_OUT=<file>
  * (tests/modify/guest-ext.sh) only the partition test runs: the first
@@ -446,6 +447,7 @@ static const struct variant variants[] = {
 	{ "ext4-inline", "-t ext4 -b 4096 -O inline_data", 32, false },
 	{ "ext4-htree", "-t ext4 -b 1024", 16, true },
 	{ "ext3-htree", "-t ext3 -b 1024 -O ^metadata_csum", 16, true },
+	{ "ext4-bigalloc", "-t ext4 -O bigalloc -C 16384", 64, false },
 };
 
 static void test_ext2(void **state) { (void)state; round_trip(&variants[0]); }
@@ -457,6 +459,7 @@ static void test_ext4_1k_nocsum(void **state) { (void)state; round_trip(&variant
 static void test_ext4_inline(void **state) { (void)state; round_trip(&variants[6]); }
 static void test_ext4_htree(void **state) { (void)state; round_trip(&variants[7]); }
 static void test_ext3_htree(void **state) { (void)state; round_trip(&variants[8]); }
+static void test_ext4_bigalloc(void **state) { (void)state; round_trip(&variants[9]); }
 
 /* ---- hostile ---- */
 
@@ -749,6 +752,7 @@ int main(void)
 		cmocka_unit_test(test_ext4_inline),
 		cmocka_unit_test(test_ext4_htree),
 		cmocka_unit_test(test_ext3_htree),
+		cmocka_unit_test(test_ext4_bigalloc),
 		cmocka_unit_test(test_symlinks),
 		cmocka_unit_test(test_symlink_loop),
 		cmocka_unit_test(test_refused),

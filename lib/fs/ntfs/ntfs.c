@@ -2,10 +2,14 @@
  * NTFS through libntfs-3g, read-only.
  *
  * libntfs-3g reads its volume through struct ntfs_device_operations; this
- * file provides a set over a struct vmie_image (pread only: every write
- * entry point refuses with EROFS) and mounts with ntfs_device_mount(...,
- * NTFS_MNT_RDONLY), so nothing touches the host.  The library's log output
- * is switched off once for the process: the library never prints.
+ * file provides a set over a struct vmie_image and mounts with
+ * ntfs_device_mount(..., NTFS_MNT_RDONLY), so nothing touches the host.
+ * The device is read-only for the reader (every write entry point refuses
+ * with EROFS); the NTFS guest backend (lib/modify/guest_ntfs.c) makes the
+ * same device writable (struct vmie_ntfs_dev.writable: writes go to
+ * vmie_image_pwrite, the import's copy-on-write overlay) and shares the
+ * volume state and link helpers declared in ntfs.h.  The library's log
+ * output is switched off once for the process: the library never prints.
  *
  * Probing decodes the boot sector and the $Volume record itself
  * (ntfs_disk.h): serial number as blkid prints it (16 upper-case hex
@@ -77,19 +81,29 @@
 
 /* ---- the device over a struct vmie_image ---- */
 
-struct ntfsd_dev {
-	struct vmie_image *img;
-	int64_t pos;
-};
+/* An I/O failure of the image: errno for libntfs-3g, the message kept in
+ * d->err for whoever reports the failure. */
+static int ntfsd_dev_errno(const struct vmie_ntfs_dev *d)
+{
+	switch (d->err.code) {
+	case VMIE_ENOMEM: return ENOMEM;
+	case VMIE_ENOSPC: return ENOSPC;
+	case VMIE_EUNSUPP: return EROFS;        /* an image without writer */
+	default: return EIO;
+	}
+}
 
 static int ntfsd_dev_open(struct ntfs_device *dev, int flags)
 {
-	if ((flags & O_ACCMODE) != O_RDONLY) {
+	struct vmie_ntfs_dev *d = dev->d_private;
+	bool rw = (flags & O_ACCMODE) != O_RDONLY;
+	if (rw && !d->writable) {
 		errno = EROFS;
 		return -1;
 	}
 	NDevSetOpen(dev);
-	NDevSetReadOnly(dev);
+	if (!rw)
+		NDevSetReadOnly(dev);
 	return 0;
 }
 
@@ -101,7 +115,7 @@ static int ntfsd_dev_close(struct ntfs_device *dev)
 
 static s64 ntfsd_dev_seek(struct ntfs_device *dev, s64 offset, int whence)
 {
-	struct ntfsd_dev *d = dev->d_private;
+	struct vmie_ntfs_dev *d = dev->d_private;
 	int64_t base = whence == SEEK_SET ? 0 : whence == SEEK_CUR ? d->pos :
 		       whence == SEEK_END ? (int64_t)d->img->size : -1;
 	if (base < 0 || (offset < 0 && -offset > base) ||
@@ -116,7 +130,7 @@ static s64 ntfsd_dev_seek(struct ntfs_device *dev, s64 offset, int whence)
 static s64 ntfsd_dev_pread(struct ntfs_device *dev, void *buf, s64 count,
 			   s64 offset)
 {
-	struct ntfsd_dev *d = dev->d_private;
+	struct vmie_ntfs_dev *d = dev->d_private;
 	uint64_t size = d->img->size;
 	if (count < 0 || offset < 0) {
 		errno = EINVAL;
@@ -126,8 +140,9 @@ static s64 ntfsd_dev_pread(struct ntfs_device *dev, void *buf, s64 count,
 		return 0;
 	uint64_t n = vmie_min_u64((uint64_t)count, size - (uint64_t)offset);
 	if (n > SIZE_MAX ||
-	    vmie_image_pread(d->img, buf, (size_t)n, (uint64_t)offset, NULL)) {
-		errno = EIO;
+	    vmie_image_pread(d->img, buf, (size_t)n, (uint64_t)offset,
+			     &d->err)) {
+		errno = n > SIZE_MAX ? EINVAL : ntfsd_dev_errno(d);
 		return -1;
 	}
 	return (s64)n;
@@ -135,27 +150,52 @@ static s64 ntfsd_dev_pread(struct ntfs_device *dev, void *buf, s64 count,
 
 static s64 ntfsd_dev_read(struct ntfs_device *dev, void *buf, s64 count)
 {
-	struct ntfsd_dev *d = dev->d_private;
+	struct vmie_ntfs_dev *d = dev->d_private;
 	s64 n = ntfsd_dev_pread(dev, buf, count, d->pos);
 	if (n > 0)
 		d->pos += n;
 	return n;
 }
 
-static s64 ntfsd_dev_write(struct ntfs_device *dev, const void *buf,
-			   s64 count)
-{
-	(void)dev, (void)buf, (void)count;
-	errno = EROFS;
-	return -1;
-}
-
+/* Writes go to vmie_image_pwrite (the import's copy-on-write overlay, or
+ * a partition window over it) when the device was made writable, and
+ * only inside the image: a write past its end is ENOSPC, nothing of it
+ * written. */
 static s64 ntfsd_dev_pwrite(struct ntfs_device *dev, const void *buf,
 			    s64 count, s64 offset)
 {
-	(void)dev, (void)buf, (void)count, (void)offset;
-	errno = EROFS;
-	return -1;
+	struct vmie_ntfs_dev *d = dev->d_private;
+	if (!d->writable || NDevReadOnly(dev)) {
+		errno = EROFS;
+		return -1;
+	}
+	if (count < 0 || offset < 0 || (uint64_t)count > SIZE_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!count)
+		return 0;
+	if (vmie_range_outside((uint64_t)offset, (uint64_t)count,
+			       d->img->size)) {
+		errno = ENOSPC;
+		return -1;
+	}
+	if (vmie_image_pwrite(d->img, buf, (size_t)count, (uint64_t)offset,
+			      &d->err)) {
+		errno = ntfsd_dev_errno(d);
+		return -1;
+	}
+	return count;
+}
+
+static s64 ntfsd_dev_write(struct ntfs_device *dev, const void *buf,
+			   s64 count)
+{
+	struct vmie_ntfs_dev *d = dev->d_private;
+	s64 n = ntfsd_dev_pwrite(dev, buf, count, d->pos);
+	if (n > 0)
+		d->pos += n;
+	return n;
 }
 
 static int ntfsd_dev_sync(struct ntfs_device *dev)
@@ -166,9 +206,9 @@ static int ntfsd_dev_sync(struct ntfs_device *dev)
 
 static int ntfsd_dev_stat(struct ntfs_device *dev, struct stat *st)
 {
-	struct ntfsd_dev *d = dev->d_private;
+	struct vmie_ntfs_dev *d = dev->d_private;
 	memset(st, 0, sizeof *st);
-	st->st_mode = S_IFREG | 0444;
+	st->st_mode = S_IFREG | (d->writable ? 0644 : 0444);
 	st->st_size = (off_t)d->img->size;
 	st->st_blksize = 512;
 	return 0;
@@ -177,7 +217,7 @@ static int ntfsd_dev_stat(struct ntfs_device *dev, struct stat *st)
 static int ntfsd_dev_ioctl(struct ntfs_device *dev, unsigned long request,
 			   void *argp)
 {
-	struct ntfsd_dev *d = dev->d_private;
+	struct vmie_ntfs_dev *d = dev->d_private;
 	if (request == BLKGETSIZE64) {
 		*(uint64_t *)argp = d->img->size;
 		return 0;
@@ -347,17 +387,26 @@ static int ntfsd_probe(struct vmie_image *dev, struct vmie_fs_probe *p)
 /* ---- open / close ---- */
 
 struct ntfsd {
-	struct ntfsd_dev d;
+	struct vmie_ntfs_dev d;
 	ntfs_volume *vol;
 	struct vmie_ntfs_state st;
 };
 
 extern const struct vmie_fs_driver vmie_fsdrv_ntfs;
 
+struct ntfs_device *vmie_ntfs_device(struct vmie_ntfs_dev *d,
+				     const char *name)
+{
+	pthread_once(&ntfsd_log_once, ntfsd_silence);
+	d->pos = 0;
+	return ntfs_device_alloc(name && name[0] ? name : "vmie", 0,
+				 &ntfsd_dev_ops, d);
+}
+
 /* hiberfil.sys at the root: present?  Its header as libntfs-3g judges it
  * (ntfs_volume_check_hiberfile): hibernated when the first 4 bytes are
  * "hibr" or "HIBR", or when the file is shorter than the header. */
-static void ntfsd_check_hiberfile(struct ntfsd *n)
+static void ntfsd_check_hiberfile(ntfs_volume *vol, struct vmie_ntfs_state *st)
 {
 	ntfschar *uname = NULL;
 	ntfs_inode *root, *ni = NULL;
@@ -365,14 +414,14 @@ static void ntfsd_check_hiberfile(struct ntfsd *n)
 	uint8_t *hdr = NULL;
 	int ulen;
 
-	root = ntfs_inode_open(n->vol, FILE_root);
+	root = ntfs_inode_open(vol, FILE_root);
 	ulen = ntfs_mbstoucs(NTFS_HIBERFILE, &uname);
 	if (!root || ulen < 0)
 		goto out;
 	u64 m = ntfs_inode_lookup_by_name(root, uname, ulen);
-	if (m == (u64)-1 || !(ni = ntfs_inode_open(n->vol, MREF(m))))
+	if (m == (u64)-1 || !(ni = ntfs_inode_open(vol, MREF(m))))
 		goto out;
-	n->st.hiberfile = true;
+	st->hiberfile = true;
 	if (!(na = ntfs_attr_open(ni, AT_DATA, AT_UNNAMED, 0)) ||
 	    !(hdr = calloc(1, NTFS_HIBERFILE_HDR)))
 		goto out;
@@ -382,11 +431,11 @@ static void ntfsd_check_hiberfile(struct ntfsd *n)
 		for (int i = 0; i < 4; i++)
 			print = print && hdr[i] >= 0x20 && hdr[i] < 0x7f;
 		if (print)
-			memcpy(n->st.hiber_sig, hdr, 4);
+			memcpy(st->hiber_sig, hdr, 4);
 	}
-	n->st.hibernated = got >= 0 && (got < NTFS_HIBERFILE_HDR ||
-					!memcmp(hdr, "hibr", 4) ||
-					!memcmp(hdr, "HIBR", 4));
+	st->hibernated = got >= 0 && (got < NTFS_HIBERFILE_HDR ||
+				      !memcmp(hdr, "hibr", 4) ||
+				      !memcmp(hdr, "HIBR", 4));
 out:
 	free(hdr);
 	free(uname);
@@ -396,6 +445,14 @@ out:
 		ntfs_inode_close(ni);
 	if (root)
 		ntfs_inode_close(root);
+}
+
+void vmie_ntfs_volume_state(ntfs_volume *vol, struct vmie_ntfs_state *out)
+{
+	memset(out, 0, sizeof *out);
+	out->volume_flags = le16_to_cpu(vol->flags);
+	out->dirty = vol->flags & VOLUME_IS_DIRTY;
+	ntfsd_check_hiberfile(vol, out);
 }
 
 int vmie_ntfs_state(const struct vmie_fs *fs, struct vmie_ntfs_state *out)
@@ -443,8 +500,7 @@ static int ntfsd_open(struct vmie_fs *fs, struct vmie_err *err)
 	if (!n)
 		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
 	n->d.img = fs->dev;
-	dev = ntfs_device_alloc(fs->dev->name ? fs->dev->name : "vmie", 0,
-				&ntfsd_dev_ops, &n->d);
+	dev = vmie_ntfs_device(&n->d, fs->dev->name);
 	if (!dev) {
 		free(n);
 		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
@@ -465,9 +521,7 @@ static int ntfsd_open(struct vmie_fs *fs, struct vmie_err *err)
 	}
 	/* Windows semantics: names compare through $UpCase */
 	NVolClearCaseSensitive(n->vol);
-	n->st.volume_flags = le16_to_cpu(n->vol->flags);
-	n->st.dirty = n->vol->flags & VOLUME_IS_DIRTY;
-	ntfsd_check_hiberfile(n);
+	vmie_ntfs_volume_state(n->vol, &n->st);
 	fs->priv = n;
 	fs->root = FILE_root;
 	if (n->vol->vol_name && n->vol->vol_name[0])
@@ -737,22 +791,22 @@ static void ntfsd_guest_path(const char *t, bool relative, char *buf,
 			*p = '/';
 }
 
-static int ntfsd_readlink(struct vmie_fs *fs, vmie_ino_t ino, char *buf,
-			  size_t size, struct vmie_err *err)
+int vmie_ntfs_link_target(ntfs_inode *ni, char *buf, size_t size,
+			  uint32_t *tag_out)
 {
 	uint8_t *rp = NULL;
 	size_t rl = 0;
 	char *t = NULL;
-	int r = 0;
-	ntfs_inode *ni = ntfsd_iget(fs, ino, err);
-	if (!ni)
-		return err ? err->code : VMIE_ECORRUPT;
 	uint32_t tag = ntfsd_reparse(ni, &rp, &rl);
-	ntfs_inode_close(ni);
-	buf[0] = 0;
+	if (tag_out)
+		*tag_out = tag;
+	if (size)
+		buf[0] = 0;
 	const uint8_t *d = rp ? rp + 8 : NULL;
 	size_t dl = rp ? rl - 8 : 0;
-	if (tag == NTFS_TAG_SYMLINK && dl >= 12) {
+	if (!size) {
+		/* nothing to fill */
+	} else if (tag == NTFS_TAG_SYMLINK && dl >= 12) {
 		bool rel = vmie_le32(d + 8) & NTFS_SYMLINK_RELATIVE;
 		t = ntfsd_u16(d + 12, dl - 12, vmie_le16(d + 4),
 			      vmie_le16(d + 6));
@@ -779,13 +833,37 @@ static int ntfsd_readlink(struct vmie_fs *fs, vmie_ino_t ino, char *buf,
 		buf[n] = 0;
 		t = strdup("");
 	}
-	if (!t)
-		r = VMIE_ERR(err, VMIE_EUNSUPP, "ntfs: %s: record %llu: reparse "
-			     "point 0x%08x is not a link vmie can read",
-			     fs->dev->name, (unsigned long long)ino, tag);
+	int r = t ? 0 : -1;
 	free(t);
 	free(rp);
 	return r;
+}
+
+bool vmie_ntfs_is_link_tag(uint32_t tag)
+{
+	return ntfsd_is_link_tag(tag);
+}
+
+uint32_t vmie_ntfs_reparse_tag(ntfs_inode *ni)
+{
+	return ntfsd_reparse(ni, NULL, NULL);
+}
+
+static int ntfsd_readlink(struct vmie_fs *fs, vmie_ino_t ino, char *buf,
+			  size_t size, struct vmie_err *err)
+{
+	uint32_t tag = 0;
+	ntfs_inode *ni = ntfsd_iget(fs, ino, err);
+	if (!ni)
+		return err ? err->code : VMIE_ECORRUPT;
+	int r = vmie_ntfs_link_target(ni, buf, size, &tag);
+	ntfs_inode_close(ni);
+	if (r)
+		return VMIE_ERR(err, VMIE_EUNSUPP, "ntfs: %s: record %llu: "
+				"reparse point 0x%08x is not a link vmie can "
+				"read", fs->dev->name, (unsigned long long)ino,
+				tag);
+	return 0;
 }
 
 const struct vmie_fs_driver vmie_fsdrv_ntfs = {

@@ -1,0 +1,701 @@
+/*
+ * The Windows changes of an import (modify.h): registry values, set in
+ * the hives of the guest with hivex and written back through the NTFS
+ * guest backend (guest_ntfs.c), each original kept beside its hive
+ * (PREP-018) and every change in the journal (modify_int.h).
+ *
+ *   hive    file                                  change                rule
+ *   SYSTEM  <SystemRoot>\System32\config\SYSTEM   in every control set  PREP-009
+ *           on the OS's root volume               (ControlSetNNN, the
+ *                                                 current one among
+ *                                                 them): Control\
+ *                                                 TimeZoneInformation\
+ *                                                 RealTimeIsUniversal =
+ *                                                 1 (REG_DWORD)
+ *   BCD     \Boot\BCD on the active partition     in every object that  PREP-010
+ *           (BIOS), or \EFI\Microsoft\Boot\BCD    enables EMS: element
+ *           on the ESP (UEFI): where inspection   16000020 (bootems,
+ *           read it (its "ems" evidence)          BcdLibraryBoolean_
+ *                                                 EmsEnabled) and
+ *                                                 260000b0 (ems,
+ *                                                 BcdOSLoaderBoolean_
+ *                                                 EmsEnabled) = false
+ *
+ * These are the registry changes the seed documents name (AWS sets
+ * RealTimeIsUniversal and disables EMS); they name no other value.  A BCD
+ * boolean element is the "Element" value of key Objects\{id}\Elements\
+ * <type>, REG_BINARY, one byte (0 false, 1 true): it is set to zeros of
+ * its own length and type.  Element types: Microsoft's BcdLibrary-
+ * ElementTypes and BcdOSLoaderElementTypes enumerations (class 1 library
+ * / 2 application, format 6 boolean).
+ *
+ * A hive is read whole through the backend into an anonymous memory file
+ * (memfd_create), opened by hivex as /proc/self/fd/N for writing,
+ * changed, committed into a second memory file and written back through
+ * the backend from a mapping of it: nothing of the guest is written to a
+ * host file.  The original is copied to "<hive>.vmie-orig" by the backend
+ * (a chunk at a time: hives are tens of MiB) before the hive is rewritten
+ * in place (same MFT record, security descriptor and attributes).
+ *
+ * The base block of a hive (its first 4096 bytes; "Windows registry file
+ * format specification", section "Base block"), as far as this file
+ * reads it:
+ *
+ *   offset  size  meaning                          byte order
+ *   0x000   4     signature "regf"
+ *   0x004   4     primary sequence number          little-endian
+ *   0x008   4     secondary sequence number        little-endian
+ *
+ * The two sequence numbers differ while Windows writes the hive: such a
+ * hive is dirty, its newest data are in its .LOG1/.LOG2 transaction logs,
+ * which vmie does not replay; it is left as it is and a note says why.
+ * hivex_commit writes both numbers as the primary one + 1: the hive is
+ * clean, and newer than what its logs hold, so Windows does not replay
+ * them over the change.
+ *
+ * Not changed (a note says so): a BCD on the FAT ESP (vmie does not write
+ * FAT yet), a hive that is dirty or larger than WIN_MAX_HIVE, a hive
+ * hivex cannot open.  A volume the NTFS backend refuses (hibernated, fast
+ * startup, dirty) fails the task: its message says what to do.
+ */
+#include "modify/modify_int.h"
+#include "modify/guest.h"
+#include "core/checked.h"
+#include "core/endian.h"
+#include "core/err.h"
+#include "core/util.h"
+#include "inspect/inspect.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <hivex.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Hives read into memory (three copies live at once): refuse above. */
+#define WIN_MAX_HIVE    ((size_t)256 << 20)
+#define WIN_HIVE_MIN    4096
+#define WIN_MAX_FS      2       /* the root volume and the BCD's */
+
+#define REGF_SIG        0x000
+#define REGF_SEQ1       0x004
+#define REGF_SEQ2       0x008
+
+/* BCD object types (Objects\{id}\Description\Type) named in the journal */
+#define BCD_TYPE_BOOTMGR        0x10100002u
+#define BCD_TYPE_OSLOADER       0x10200003u
+#define BCD_TYPE_RESUME         0x10200004u
+
+struct win_fs {
+	unsigned fsi;
+	struct vmie_guest *g;
+};
+
+struct win {
+	struct mod *m;
+	const struct vmie_inspection *in;
+	const struct vmie_insp_os *os;
+	struct win_fs fs[WIN_MAX_FS];
+	unsigned n_fs;
+	int failed;                 /* the first error that fails the task */
+	struct vmie_err err;
+};
+
+/* What an editor changed: the journal's "what", and the lines of the
+ * diff of the dry run (the values before and after, as text). */
+struct win_edit {
+	char what[480];
+	size_t wlen;
+	char *before, *after;
+	size_t blen, alen, bcap, acap;
+	unsigned n;                 /* values changed */
+	bool oom;
+};
+
+typedef int (*win_edit_fn)(struct win *w, hive_h *h, struct win_edit *ed);
+
+static void win_fail(struct win *w, const struct vmie_err *e)
+{
+	if (!w->failed) {
+		w->failed = e->code ? e->code : VMIE_EIO;
+		w->err = *e;
+	}
+}
+
+static int win_fs_index(const struct vmie_inspection *in, const char *device)
+{
+	for (unsigned i = 0; i < in->n_fs; i++)
+		if (!strcmp(in->fs[i].device, device))
+			return (int)i;
+	return -1;
+}
+
+/* The NTFS guest of file system device, opened once; NULL (and a note,
+ * or the task failed) when it cannot be written. */
+static struct vmie_guest *win_guest(struct win *w, const char *device,
+				    const char *what)
+{
+	int i = win_fs_index(w->in, device);
+	if (i < 0) {
+		vmie_mod_note(w->m, "%s: %s not changed: no such file system",
+			      device, what);
+		return NULL;
+	}
+	for (unsigned k = 0; k < w->n_fs; k++)
+		if (w->fs[k].fsi == (unsigned)i)
+			return w->fs[k].g;
+	if (w->n_fs >= WIN_MAX_FS)
+		return NULL;
+	struct win_fs *f = &w->fs[w->n_fs++];
+	const struct vmie_insp_fs *fs = &w->in->fs[i];
+	struct vmie_image *dev = vmie_inspection_device(w->in, (unsigned)i);
+	struct vmie_err e = { 0 };
+	f->fsi = (unsigned)i;
+	f->g = NULL;
+	if (strcmp(fs->probe.type, "ntfs")) {
+		vmie_mod_note(w->m, "%s (%s): %s not changed: vmie writes NTFS "
+			      "and ext2/3/4 only", device, fs->probe.type,
+			      what);
+	} else if (!dev) {
+		vmie_mod_note(w->m, "%s: %s not changed: no device to write "
+			      "through", device, what);
+	} else if (vmie_guest_open_ntfs(dev, device, &f->g, &e)) {
+		win_fail(w, &e);
+	}
+	return f->g;
+}
+
+/* ---- the edit record ---- */
+
+static void win_add(char **buf, size_t *len, size_t *cap, bool *oom,
+		    const char *s)
+{
+	size_t n = strlen(s);
+	if (*len + n + 2 > *cap) {
+		size_t nc = (*len + n + 2) * 2;
+		char *b = realloc(*buf, nc);
+		if (!b) {
+			*oom = true;
+			return;
+		}
+		*buf = b;
+		*cap = nc;
+	}
+	memcpy(*buf + *len, s, n);
+	*len += n;
+	(*buf)[(*len)++] = '\n';
+	(*buf)[*len] = 0;
+}
+
+/* One value changed: "what" for the journal, the value before and after
+ * as lines of the diff. */
+static void win_changed(struct win_edit *ed, const char *what,
+			const char *before, const char *after)
+{
+	ed->n++;
+	if (ed->wlen + 8 < sizeof ed->what) {
+		int k = snprintf(ed->what + ed->wlen, sizeof ed->what -
+				 ed->wlen, "%s%s", ed->wlen ? "; " : "", what);
+		if (k > 0)
+			ed->wlen = vmie_min_u64(ed->wlen + (size_t)k,
+						sizeof ed->what - 1);
+		if (ed->wlen == sizeof ed->what - 1)
+			memcpy(ed->what + sizeof ed->what - 4, "...", 4);
+	}
+	win_add(&ed->before, &ed->blen, &ed->bcap, &ed->oom, before);
+	win_add(&ed->after, &ed->alen, &ed->acap, &ed->oom, after);
+}
+
+/* A value as text for the diff: "dword:00000001", "hex:01", "(unset)". */
+static void win_value_text(hive_h *h, hive_value_h v, char *out, size_t size)
+{
+	hive_type t;
+	size_t len;
+	char *data;
+
+	if (!v) {
+		vmie_strlcpy(out, "(unset)", size);
+		return;
+	}
+	data = hivex_value_value(h, v, &t, &len);
+	if (!data) {
+		vmie_strlcpy(out, "(unreadable)", size);
+		return;
+	}
+	if (t == hive_t_REG_DWORD && len == 4) {
+		snprintf(out, size, "dword:%08x",
+			 vmie_le32((const uint8_t *)data));
+	} else {
+		size_t n = (size_t)snprintf(out, size, "hex(%d):", (int)t);
+		for (size_t i = 0; i < len && n + 4 < size; i++)
+			n += (size_t)snprintf(out + n, size - n, "%s%02x",
+					      i ? "," : "",
+					      (unsigned char)data[i]);
+	}
+	free(data);
+}
+
+/* ---- SYSTEM: RealTimeIsUniversal (PREP-009) ---- */
+
+/* "ControlSet" and three digits, any case. */
+static bool win_is_control_set(const char *name, unsigned *num)
+{
+	if (strncasecmp(name, "ControlSet", 10) || strlen(name) != 13)
+		return false;
+	for (int i = 10; i < 13; i++)
+		if (name[i] < '0' || name[i] > '9')
+			return false;
+	*num = (unsigned)strtoul(name + 10, NULL, 10);
+	return true;
+}
+
+static int win_rtu(struct win *w, hive_h *h, struct win_edit *ed)
+{
+	hive_node_h root = hivex_root(h);
+	hive_node_h *kids = hivex_node_children(h, root);
+	hive_node_h sel;
+	hive_value_h v;
+	unsigned current = 0, found = 0;
+	bool have_current = false;
+	int r = 0;
+
+	if (!kids)
+		return -1;
+	/* the current control set, to say when it is missing */
+	sel = hivex_node_get_child(h, root, "Select");
+	v = sel ? hivex_node_get_value(h, sel, "Current") : 0;
+	if (v) {
+		hive_type t;
+		size_t len;
+		if (!hivex_value_type(h, v, &t, &len) &&
+		    t == hive_t_REG_DWORD && len == 4)
+			current = (unsigned)hivex_value_dword(h, v);
+	}
+	for (size_t i = 0; kids[i]; i++) {
+		char *name = hivex_node_name(h, kids[i]);
+		unsigned num;
+		if (!name || !win_is_control_set(name, &num)) {
+			free(name);
+			continue;
+		}
+		found++;
+		if (num == current)
+			have_current = true;
+		hive_node_h ctl = hivex_node_get_child(h, kids[i], "Control");
+		if (!ctl) {
+			vmie_mod_note(w->m, "HKLM\\SYSTEM\\%s has no Control "
+				      "key: RealTimeIsUniversal not set there",
+				      name);
+			free(name);
+			continue;
+		}
+		hive_node_h tz = hivex_node_get_child(h, ctl,
+						      "TimeZoneInformation");
+		errno = 0;
+		if (!tz && !(tz = hivex_node_add_child(h, ctl,
+						       "TimeZoneInformation"))) {
+			free(name);
+			r = -1;
+			break;
+		}
+		v = hivex_node_get_value(h, tz, "RealTimeIsUniversal");
+		hive_type t = 0;
+		size_t len = 0;
+		if (v && !hivex_value_type(h, v, &t, &len) &&
+		    t == hive_t_REG_DWORD && len == 4 &&
+		    hivex_value_dword(h, v) == 1) {
+			free(name);
+			continue;       /* set already */
+		}
+		char was[64], what[160], before[200], after[200];
+		win_value_text(h, v, was, sizeof was);
+		static char one[4] = { 1, 0, 0, 0 };
+		hive_set_value val = { .key = (char *)"RealTimeIsUniversal",
+				       .t = hive_t_REG_DWORD, .len = 4,
+				       .value = one };
+		errno = 0;
+		if (hivex_node_set_value(h, tz, &val, 0)) {
+			free(name);
+			r = -1;
+			break;
+		}
+		snprintf(what, sizeof what, "%s\\Control\\TimeZoneInformation\\"
+			 "RealTimeIsUniversal = 1 (REG_DWORD; was %s)", name,
+			 was);
+		snprintf(before, sizeof before, "HKLM\\SYSTEM\\%s\\Control\\"
+			 "TimeZoneInformation \"RealTimeIsUniversal\"=%s", name,
+			 was);
+		snprintf(after, sizeof after, "HKLM\\SYSTEM\\%s\\Control\\"
+			 "TimeZoneInformation \"RealTimeIsUniversal\"="
+			 "dword:00000001", name);
+		win_changed(ed, what, before, after);
+		free(name);
+	}
+	free(kids);
+	if (!r && !found)
+		vmie_mod_note(w->m, "HKLM\\SYSTEM has no ControlSetNNN key: "
+			      "RealTimeIsUniversal not set");
+	else if (!r && current && !have_current)
+		vmie_mod_note(w->m, "HKLM\\SYSTEM\\Select\\Current = %u, but "
+			      "there is no ControlSet%03u", current, current);
+	return r;
+}
+
+/* ---- BCD: Emergency Management Services off (PREP-010) ---- */
+
+static const struct {
+	const char *key;        /* element type, as the key is named */
+	const char *name;       /* as bcdedit names it */
+} bcd_ems[] = {
+	{ "16000020", "bootems" },      /* BcdLibraryBoolean_EmsEnabled */
+	{ "260000b0", "ems" },          /* BcdOSLoaderBoolean_EmsEnabled */
+};
+
+static const char *bcd_type_name(uint32_t type)
+{
+	switch (type) {
+	case BCD_TYPE_BOOTMGR: return "Windows Boot Manager";
+	case BCD_TYPE_OSLOADER: return "Windows Boot Loader";
+	case BCD_TYPE_RESUME: return "Resume from Hibernate";
+	default: return NULL;
+	}
+}
+
+static int win_ems(struct win *w, hive_h *h, struct win_edit *ed)
+{
+	hive_node_h objs = hivex_node_get_child(h, hivex_root(h), "Objects");
+	hive_node_h *kids;
+	int r = 0;
+
+	(void)w;
+	if (!objs)
+		return 0;
+	if (!(kids = hivex_node_children(h, objs)))
+		return -1;
+	for (size_t i = 0; kids[i] && !r; i++) {
+		hive_node_h els = hivex_node_get_child(h, kids[i], "Elements");
+		hive_node_h desc = hivex_node_get_child(h, kids[i],
+							"Description");
+		hive_value_h tv = desc ? hivex_node_get_value(h, desc, "Type") :
+				  0;
+		uint32_t type = 0;
+		hive_type t;
+		size_t len;
+		if (tv && !hivex_value_type(h, tv, &t, &len) &&
+		    t == hive_t_REG_DWORD && len == 4)
+			type = (uint32_t)hivex_value_dword(h, tv);
+		for (size_t k = 0; els && k < sizeof bcd_ems / sizeof *bcd_ems;
+		     k++) {
+			hive_node_h el = hivex_node_get_child(h, els,
+							      bcd_ems[k].key);
+			hive_value_h v = el ? hivex_node_get_value(h, el,
+								   "Element") :
+					 0;
+			char *data;
+			bool on = false;
+			if (!v || !(data = hivex_value_value(h, v, &t, &len)))
+				continue;
+			for (size_t b = 0; b < len; b++)
+				on = on || data[b];
+			free(data);
+			if (!on || !len)
+				continue;
+			char *zero = calloc(1, len);
+			if (!zero) {
+				errno = ENOMEM;
+				r = -1;
+				break;
+			}
+			hive_set_value val = { .key = (char *)"Element",
+					       .t = t, .len = len,
+					       .value = zero };
+			char was[64], now[64];
+			win_value_text(h, v, was, sizeof was);
+			errno = 0;
+			r = hivex_node_set_value(h, el, &val, 0);
+			free(zero);
+			if (r)
+				break;
+			v = hivex_node_get_value(h, el, "Element");
+			win_value_text(h, v, now, sizeof now);
+			char *id = hivex_node_name(h, kids[i]);
+			const char *tn = bcd_type_name(type);
+			char what[200], before[240], after[240], kind[48];
+			if (tn)
+				snprintf(kind, sizeof kind, "%s", tn);
+			else
+				snprintf(kind, sizeof kind, "type 0x%08x", type);
+			snprintf(what, sizeof what, "%s (%s): %s (element %s) "
+				 "on -> off", id ? id : "?", kind,
+				 bcd_ems[k].name, bcd_ems[k].key);
+			snprintf(before, sizeof before, "Objects\\%s\\Elements\\"
+				 "%s \"Element\"=%s", id ? id : "?",
+				 bcd_ems[k].key, was);
+			snprintf(after, sizeof after, "Objects\\%s\\Elements\\"
+				 "%s \"Element\"=%s", id ? id : "?",
+				 bcd_ems[k].key, now);
+			free(id);
+			win_changed(ed, what, before, after);
+		}
+	}
+	free(kids);
+	return r;
+}
+
+/* ---- one hive ---- */
+
+/* A memory file holding len bytes of buf (fd, or -1 and why). */
+static int win_memfd(const void *buf, size_t len, char *why, size_t wsize)
+{
+	int fd = memfd_create("vmie-hive", MFD_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, wsize, "cannot hold it in memory (memfd_create: "
+			 "%s); vmie writes no guest data to host files",
+			 strerror(errno));
+		return -1;
+	}
+	const uint8_t *p = buf;
+	for (size_t w = 0; w < len;) {
+		ssize_t n = write(fd, p + w, len - w);
+		if (n <= 0) {
+			snprintf(why, wsize, "copy into memory: %s",
+				 n < 0 ? strerror(errno) : "short write");
+			close(fd);
+			return -1;
+		}
+		w += (size_t)n;
+	}
+	return fd;
+}
+
+/*
+ * Change the hive at rel on g (guest path shown as path, on device) with
+ * fn; keep its original, write it back, journal it under rule.  What
+ * cannot be done without writing anything is a note; a failure after
+ * writing started fails the task.
+ */
+static void win_hive(struct win *w, struct vmie_guest *g, const char *device,
+		     const char *rel, const char *rule, win_edit_fn fn)
+{
+	struct vmie_err e = { 0 };
+	struct vmie_guest_stat st;
+	struct win_edit ed = { 0 };
+	char *buf = NULL, why[240] = "", p[64], kept[300];
+	size_t len = 0, nlen = 0;
+	uint32_t seq1, seq2;
+	hive_h *h = NULL;
+	int in = -1, out = -1;
+	void *map = MAP_FAILED;
+	struct stat ost;
+
+	if (vmie_guest_stat(g, rel, &st, &e) || !st.exists || !st.is_reg) {
+		vmie_mod_note(w->m, "%s:%s: not changed: %s", device, rel,
+			      e.msg[0] ? e.msg : "not a regular file");
+		return;
+	}
+	if (st.size > WIN_MAX_HIVE || st.size < WIN_HIVE_MIN) {
+		vmie_mod_note(w->m, "%s:%s: not changed: %llu bytes (a hive "
+			      "vmie changes has %u to %zu)", device, rel,
+			      (unsigned long long)st.size, WIN_HIVE_MIN,
+			      WIN_MAX_HIVE);
+		return;
+	}
+	if (vmie_guest_read(g, rel, WIN_MAX_HIVE, &buf, &len, &e)) {
+		vmie_mod_note(w->m, "%s:%s: not changed: %s", device, rel,
+			      e.msg);
+		return;
+	}
+	if (len < WIN_HIVE_MIN || memcmp(buf + REGF_SIG, "regf", 4)) {
+		snprintf(why, sizeof why, "not a registry hive (no \"regf\")");
+		goto note;
+	}
+	seq1 = vmie_le32((const uint8_t *)buf + REGF_SEQ1);
+	seq2 = vmie_le32((const uint8_t *)buf + REGF_SEQ2);
+	if (seq1 != seq2) {
+		snprintf(why, sizeof why, "the hive is dirty (sequence numbers "
+			 "%u and %u: its newest data are in its .LOG1/.LOG2 "
+			 "files, which vmie does not replay); boot Windows "
+			 "once and shut it down cleanly", seq1, seq2);
+		goto note;
+	}
+	if ((in = win_memfd(buf, len, why, sizeof why)) < 0)
+		goto note;
+	snprintf(p, sizeof p, "/proc/self/fd/%d", in);
+	errno = 0;
+	if (!(h = hivex_open(p, HIVEX_OPEN_WRITE))) {
+		snprintf(why, sizeof why, "hivex cannot open it (%s)",
+			 errno ? strerror(errno) : "rejected");
+		goto note;
+	}
+	errno = 0;
+	if (fn(w, h, &ed)) {
+		snprintf(why, sizeof why, "hivex: %s",
+			 errno ? strerror(errno) : "failed");
+		goto note;
+	}
+	if (ed.oom) {
+		snprintf(why, sizeof why, "out of memory");
+		goto note;
+	}
+	if (!ed.n)
+		goto out;               /* nothing to change */
+	if ((out = memfd_create("vmie-hive-new", MFD_CLOEXEC)) < 0) {
+		snprintf(why, sizeof why, "memfd_create: %s", strerror(errno));
+		goto note;
+	}
+	snprintf(p, sizeof p, "/proc/self/fd/%d", out);
+	errno = 0;
+	if (hivex_commit(h, p, 0)) {
+		snprintf(why, sizeof why, "hivex_commit: %s",
+			 errno ? strerror(errno) : "failed");
+		goto note;
+	}
+	hivex_close(h);
+	h = NULL;
+	if (fstat(out, &ost) || ost.st_size < WIN_HIVE_MIN ||
+	    (uint64_t)ost.st_size > WIN_MAX_HIVE * 2) {
+		snprintf(why, sizeof why, "the new hive has an odd size");
+		goto note;
+	}
+	nlen = (size_t)ost.st_size;
+	map = mmap(NULL, nlen, PROT_READ, MAP_SHARED, out, 0);
+	if (map == MAP_FAILED) {
+		snprintf(why, sizeof why, "mmap: %s", strerror(errno));
+		goto note;
+	}
+	vmie_mod_diff(w->m, rel, ed.before ? ed.before : "", ed.blen,
+		      ed.after ? ed.after : "", ed.alen);
+	/* from here on the guest is written: a failure fails the task */
+	if (vmie_mod_kept_name(g, rel, kept, sizeof kept)) {
+		VMIE_ERR(&e, VMIE_EEXIST, "%s: %s: no free name to keep the "
+			 "original under", device, rel);
+		win_fail(w, &e);
+		goto out;
+	}
+	if (vmie_guest_copy(g, rel, kept, &e) ||
+	    vmie_guest_write(g, rel, map, nlen, 0644, &e)) {
+		win_fail(w, &e);
+		goto out;
+	}
+	if (vmie_mod_record(w->m, device, rel, rule, ed.what, kept, buf, len,
+			    map, nlen)) {
+		VMIE_ERR(&e, VMIE_ENOMEM, "out of memory");
+		win_fail(w, &e);
+	}
+	goto out;
+note:
+	vmie_mod_note(w->m, "%s:%s: not changed: %s", device, rel, why);
+out:
+	if (h)
+		hivex_close(h);
+	if (map != MAP_FAILED)
+		munmap(map, nlen);
+	if (in >= 0)
+		close(in);
+	if (out >= 0)
+		close(out);
+	free(buf);
+	free(ed.before);
+	free(ed.after);
+}
+
+/* ---- where things are ---- */
+
+/* The guest path of the Windows directory: "C:\Windows" -> "/Windows". */
+static void win_sysroot(const struct vmie_insp_os *os, char *out,
+			size_t size)
+{
+	const char *s = os->systemroot;
+	if (((s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')) &&
+	    s[1] == ':')
+		s += 2;
+	size_t n = 0;
+	if (s[0] != '\\' && s[0] != '/')
+		out[n++] = '/';
+	for (; *s && n + 1 < size; s++)
+		out[n++] = *s == '\\' ? '/' : *s;
+	out[n] = 0;
+	while (n > 1 && out[n - 1] == '/')
+		out[--n] = 0;
+	if (!strcmp(out, "/"))
+		vmie_strlcpy(out, "/Windows", size);
+}
+
+/* Where inspection read the BCD: its "ems" evidence says "device:/path".
+ * false when it found none. */
+static bool win_bcd_where(const struct vmie_insp_os *os, char *dev,
+			  size_t dsize, char *path, size_t psize)
+{
+	for (unsigned i = 0; i < os->n_evidence; i++) {
+		const struct vmie_evidence *ev = &os->evidence[i];
+		const char *c = strstr(ev->where, ":/");
+		if (strcmp(ev->fact, "ems") || !c)
+			continue;
+		snprintf(dev, dsize, "%.*s", (int)(c - ev->where), ev->where);
+		vmie_strlcpy(path, c + 1, psize);
+		return true;
+	}
+	return false;
+}
+
+static void win_bcd(struct win *w)
+{
+	char dev[160], path[200];
+	if (!win_bcd_where(w->os, dev, sizeof dev, path, sizeof path)) {
+		if (w->os->ems_enabled != 0)
+			vmie_mod_note(w->m, "%s: no BCD store found: Emergency "
+				      "Management Services not checked",
+				      w->os->root_device);
+		return;
+	}
+	int i = win_fs_index(w->in, dev);
+	if (i >= 0 && !strcmp(w->in->fs[i].probe.type, "vfat")) {
+		/* EMS off needs no change: say nothing */
+		if (w->os->ems_enabled != 0)
+			vmie_mod_note(w->m, "%s:%s: not changed: the BCD is on "
+				      "the FAT EFI System Partition, which "
+				      "vmie does not write yet; Emergency "
+				      "Management Services stays %s", dev,
+				      path, w->os->ems_enabled == 1 ?
+				      "enabled" : "as it is");
+		return;
+	}
+	struct vmie_guest *g = win_guest(w, dev, "the BCD");
+	if (g && !w->failed)
+		win_hive(w, g, dev, path, "PREP-010", win_ems);
+}
+
+int vmie_modify_windows(struct mod *m, const struct vmie_inspection *in,
+			const struct vmie_insp_os *os, struct vmie_err *err)
+{
+	struct win w = { .m = m, .in = in, .os = os };
+	char root[160], rel[240];
+
+	win_sysroot(os, root, sizeof root);
+	struct vmie_guest *g = win_guest(&w, os->root_device,
+					 "the registry");
+	if (g && !w.failed) {
+		snprintf(rel, sizeof rel, "%s/System32/config/SYSTEM", root);
+		win_hive(&w, g, os->root_device, rel, "PREP-009", win_rtu);
+	}
+	if (!w.failed)
+		win_bcd(&w);
+	for (unsigned k = 0; k < w.n_fs; k++) {
+		struct vmie_err e = { 0 };
+		if (!w.fs[k].g)
+			continue;
+		if (!w.failed && vmie_guest_flush(w.fs[k].g, &e))
+			win_fail(&w, &e);
+		vmie_guest_close(w.fs[k].g);
+		w.fs[k].g = NULL;
+	}
+	if (w.failed && err)
+		*err = w.err;
+	return w.failed;
+}
