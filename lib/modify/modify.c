@@ -2,7 +2,9 @@
  * The guest changes of an import: which files, which editor, where the
  * original is kept, the journal (modify.h).  The editors (edit_*.c) only
  * transform text; the backends (guest_*.c) only read and write files;
- * this file decides.
+ * this file decides.  The Windows changes are registry values, not text:
+ * windows.c makes them, through the helpers of modify_int.h (notes, the
+ * diff, kept names, the journal).
  *
  * Paths of the guest are mapped to a file system by the guest's fstab as
  * inspection read it: a path under a mount point (/boot) is on the file

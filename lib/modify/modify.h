@@ -13,6 +13,13 @@
  *   GRUB                               root=/resume= device names ->
  *     grub.cfg, /etc/default/grub,     UUID=, net.ifnames=0, the default
  *     menu.lst, BLS entries, grubenv   kernel and a timeout (PREP-014)
+ * Windows (an OS of the inspection whose root is NTFS; windows.c):
+ *   SYSTEM hive                        RealTimeIsUniversal = 1 in every
+ *                                      control set (PREP-009)
+ *   BCD store (NTFS only: on the       EMS off: bootems/ems elements set
+ *     active partition of a BIOS       to false (PREP-010); a BCD on the
+ *     guest)                           FAT ESP is left as it is, a note
+ *                                      says so
  * Every changed file's original is kept beside it as "<name>.vmie-orig"
  * (".vmie-orig.2"... when taken), PREP-018; a file set aside is renamed
  * to its kept name.  The journal entry says which file, which rule asked,
@@ -21,8 +28,9 @@
  *
  * The file systems are opened again on the devices the inspection kept
  * (vmie_inspect_opts.keep_devices), which read and write through the
- * overlays.  A file system vmie cannot write yet (XFS, Btrfs, JFS: they
- * need libguestfs) is left as it is, and the result says so in a note.
+ * overlays (ext2/3/4 through guest_ext.c, NTFS through guest_ntfs.c).  A
+ * file system vmie cannot write yet (XFS, Btrfs, JFS: they need
+ * libguestfs; FAT) is left as it is, and the result says so in a note.
  *
  * With o->diff, a unified diff of every change is built too (the dry
  * run prints it; the overlays are thrown away).
@@ -65,7 +73,7 @@ struct vmie_modify_result {
 	char notes[VMIE_MODIFY_MAX_NOTES][240];  /* what was not done, why */
 };
 
-/* Make the changes of every Linux OS of in (see above).  0, or an error
+/* Make the changes of every Linux and Windows OS of in (see above).  0, or an error
  * when a change could not be written (the overlay is then to be thrown
  * away: the task fails). */
 int vmie_modify_guest(const struct vmie_inspection *in,
