@@ -473,6 +473,8 @@ int vmie_convert_to_sink(struct vmie_image *img, struct vmie_sink *sink,
 	for (size_t i = 0; convert_capture_drivers[i]; i++)
 		if (!strcmp(cap_img->drv->name, convert_capture_drivers[i]))
 			ctx.capture = true;
+	/* zeros that a vanished mapping gave us are not the file's */
+	unsigned long lost_before = vmie_src_mappings_lost();
 	parallel = vmie_sink_parallel(sink);
 	ctx.any_order = parallel && (w.flags & VMIE_WRITER_ANY_ORDER);
 	if (parallel && !ctx.any_order && (w.flags & VMIE_WRITER_DEFER_DATA)) {
@@ -628,6 +630,11 @@ int vmie_convert_to_sink(struct vmie_image *img, struct vmie_sink *sink,
 			    w.ops->discard)
 				w.ops->discard(&w, &slots[i].c);
 	}
+	if (!r && ctx.capture && vmie_src_mappings_lost() != lost_before)
+		r = vmie_src_check_size(cap_img->src, err);
+	if (!r && ctx.capture && vmie_src_mappings_lost() != lost_before)
+		r = VMIE_CORRUPT(err, "%s: a source file shrank while it was "
+				 "being read", img->name);
 	if (!r)
 		r = w.ops->finish(&w, err);
 	if (!r && o->progress)

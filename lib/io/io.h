@@ -51,8 +51,10 @@ struct vmie_src_ops {
 	 * reader may scribble on them without touching the file), for
 	 * readers that would otherwise copy every byte through pread; NULL
 	 * when it cannot be mapped.  Mapped once, lives until close;
-	 * thread-safe.  A file that shrinks while mapped raises SIGBUS on
-	 * access past its new end, so users call check_size first. */
+	 * thread-safe.  A file that shrinks while mapped would raise SIGBUS
+	 * on access past its new end: the file source catches it, gives
+	 * the access a zero page and marks the mapping lost, so users call
+	 * check_size after they have used the bytes, too. */
 	uint8_t *(*map)(struct vmie_src *s);
 	/* Optional: VMIE_ECORRUPT if the source is now shorter than size. */
 	int (*check_size)(struct vmie_src *s, struct vmie_err *err);
@@ -174,6 +176,11 @@ uint8_t *vmie_src_map(struct vmie_src *s);
 /* 0, or VMIE_ECORRUPT when the source shrank below s->size since it was
  * opened (to check before touching a mapping). */
 int vmie_src_check_size(struct vmie_src *s, struct vmie_err *err);
+/* How many mapped pages of any file source have vanished under their
+ * reader (the file was cut short) since the process started: a reader
+ * that notes it before and compares after knows whether zeros it took
+ * from a mapping were the file's. */
+unsigned long vmie_src_mappings_lost(void);
 void vmie_src_ref(struct vmie_src *s);
 /* Drop a reference; closes at zero.  NULL is fine. */
 void vmie_src_unref(struct vmie_src *s);

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <linux/fs.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,11 +132,109 @@ struct file_src {
 	pthread_mutex_t map_lock;
 	uint8_t *map;        /* whole-file mapping, once asked for */
 	bool map_tried;
+	int guard;           /* its slot in the SIGBUS guard */
 	/* the last runs of the file found by SEEK_HOLE/SEEK_DATA (one per
 	 * reading thread, roughly) */
 	struct { uint64_t lo, hi; bool hole; } run[FILE_RUNS];
 	unsigned run_next;
 };
+
+/* ---- mappings that lose their file (SIGBUS guard) ----
+ *
+ * A mapped file cut short by someone else raises SIGBUS on the next
+ * touch of a page past its new end, however recently its size was
+ * checked.  The handler below turns that into an error instead of a
+ * dead process: when the faulting address lies in one of our file
+ * mappings, the page is replaced by a zero page (so the access that
+ * faulted completes), the mapping is marked lost, and the reader's
+ * next size check (vmie_src_check_size, and every capture read) fails
+ * with "the file shrank".  Other SIGBUS go to the previous handler. */
+
+#define GUARD_SLOTS 64
+
+static struct {
+	_Atomic(uintptr_t) lo, hi;     /* [lo, hi) of a live mapping */
+	atomic_bool lost;
+} guard[GUARD_SLOTS];
+static atomic_ulong guard_lost_count;
+static struct sigaction guard_prev;
+static uintptr_t guard_pg = 4096;
+static pthread_once_t guard_once = PTHREAD_ONCE_INIT;
+
+static void guard_handler(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t a = (uintptr_t)si->si_addr;
+	for (int i = 0; i < GUARD_SLOTS; i++) {
+		uintptr_t lo = atomic_load(&guard[i].lo);
+		if (lo && a >= lo && a < atomic_load(&guard[i].hi)) {
+			uintptr_t pg = a & ~(guard_pg - 1);
+			/* mmap is a plain system call: safe in a handler */
+			if (mmap((void *)pg, guard_pg, PROT_READ | PROT_WRITE,
+				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+				 0) == MAP_FAILED)
+				break;
+			atomic_store(&guard[i].lost, true);
+			atomic_fetch_add(&guard_lost_count, 1);
+			return;
+		}
+	}
+	/* not ours: what would have happened without us */
+	if (guard_prev.sa_flags & SA_SIGINFO && guard_prev.sa_sigaction) {
+		guard_prev.sa_sigaction(sig, si, uc);
+		return;
+	}
+	if (guard_prev.sa_handler != SIG_DFL &&
+	    guard_prev.sa_handler != SIG_IGN) {
+		guard_prev.sa_handler(sig);
+		return;
+	}
+	signal(SIGBUS, SIG_DFL);
+	raise(SIGBUS);
+}
+
+static void guard_install(void)
+{
+	struct sigaction sa;
+	long pg = sysconf(_SC_PAGESIZE);
+	if (pg > 0)
+		guard_pg = (uintptr_t)pg;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_sigaction = guard_handler;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &guard_prev);
+}
+
+/* Register [p, p+len); the slot, or -1 when all are taken (the caller
+ * then does without the mapping). */
+static int guard_add(void *p, size_t len)
+{
+	pthread_once(&guard_once, guard_install);
+	for (int i = 0; i < GUARD_SLOTS; i++) {
+		uintptr_t zero = 0;
+		if (atomic_compare_exchange_strong(&guard[i].lo, &zero,
+						   (uintptr_t)1)) {
+			atomic_store(&guard[i].lost, false);
+			atomic_store(&guard[i].hi, (uintptr_t)p + len);
+			atomic_store(&guard[i].lo, (uintptr_t)p);
+			return i;
+		}
+	}
+	return -1;
+}
+
+static void guard_remove(int i)
+{
+	if (i < 0)
+		return;
+	atomic_store(&guard[i].hi, (uintptr_t)0);
+	atomic_store(&guard[i].lo, (uintptr_t)0);
+}
+
+unsigned long vmie_src_mappings_lost(void)
+{
+	return atomic_load(&guard_lost_count);
+}
 
 /* ---- zero-copy capture (see io.h) ---- */
 
@@ -398,8 +498,13 @@ static uint8_t *file_map(struct vmie_src *s)
 		void *p = mmap(NULL, (size_t)s->size, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_NORESERVE, f->fd, 0);
 		if (p != MAP_FAILED) {
-			madvise(p, (size_t)s->size, MADV_SEQUENTIAL);
-			f->map = p;
+			f->guard = guard_add(p, (size_t)s->size);
+			if (f->guard < 0) {
+				munmap(p, (size_t)s->size);
+			} else {
+				madvise(p, (size_t)s->size, MADV_SEQUENTIAL);
+				f->map = p;
+			}
 		}
 	}
 	f->map_tried = true;
@@ -413,6 +518,10 @@ static int file_check_size(struct vmie_src *s, struct vmie_err *err)
 	struct stat st;
 	if (!f->regular)
 		return 0;
+	if (f->map && atomic_load(&guard[f->guard].lost))
+		return VMIE_CORRUPT(err, "%s: the file shrank while it was "
+				    "being read (pages of it vanished)",
+				    s->name);
 	if (fstat(f->fd, &st) < 0)
 		return VMIE_ERR_SYS(err, "%s: stat", s->name);
 	if ((uint64_t)st.st_size < s->size)
@@ -427,8 +536,10 @@ static void file_close(struct vmie_src *s)
 {
 	struct file_src *f = s->priv;
 	if (f) {
-		if (f->map)
+		if (f->map) {
+			guard_remove(f->guard);
 			munmap(f->map, (size_t)s->size);
+		}
 		pthread_mutex_destroy(&f->map_lock);
 		close(f->fd);
 		if (f->sib.free)

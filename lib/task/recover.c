@@ -14,6 +14,7 @@
 #include "task/task_int.h"
 #include "core/util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -862,9 +863,39 @@ int vmie_describe_tags(struct vmie_task_env *env, const json_t *req,
 		{ "resource-id", "ResourceId" },
 		{ "resource-type", "ResourceType" }, { NULL, NULL } };
 	const json_t *filters = json_object_get(req, "Filters");
-	json_t *list = json_array();
-	int r = task_filters_check(filters, names, err);
+	json_t *list;
+	size_t from = 0;
+	int r;
 
+	if ((r = task_want(req, "MaxResults", JSON_INTEGER, false,
+			   "DescribeTags", err)) ||
+	    (r = task_want(req, "NextToken", JSON_STRING, false,
+			   "DescribeTags", err)) ||
+	    (r = task_filters_check(filters, names, err)))
+		return r;
+	/* the AWS range for DescribeTags is 5 to 1000 */
+	json_int_t max = json_integer_value(json_object_get(req, "MaxResults"));
+	if (json_object_get(req, "MaxResults") && (max < 5 || max > 1000))
+		return VMIE_API_ERR(err, VMIE_EINVAL, "InvalidParameterValue",
+				    "DescribeTags: MaxResults must be 5 to "
+				    "1000, not %lld", (long long)max);
+	/* the token is where the next page starts in the listing, which
+	 * is in a stable order (kind, id, tag key) */
+	const char *tok = task_str(req, "NextToken");
+	if (tok && tok[0]) {
+		char *end;
+		unsigned long long v;
+		errno = 0;
+		v = strncmp(tok, "tags-", 5) ? 0 : strtoull(tok + 5, &end, 10);
+		if (strncmp(tok, "tags-", 5) || errno || *end || !v ||
+		    v > 1u << 30)
+			return VMIE_API_ERR(err, VMIE_EINVAL,
+					    "InvalidNextToken", "DescribeTags: "
+					    "the NextToken '%.64s' is not "
+					    "valid", tok);
+		from = (size_t)v;
+	}
+	list = json_array();
 	for (int k = 0; !r && k < VMIE_REC_N; k++) {
 		json_t *all = NULL, *x;
 		char next[VMIE_ID_MAX];
@@ -901,6 +932,21 @@ int vmie_describe_tags(struct vmie_task_env *env, const json_t *req,
 		return r;
 	}
 	*out = json_object();
+	if (from || max) {
+		size_t n = json_array_size(list);
+		json_t *page = json_array();
+		size_t end = max && from + (size_t)max < n ? from + (size_t)max
+							   : n;
+		for (size_t i = from; i < end; i++)
+			json_array_append(page, json_array_get(list, i));
+		if (end < n) {
+			char t[32];
+			snprintf(t, sizeof t, "tags-%zu", end);
+			json_object_set_new(*out, "NextToken", json_string(t));
+		}
+		json_decref(list);
+		list = page;
+	}
 	json_object_set_new(*out, "Tags", list);
 	return 0;
 }

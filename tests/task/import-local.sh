@@ -178,6 +178,31 @@ vt create-tags --resources "$span_ami" $SNAPS --tags Key=team,Value=infra Key=en
 vt describe-tags --filters Name=key,Values=team
 ntag=$(( 1 + $(echo $SNAPS | wc -w) ))
 [ "$(jget 'len(d["Tags"])')" = $ntag ] || fail "describe-tags: $(cat "$T/out")"
+# paging: pages of 5 (the least AWS takes) hold every tag once
+vt describe-tags --max-results 5
+[ "$RC" = 0 ] || fail "describe-tags paging: $(cat "$T/err")"
+"$PY" - "$T/out" > "$T/page1" <<'PYEOF' || fail "describe-tags page 1"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert len(d["Tags"]) <= 5
+for t in d["Tags"]: print(t["ResourceId"], t["Key"])
+print("TOKEN", d.get("NextToken", ""))
+PYEOF
+seen=$(grep -vc '^TOKEN' "$T/page1")
+tok=$(sed -n 's/^TOKEN //p' "$T/page1")
+while [ -n "$tok" ]; do
+	vt describe-tags --max-results 5 --next-token "$tok"
+	[ "$RC" = 0 ] || fail "describe-tags next page: $(cat "$T/err")"
+	seen=$((seen + $(jget 'len(d["Tags"])')))
+	tok=$(jget 'd.get("NextToken", "")')
+done
+vt describe-tags
+[ "$seen" = "$(jget 'len(d["Tags"])')" ] || fail "describe-tags paging: $seen tags in pages, $(jget 'len(d["Tags"])') in all"
+[ "$seen" -gt 5 ] || fail "describe-tags paging: only $seen tags (the test wants more than a page)"
+vt describe-tags --max-results 4
+[ "$RC" = 252 ] || [ "$RC" = 254 ] || fail "describe-tags --max-results 4 accepted"
+vt describe-tags --next-token bogus
+[ "$RC" = 254 ] && grep -q InvalidNextToken "$T/err" || fail "describe-tags: a bogus NextToken"
 vt describe-images --filters Name=tag:env,Values=test
 [ "$(jget 'd["Images"][0]["ImageId"]')" = "$span_ami" ] || fail "tag filter"
 vt delete-tags --resources "$span_ami" --tags Key=team
