@@ -29,10 +29,11 @@ test:
 
 # Also the slow suites (real debootstrap guests, big images, fuzz replays).
 test-slow:
-	@$(DEPS_OR_WARN)
+	@VMIE_SLOW=1 $(DEPS_OR_WARN)
 	@VMIE_SLOW=1 scripts/run-tests.sh
 
 bench: build
+	@VMIE_SLOW=1 scripts/deps.sh || echo "scripts/deps.sh failed: the benchmarks that need QEMU or virt-v2v skip" >&2
 	@bench/run.sh $(BUILD)/vmie
 
 # libFuzzer targets (clang, ASan+UBSan, -Dfuzz=true) in $(FUZZ_BUILD);

@@ -7,7 +7,8 @@
  * --no-cli-pager) are accepted and ignored, so scripts run unchanged.
  *
  * Beyond AWS: --store DIR (VMIE_STORE; default $XDG_DATA_HOME/vmie),
- * --bucket-root DIR (VMIE_BUCKET_ROOT), --policy (import-image),
+ * --bucket-root DIR (VMIE_BUCKET_ROOT), --policy, --volume-format,
+ * --boot-check and --boot-check-timeout (import-image),
  * --dry-run (import-image: decide and print, store nothing), --no-wait
  * (print the task at once, a detached worker runs it).
  *
@@ -41,6 +42,8 @@ enum akind {
 	A_STRUCT,       /* --flag JSON|shorthand -> "Member": {...} */
 	A_STRUCTS,      /* --flag X [Y...] -> "Member": [{...}, ...] */
 	A_VMIE,         /* --flag VALUE -> "Vmie": {"Member": "VALUE"} */
+	A_VMIE_TRUE,    /* --flag -> "Vmie": {"Member": true} */
+	A_VMIE_INT,     /* --flag N -> "Vmie": {"Member": N} */
 };
 
 struct argdef {
@@ -86,6 +89,8 @@ static const struct argdef import_image_args[] = {
 	{ "--client-data", "ClientData", A_STRUCT, false },
 	{ "--policy", "Policy", A_VMIE, false },
 	{ "--volume-format", "VolumeFormat", A_VMIE, false },
+	{ "--boot-check", "BootCheck", A_VMIE_TRUE, false },
+	{ "--boot-check-timeout", "BootCheckTimeout", A_VMIE_INT, false },
 	TAGSPEC,
 	{ NULL, NULL, 0, false }
 };
@@ -211,10 +216,12 @@ static void op_usage(FILE *f, const struct opdef *o)
 	fprintf(f, "usage: vmie %s", o->cmd);
 	for (const struct argdef *a = o->args; a->flag; a++) {
 		const char *v = a->kind == A_LIST ? " VALUE..." :
-				a->kind == A_TRUE || a->kind == A_FALSE ? "" :
+				a->kind == A_TRUE || a->kind == A_FALSE ||
+				a->kind == A_VMIE_TRUE ? "" :
 				a->kind == A_STRUCTS ? " JSON|SHORTHAND..." :
 				a->kind == A_STRUCT ? " JSON|SHORTHAND" :
-				a->kind == A_INT ? " N" : " VALUE";
+				a->kind == A_INT || a->kind == A_VMIE_INT ? " N" :
+				" VALUE";
 		fprintf(f, " %s%s%s%s", a->required ? "" : "[", a->flag, v,
 			a->required ? "" : "]");
 	}
@@ -359,7 +366,8 @@ static int parse_args(const struct opdef *o, int argc, char **argv,
 		switch (a->kind) {
 		case A_TRUE:
 		case A_FALSE:
-			v = json_boolean(a->kind == A_TRUE);
+		case A_VMIE_TRUE:
+			v = json_boolean(a->kind != A_FALSE);
 			break;
 		case A_STR:
 		case A_VMIE:
@@ -371,7 +379,8 @@ static int parse_args(const struct opdef *o, int argc, char **argv,
 				return 252;
 			}
 			break;
-		case A_INT: {
+		case A_INT:
+		case A_VMIE_INT: {
 			char *end;
 			NEXT_VALUE();
 			errno = 0;
@@ -433,7 +442,8 @@ static int parse_args(const struct opdef *o, int argc, char **argv,
 			break;
 		}
 #undef NEXT_VALUE
-		if (a->kind == A_VMIE) {
+		if (a->kind == A_VMIE || a->kind == A_VMIE_TRUE ||
+		    a->kind == A_VMIE_INT) {
 			json_t *vm = json_object_get(cl->req, "Vmie");
 			if (!vm) {
 				vm = json_object();

@@ -11,7 +11,10 @@
  *   backend   file systems        how
  *   ext       ext2, ext3, ext4    libext2fs, read-write, through an
  *                                 io_manager over the vmie_image
- *   guestfs   XFS, Btrfs, JFS     libguestfs when installed (later)
+ *   guestfs   XFS, Btrfs, JFS     libguestfs (when vmie was built with
+ *                                 it): one appliance over the whole
+ *                                 disks, served to it by lib/io's NBD
+ *                                 server from the overlays (guest_gfs.c)
  *   ntfs      NTFS                libntfs-3g read-write, through the
  *                                 device operations of lib/fs/ntfs
  *                                 made writable (vmie_image_pwrite)
@@ -97,6 +100,70 @@ int vmie_guest_open_ext(struct vmie_image *dev, const char *name,
  * read-only files); see guest_ntfs.c for what each operation keeps. */
 int vmie_guest_open_ntfs(struct vmie_image *dev, const char *name,
 			 struct vmie_guest **out, struct vmie_err *err);
+
+/* ---- libguestfs (guest_gfs.c) ---- */
+
+/* One libguestfs appliance over the whole disks of a guest: each disk (an
+ * image that accepts vmie_image_pwrite: the overlay) is served to it by an
+ * NBD server (lib/io/nbd_server.h), so the appliance's writes land in the
+ * overlays and the appliance never sees a file of the host.  Nothing is
+ * mounted in the host kernel. */
+struct vmie_gfs;
+
+/* Whether this build has libguestfs. */
+bool vmie_gfs_built(void);
+/* The Debian packages the appliance needs, for messages. */
+#define VMIE_GFS_PACKAGES "libguestfs0, libguestfs-xfs (for XFS), " \
+	"linux-image-amd64 and qemu-system-x86"
+/* Start the appliance over disks[0..n) (NULL entries are skipped; disk i
+ * is then not reachable).  VMIE_EUNSUPP naming the packages when this
+ * build has no libguestfs or the appliance cannot start.  Slow: seconds
+ * (tens of seconds without KVM). */
+int vmie_gfs_open(struct vmie_image *const *disks, unsigned n,
+		  struct vmie_gfs **out, struct vmie_err *err);
+/* The appliance's name of a vmie device: disk d (of the disks given),
+ * partition part (0: the whole disk), or the LVM volume lv ("vg/lv", or
+ * NULL): "/dev/sda2", "/dev/vg/lv".  0, or VMIE_ENOENT. */
+int vmie_gfs_device(struct vmie_gfs *s, int disk, int part, const char *lv,
+		    char *out, size_t size, struct vmie_err *err);
+/* A guest handle (guest.h operations, kind "guestfs") on the file system
+ * on the appliance device dev, mounted read-write in the appliance at a
+ * mount point of its own (Btrfs: the subvolume subvol, when not NULL or
+ * "").  Several may be open at once.  name is for messages. */
+int vmie_guest_open_gfs(struct vmie_gfs *s, const char *dev,
+			const char *subvol, const char *name,
+			struct vmie_guest **out, struct vmie_err *err);
+
+/* The guest's own layout, to run its tools: the file systems mounted as
+ * the guest mounts them.  vmie_gfs_layout_begin unmounts what the guest
+ * handles mounted (close them first), drops the appliance's caches (the
+ * ext and NTFS backends may have written the same disks), and mounts the
+ * n entries in order (the first must be "/"); entries other than / and
+ * /boot that fail to mount are skipped.  *root is then a guest handle on
+ * the whole tree (paths as the guest sees them; close it before
+ * vmie_gfs_layout_end, which unmounts everything). */
+struct vmie_gfs_mount {
+	const char *dev;            /* appliance device */
+	const char *mountpoint;     /* "/", "/boot" */
+	const char *subvol;         /* Btrfs subvolume, or NULL */
+};
+int vmie_gfs_layout_begin(struct vmie_gfs *s, const struct vmie_gfs_mount *m,
+			  unsigned n, struct vmie_guest **root,
+			  struct vmie_err *err);
+int vmie_gfs_layout_end(struct vmie_gfs *s, struct vmie_err *err);
+/* Run a shell command line in the guest (between layout_begin and
+ * layout_end: /dev, /proc and /sys are bound into it), with the guest's
+ * /bin/sh.  *out (malloc'd, may be NULL) is its output, at most 64 KiB
+ * kept.  VMIE_EIO with the command's error output when it fails. */
+int vmie_gfs_sh(struct vmie_gfs *s, const char *cmd, char **out,
+		struct vmie_err *err);
+/* SHA-256 of a file of the layout, in hex (65 bytes). */
+int vmie_gfs_sha256(struct vmie_gfs *s, const char *path, char out[65],
+		    struct vmie_err *err);
+/* Flush everything to the disks and stop the appliance: 0, or an error
+ * when the appliance did not shut down cleanly (its writes may then be
+ * incomplete: the overlays are to be thrown away).  NULL is fine. */
+int vmie_gfs_close(struct vmie_gfs *s, struct vmie_err *err);
 
 int vmie_guest_read(struct vmie_guest *g, const char *path, size_t max,
 		    char **buf, size_t *len, struct vmie_err *err);

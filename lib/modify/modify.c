@@ -23,6 +23,8 @@
 #include "core/util.h"
 #include "inspect/inspect.h"
 #include "inspect/insp_int.h"
+#include "part/part.h"
+#include "rules/policy.h"
 
 #include <openssl/evp.h>
 #include <stdio.h>
@@ -32,6 +34,9 @@
 #define MODIFY_MAX_FILE       (4u << 20)
 #define MODIFY_MAX_DIR_FILES  256
 #define MODIFY_MAX_FS         8
+#define MODIFY_MAX_DISKS      26      /* what the appliance is given */
+#define MODIFY_MAX_MOUNTS     16
+#define MODIFY_MAX_DRIVERS    16
 
 struct mod_fs {
 	unsigned fsi;               /* inspection fs index */
@@ -50,7 +55,21 @@ struct mod {
 	unsigned n_fs;
 	int failed;                 /* the first error that must fail the task */
 	struct vmie_err err;
+	/* the libguestfs appliance (XFS, Btrfs, JFS, the initramfs): one
+	 * for the whole run, started when first needed */
+	struct vmie_gfs *gfs;
+	bool gfs_tried;
+	struct vmie_err gfs_err;
+	/* PREP-015: the modules the default kernel's initramfs needs added
+	 * (found while the root is open, added after it is closed) */
+	char initrd_add[MODIFY_MAX_DRIVERS][48];
+	unsigned n_initrd_add;
 };
+
+const struct vmie_modify_opts *vmie_mod_opts(struct mod *m)
+{
+	return m->o;
+}
 
 static void mod_vnote(struct mod *m, const char *fmt, va_list ap)
 {
@@ -121,9 +140,108 @@ static void mod_add_fs(struct mod *m, const char *device, const char *mount)
 	m->n_fs++;
 }
 
-/* The file system holding path, and the path inside it (rel, 256). */
-static struct mod_fs *mod_where(struct mod *m, const char *path, char *rel,
-				size_t size)
+/* The whole disks for the appliance: the option's, else the top-level
+ * image under the kept device of a file system of each disk (the
+ * overlay the inspection read). */
+static void mod_disks(struct mod *m, struct vmie_image **disks, unsigned n)
+{
+	if (m->o->disks) {
+		for (unsigned d = 0; d < n && d < m->o->n_disks; d++)
+			disks[d] = m->o->disks[d];
+		return;
+	}
+	for (unsigned i = 0; i < m->in->n_fs; i++) {
+		const struct vmie_insp_fs *f = &m->in->fs[i];
+		struct vmie_image *dev = vmie_inspection_device(m->in, i);
+		struct vmie_layout l = { 0 };
+		struct vmie_err e = { 0 };
+		if (f->disk < 0 || (unsigned)f->disk >= n || disks[f->disk] ||
+		    !dev || vmie_image_layout(dev, &l, &e))
+			continue;
+		/* the layout names the image, read-only; it is the overlay
+		 * the inspection was given, which takes writes */
+		disks[f->disk] = (struct vmie_image *)l.start_disk;
+		vmie_layout_free(&l);
+	}
+}
+
+/* The appliance, started on first use; NULL when it cannot start
+ * (m->gfs_err says why). */
+static struct vmie_gfs *mod_gfs(struct mod *m)
+{
+	struct vmie_image *disks[MODIFY_MAX_DISKS] = { 0 };
+	unsigned n = m->in->n_disks;
+
+	if (m->gfs_tried)
+		return m->gfs;
+	m->gfs_tried = true;
+	if (n > MODIFY_MAX_DISKS)
+		n = MODIFY_MAX_DISKS;
+	mod_disks(m, disks, n);
+	if (vmie_gfs_open(disks, n, &m->gfs, &m->gfs_err))
+		m->gfs = NULL;
+	return m->gfs;
+}
+
+static void mod_fail(struct mod *m, const struct vmie_err *e)
+{
+	if (!m->failed) {
+		m->failed = e->code ? e->code : VMIE_EIO;
+		m->err = *e;
+	}
+}
+
+/* The Btrfs subvolume the guest mounts at mount, or "". */
+static const char *mod_subvol(struct mod *m, const char *mount)
+{
+	if (!strcmp(mount, "/"))
+		return m->os->root_subvolume;
+	for (unsigned k = 0; k < m->os->n_fstab; k++)
+		if (!strcmp(m->os->fstab[k].mountpoint, mount))
+			return m->os->fstab[k].subvolume;
+	return "";
+}
+
+/* The appliance's device of inspection fs entry i. */
+static int mod_gfs_dev(struct mod *m, unsigned i, char *out, size_t size,
+		       struct vmie_err *e)
+{
+	const struct vmie_insp_fs *f = &m->in->fs[i];
+	if (f->alias_of[0]) {
+		int a = fs_index(m->in, f->alias_of);
+		if (a >= 0)
+			f = &m->in->fs[a];
+	}
+	return vmie_gfs_device(m->gfs, f->disk, f->partition,
+			       f->lv[0] ? f->lv : NULL, out, size, e);
+}
+
+/* XFS, Btrfs, JFS: through the appliance; failing the task when there
+ * is none (the guest would boot unchanged otherwise). */
+static void mod_open_gfs(struct mod *m, struct mod_fs *fs)
+{
+	const struct vmie_insp_fs *f = &m->in->fs[fs->fsi];
+	struct vmie_err e = { 0 };
+	char dev[64];
+
+	if (!mod_gfs(m)) {
+		e = m->gfs_err;
+		vmie_err_prefix(&e, "%s (%s, %s): cannot be changed", f->device,
+				fs->mount, f->probe.type);
+		mod_fail(m, &e);
+		return;
+	}
+	if (mod_gfs_dev(m, fs->fsi, dev, sizeof dev, &e) ||
+	    vmie_guest_open_gfs(m->gfs, dev, mod_subvol(m, fs->mount),
+				f->device, &fs->g, &e)) {
+		vmie_err_prefix(&e, "%s (%s)", f->device, fs->mount);
+		mod_fail(m, &e);
+	}
+}
+
+/* The file system whose mount point holds path, opened or not. */
+static struct mod_fs *mod_match(struct mod *m, const char *path,
+				size_t *mlen)
 {
 	struct mod_fs *best = NULL;
 	size_t blen = 0;
@@ -139,6 +257,16 @@ static struct mod_fs *mod_where(struct mod *m, const char *path, char *rel,
 			blen = n;
 		}
 	}
+	*mlen = blen;
+	return best;
+}
+
+/* The file system holding path, and the path inside it (rel, 256). */
+static struct mod_fs *mod_where(struct mod *m, const char *path, char *rel,
+				size_t size)
+{
+	size_t blen = 0;
+	struct mod_fs *best = mod_match(m, path, &blen);
 	if (!best)
 		return NULL;
 	snprintf(rel, size, "%s", path[blen] ? path + blen : "/");
@@ -159,12 +287,14 @@ static struct mod_fs *mod_where(struct mod *m, const char *path, char *rel,
 					m->err = e;
 				}
 			}
+		} else if (!strcmp(t, "xfs") || !strcmp(t, "btrfs") ||
+			   !strcmp(t, "jfs")) {
+			mod_open_gfs(m, best);
 		} else {
-			mod_note(m, "%s (%s, %s): not changed: vmie writes "
-				 "ext2/3/4 itself; %s needs libguestfs "
-				 "(Debian package libguestfs-tools), which "
-				 "this build does not use yet", f->device,
-				 best->mount, t, t);
+			mod_note(m, "%s (%s, %s): not changed: vmie changes "
+				 "ext2/3/4 itself and XFS, Btrfs and JFS "
+				 "through libguestfs", f->device, best->mount,
+				 t);
 		}
 	}
 	return best->g ? best : NULL;
@@ -644,6 +774,350 @@ static void mod_grub(struct mod *m)
 	free(l);
 }
 
+/* ---- the initramfs (PREP-015) ---- */
+
+/* A module's name as a file name says it: the base name before ".ko",
+ * '-' and '_' alike (the kernel treats them so). */
+static bool mod_name_eq(const char *a, size_t alen, const char *b)
+{
+	size_t i = 0;
+	for (; i < alen && b[i]; i++) {
+		char x = a[i] == '-' ? '_' : a[i], y = b[i] == '-' ? '_' : b[i];
+		if (x != y)
+			return false;
+	}
+	return i == alen && !b[i];
+}
+
+/* Does a modules.dep / modules.builtin text list module name? */
+static bool mod_list_has(const char *t, size_t len, const char *name)
+{
+	for (size_t i = 0; i < len;) {
+		size_t j = i;
+		while (j < len && t[j] != '\n')
+			j++;
+		size_t e = i;
+		while (e < j && t[e] != ':')
+			e++;
+		size_t b = e;
+		while (b > i && t[b - 1] != '/')
+			b--;
+		for (size_t k = b; k + 3 <= e; k++)
+			if (!memcmp(t + k, ".ko", 3)) {
+				if (mod_name_eq(t + b, k - b, name))
+					return true;
+				break;
+			}
+		i = j + 1;
+	}
+	return false;
+}
+
+static const struct vmie_insp_kernel *mod_kernel(struct mod *m)
+{
+	const char *v = grub_kernel(m);
+	for (unsigned k = 0; k < m->os->n_kernels; k++)
+		if (m->os->kernels[k].is_default)
+			return &m->os->kernels[k];
+	for (unsigned k = 0; v && k < m->os->n_kernels; k++)
+		if (!strcmp(m->os->kernels[k].version, v))
+			return &m->os->kernels[k];
+	return NULL;
+}
+
+/* Characters a name may have to be put in a shell command line. */
+static bool mod_sane(const char *s, bool path)
+{
+	if (!s[0] || strstr(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || strchr("._+~-", *s) ||
+		      (path && *s == '/')))
+			return false;
+	return true;
+}
+
+/* Which drivers of the policy the default initramfs lacks, and which of
+ * those the kernel has as modules (m->initrd_add); built-in ones count
+ * as present.  While the root is open. */
+static void mod_initrd_plan(struct mod *m)
+{
+	const struct vmie_insp_os *os = m->os;
+	const struct vmie_policy_set *ds = m->o->policy ?
+		vmie_policy_get_set(m->o->policy, "linux_initrd_drivers") : NULL;
+	const struct vmie_insp_kernel *k = mod_kernel(m);
+	const char *miss[MODIFY_MAX_DRIVERS];
+	unsigned n_miss = 0;
+
+	m->n_initrd_add = 0;
+	if (!ds || !ds->n)
+		return;
+	for (unsigned i = 0; i < ds->n && n_miss < MODIFY_MAX_DRIVERS; i++)
+		if (!vmie_insp_list_has(os->initrd_drivers, ds->values[i]))
+			miss[n_miss++] = ds->values[i];
+	if (!n_miss)
+		return;
+	if (!k) {
+		mod_note(m, "PREP-015: no default kernel found: the initramfs "
+			 "is left as it is");
+		return;
+	}
+	if (os->initrd_read != 1 || !k->initrd[0]) {
+		mod_note(m, "PREP-015: the initramfs of %s could not be read "
+			 "(%s): it is not rebuilt blindly", k->version,
+			 os->initrd_error[0] ? os->initrd_error : "none found");
+		return;
+	}
+	if (!mod_sane(k->version, false) || !mod_sane(k->initrd, true)) {
+		mod_note(m, "PREP-015: kernel %s: odd name: the initramfs is "
+			 "left as it is", k->version);
+		return;
+	}
+	char *dep = NULL, *bi = NULL;
+	size_t dlen = 0, blen = 0;
+	static const char *const mdirs[] = { "/lib/modules", "/usr/lib/modules" };
+	for (unsigned d = 0; d < 2 && !dep; d++) {
+		struct mod_fs *f;
+		char p[400], rel[300];
+		snprintf(p, sizeof p, "%s/%s/modules.dep", mdirs[d], k->version);
+		mod_read(m, p, &f, rel, sizeof rel, &dep, &dlen);
+		if (!dep)
+			continue;
+		snprintf(p, sizeof p, "%s/%s/modules.builtin", mdirs[d],
+			 k->version);
+		mod_read(m, p, &f, rel, sizeof rel, &bi, &blen);
+	}
+	char absent[200] = "";
+	for (unsigned i = 0; i < n_miss; i++) {
+		if (bi && mod_list_has(bi, blen, miss[i]))
+			continue;       /* built in: present */
+		if (dep && mod_list_has(dep, dlen, miss[i]) &&
+		    mod_sane(miss[i], false)) {
+			vmie_strlcpy(m->initrd_add[m->n_initrd_add++], miss[i],
+				     sizeof m->initrd_add[0]);
+			continue;
+		}
+		size_t n = strlen(absent);
+		snprintf(absent + n, sizeof absent - n, "%s%s", n ? ", " : "",
+			 miss[i]);
+	}
+	if (absent[0])
+		mod_note(m, "PREP-015: kernel %s has no module %s%s: the "
+			 "initramfs cannot hold it; install a kernel that has "
+			 "it", k->version, absent, dep ? "" :
+			 " (no modules.dep)");
+	free(dep);
+	free(bi);
+}
+
+static void mod_record_hex(struct mod *m, const char *device,
+			   const char *path, const char *what,
+			   const char *kept_as, const char *before,
+			   const char *after)
+{
+	struct vmie_change *c = mod_new_change(m);
+	if (!c) {
+		m->failed = VMIE_ENOMEM;
+		VMIE_ERR(&m->err, VMIE_ENOMEM, "out of memory");
+		return;
+	}
+	vmie_strlcpy(c->device, device, sizeof c->device);
+	vmie_strlcpy(c->path, path, sizeof c->path);
+	vmie_strlcpy(c->rule, "PREP-015", sizeof c->rule);
+	vmie_strlcpy(c->what, what, sizeof c->what);
+	vmie_strlcpy(c->kept_as, kept_as, sizeof c->kept_as);
+	vmie_strlcpy(c->sha256_before, before, sizeof c->sha256_before);
+	vmie_strlcpy(c->sha256_after, after, sizeof c->sha256_after);
+}
+
+static const char *mod_device_of(struct mod *m, const char *path)
+{
+	size_t ml;
+	struct mod_fs *f = mod_match(m, path, &ml);
+	return f ? m->in->fs[f->fsi].device : m->os->root_device;
+}
+
+/* Debian: the modules to add listed in /etc/initramfs-tools/modules
+ * (kept and journalled like any edit). */
+static int mod_initramfs_tools(struct mod *m, struct vmie_guest *rg,
+			       struct vmie_err *e)
+{
+	static const char path[] = "/etc/initramfs-tools/modules";
+	char *old = NULL, *nw, kept[300] = "", what[480];
+	size_t olen = 0, nlen;
+	struct vmie_guest_stat st;
+	int r;
+
+	if ((r = vmie_guest_stat(rg, path, &st, e)))
+		return r;
+	if (st.exists && (r = vmie_guest_read(rg, path, MODIFY_MAX_FILE, &old,
+					      &olen, e)))
+		return r;
+	nlen = olen;
+	if (!(nw = malloc(olen + 64 + MODIFY_MAX_DRIVERS * 50))) {
+		free(old);
+		return VMIE_ERR(e, VMIE_ENOMEM, "out of memory");
+	}
+	memcpy(nw, old ? old : "", olen);
+	if (nlen && nw[nlen - 1] != '\n')
+		nw[nlen++] = '\n';
+	nlen += (size_t)sprintf(nw + nlen, "# added by vmie (PREP-015)\n");
+	what[0] = 0;
+	for (unsigned i = 0; i < m->n_initrd_add; i++) {
+		nlen += (size_t)sprintf(nw + nlen, "%s\n", m->initrd_add[i]);
+		size_t w = strlen(what);
+		snprintf(what + w, sizeof what - w, "%s%s", w ? ", " : "added ",
+			 m->initrd_add[i]);
+	}
+	vmie_mod_diff(m, path, old ? old : "", olen, nw, nlen);
+	if (st.exists && (vmie_mod_kept_name(rg, path, kept, sizeof kept) ||
+			  (r = vmie_guest_copy(rg, path, kept, e)))) {
+		r = r ? r : VMIE_ERR(e, VMIE_EEXIST, "%s: no free name to keep "
+				     "the original under", path);
+		goto out;
+	}
+	if ((r = vmie_guest_write(rg, path, nw, nlen, 0644, e)))
+		goto out;
+	if (vmie_mod_record(m, mod_device_of(m, path), path, "PREP-015", what,
+			    kept, old ? old : "", olen, nw, nlen))
+		r = VMIE_ERR(e, VMIE_ENOMEM, "out of memory");
+out:
+	free(old);
+	free(nw);
+	return r;
+}
+
+/* Rebuild the initramfs with the guest's own tool, in the appliance,
+ * the guest's file systems mounted as its fstab says.  After every
+ * other backend is closed (their writes are in the overlays). */
+static void mod_initrd_run(struct mod *m)
+{
+	const struct vmie_insp_os *os = m->os;
+	const struct vmie_insp_kernel *k = mod_kernel(m);
+	struct vmie_gfs_mount mt[MODIFY_MAX_MOUNTS];
+	char devs[MODIFY_MAX_MOUNTS][64], mods[MODIFY_MAX_DRIVERS * 50] = "";
+	struct vmie_guest *rg = NULL;
+	struct vmie_err e = { 0 };
+	unsigned n = 0;
+	int r;
+
+	if (!m->n_initrd_add || !k || m->failed)
+		return;
+	for (unsigned i = 0; i < m->n_initrd_add; i++) {
+		size_t l = strlen(mods);
+		snprintf(mods + l, sizeof mods - l, "%s%s", i ? " " : "",
+			 m->initrd_add[i]);
+	}
+	if (m->o->diff) {
+		/* the dry run: an appliance start and a rebuild that would be
+		 * thrown away; say what the import will do */
+		mod_note(m, "PREP-015: the import rebuilds the initramfs of "
+			 "%s with the guest's own tool, adding %s", k->version,
+			 mods);
+		return;
+	}
+	if (!mod_gfs(m)) {
+		VMIE_ERR_RULE(&m->err, m->gfs_err.code ? m->gfs_err.code :
+			      VMIE_EUNSUPP, "PREP-015", "PREP-015: the "
+			      "initramfs of %s lacks %s; rebuilding it needs "
+			      "libguestfs: %s", k->version, mods,
+			      m->gfs_err.msg);
+		m->failed = m->err.code;
+		return;
+	}
+	/* the root, then the fstab's local file systems, parents first */
+	int ri = fs_index(m->in, os->root_device);
+	if (ri < 0 || mod_gfs_dev(m, (unsigned)ri, devs[0], sizeof devs[0],
+				  &e))
+		goto fail;
+	mt[n++] = (struct vmie_gfs_mount){ devs[0], "/", os->root_subvolume };
+	for (size_t depth = 2; depth < 200; depth++)
+		for (unsigned i = 0; i < os->n_fstab && n < MODIFY_MAX_MOUNTS;
+		     i++) {
+			const struct vmie_insp_fstab *t = &os->fstab[i];
+			int fi = fs_index(m->in, t->resolves_to);
+			if (fi < 0 || strlen(t->mountpoint) != depth ||
+			    t->mountpoint[0] != '/' ||
+			    strstr(t->mountpoint, "..") ||
+			    !strcmp(t->type, "swap") ||
+			    mod_gfs_dev(m, (unsigned)fi, devs[n],
+					sizeof devs[0], &e))
+				continue;
+			mt[n] = (struct vmie_gfs_mount){ devs[n],
+				t->mountpoint, t->subvolume };
+			n++;
+		}
+	if ((r = vmie_gfs_layout_begin(m->gfs, mt, n, &rg, &e)))
+		goto fail;
+
+	struct vmie_guest_stat st;
+	const char *tool = NULL;
+	static const char *const tools[][2] = {
+		{ "/usr/sbin/update-initramfs", "update-initramfs" },
+		{ "/sbin/update-initramfs", "update-initramfs" },
+		{ "/usr/bin/dracut", "dracut" }, { "/usr/sbin/dracut", "dracut" },
+		{ "/sbin/dracut", "dracut" }, { "/sbin/mkinitrd", "mkinitrd" },
+		{ "/usr/sbin/mkinitrd", "mkinitrd" } };
+	for (size_t i = 0; !tool && i < sizeof tools / sizeof *tools; i++)
+		if (!vmie_guest_stat(rg, tools[i][0], &st, &e) && st.exists)
+			tool = tools[i][1];
+	if (!tool) {
+		VMIE_ERR(&e, VMIE_EUNSUPP, "the guest has no update-initramfs, "
+			 "dracut or mkinitrd");
+		goto fail;
+	}
+	char kept[300], before[65], after[65], cmd[1200], *out = NULL;
+	if (vmie_mod_kept_name(rg, k->initrd, kept, sizeof kept)) {
+		VMIE_ERR(&e, VMIE_EEXIST, "%s: no free name to keep the "
+			 "original under", k->initrd);
+		goto fail;
+	}
+	if (vmie_gfs_sha256(m->gfs, k->initrd, before, &e) ||
+	    vmie_guest_copy(rg, k->initrd, kept, &e))
+		goto fail;
+	if (!strcmp(tool, "update-initramfs")) {
+		if (mod_initramfs_tools(m, rg, &e))
+			goto fail;
+		snprintf(cmd, sizeof cmd, "update-initramfs -u -k '%s' 2>&1",
+			 k->version);
+	} else if (!strcmp(tool, "dracut")) {
+		snprintf(cmd, sizeof cmd, "dracut -f --add-drivers '%s' '%s' "
+			 "'%s' 2>&1", mods, k->initrd, k->version);
+	} else {
+		snprintf(cmd, sizeof cmd, "mkinitrd -k '%s' -i '%s' -m '%s' "
+			 "2>&1", k->path, k->initrd, mods);
+	}
+	if (vmie_gfs_sh(m->gfs, cmd, &out, &e)) {
+		vmie_err_prefix(&e, "%s", tool);
+		goto fail;
+	}
+	free(out);
+	if (vmie_gfs_sha256(m->gfs, k->initrd, after, &e))
+		goto fail;
+	char what[480], kept_as[256];
+	snprintf(what, sizeof what, "rebuilt by %s with %s", tool, mods);
+	vmie_strlcpy(kept_as, kept, sizeof kept_as);
+	if (!strcmp(before, after))
+		mod_note(m, "PREP-015: %s ran but %s did not change", tool,
+			 k->initrd);
+	mod_record_hex(m, mod_device_of(m, k->initrd), k->initrd, what,
+		       kept_as, before, after);
+	vmie_guest_close(rg);
+	rg = NULL;
+	if (vmie_gfs_layout_end(m->gfs, &e))
+		goto fail;
+	return;
+fail:
+	if (rg)
+		vmie_guest_close(rg);
+	vmie_gfs_layout_end(m->gfs, NULL);
+	vmie_err_prefix(&e, "PREP-015: rebuilding the initramfs of %s",
+			k->version);
+	vmie_strlcpy(e.rule, "PREP-015", sizeof e.rule);
+	mod_fail(m, &e);
+}
+
 static int mod_linux(struct mod *m)
 {
 	const struct vmie_insp_os *os = m->os;
@@ -661,6 +1135,7 @@ static int mod_linux(struct mod *m)
 	mod_fstab(m);
 	mod_network(m);
 	mod_grub(m);
+	mod_initrd_plan(m);
 	for (unsigned k = 0; k < m->n_fs; k++) {
 		struct vmie_err e = { 0 };
 		if (!m->fs[k].g)
@@ -672,6 +1147,7 @@ static int mod_linux(struct mod *m)
 		vmie_guest_close(m->fs[k].g);
 		m->fs[k].g = NULL;
 	}
+	mod_initrd_run(m);
 	return m->failed;
 }
 
@@ -696,6 +1172,12 @@ int vmie_modify_guest(const struct vmie_inspection *in,
 				break;
 			}
 		}
+	}
+	/* the appliance's writes reach the overlays when it shuts down */
+	if (m.gfs) {
+		struct vmie_err e = { 0 };
+		if (vmie_gfs_close(m.gfs, &e))
+			mod_fail(&m, &e);
 	}
 	if (m.failed) {
 		if (err)

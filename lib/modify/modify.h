@@ -28,9 +28,21 @@
  *
  * The file systems are opened again on the devices the inspection kept
  * (vmie_inspect_opts.keep_devices), which read and write through the
- * overlays (ext2/3/4 through guest_ext.c, NTFS through guest_ntfs.c).  A
- * file system vmie cannot write yet (XFS, Btrfs, JFS: they need
- * libguestfs; FAT) is left as it is, and the result says so in a note.
+ * overlays (ext2/3/4 through guest_ext.c, NTFS through guest_ntfs.c).
+ * XFS, Btrfs and JFS go through a libguestfs appliance over the whole
+ * disks (guest_gfs.c): the task fails, naming the packages, when this
+ * build or this host has no libguestfs.  FAT is left as it is (a note).
+ *
+ * initramfs (PREP-015, with o->policy): when the default kernel's
+ * initramfs lacks a driver of the policy's set linux_initrd_drivers that
+ * is neither built into the kernel (modules.builtin) nor absent from its
+ * modules (modules.dep), the guest's own tool rebuilds it in the
+ * libguestfs appliance with the guest's file systems mounted as its
+ * fstab says: update-initramfs (the modules added to
+ * /etc/initramfs-tools/modules), dracut --add-drivers, or the old SUSE
+ * mkinitrd.  The old initramfs is kept beside it (PREP-018) and the
+ * journal records both.  An initramfs inspection could not read is not
+ * rebuilt blindly: a note says so.
  *
  * With o->diff, a unified diff of every change is built too (the dry
  * run prints it; the overlays are thrown away).
@@ -42,7 +54,9 @@
 #include <stddef.h>
 
 struct vmie_err;
+struct vmie_image;
 struct vmie_inspection;
+struct vmie_policy;
 
 struct vmie_change {
 	char device[160];       /* the file system: "disk0p1" */
@@ -60,6 +74,19 @@ struct vmie_modify_opts {
 	bool net_ifnames;           /* net.ifnames=0 biosdevname=0 */
 	bool serial_console;        /* console=ttyS0 as well */
 	bool diff;                  /* build res->diff */
+	/* Windows: the services of the target's disk controller that must
+	 * start at boot (policy set windows_boot_drivers, e.g. "stornvme"
+	 * for NVMe, "viostor" for virtio): NULL-terminated, or NULL */
+	const char *const *win_boot_drivers;
+	/* The import's policy: its set linux_initrd_drivers is what the
+	 * initramfs must hold (PREP-015); NULL: the initramfs is left as
+	 * it is. */
+	const struct vmie_policy *policy;
+	/* The whole disks (the overlays the inspection read, in its
+	 * order), for the libguestfs appliance; NULL: found from the
+	 * devices the inspection kept. */
+	struct vmie_image *const *disks;
+	unsigned n_disks;
 };
 
 #define VMIE_MODIFY_MAX_NOTES 16

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 struct mod;                     /* one run of vmie_modify_guest */
+struct vmie_modify_opts;
 struct vmie_err;
 struct vmie_guest;
 struct vmie_inspection;
@@ -38,6 +39,9 @@ int vmie_mod_record(struct mod *m, const char *device, const char *path,
 		    const char *rule, const char *what, const char *kept_as,
 		    const void *before, size_t blen, const void *after,
 		    size_t alen);
+
+/* The options of the run. */
+const struct vmie_modify_opts *vmie_mod_opts(struct mod *m);
 
 /* The changes of a Windows OS of the inspection (windows.c): 0, or an
  * error that must fail the task (err filled; the overlays are then to be

@@ -12,6 +12,11 @@
  *                                                 TimeZoneInformation\
  *                                                 RealTimeIsUniversal =
  *                                                 1 (REG_DWORD)
+ *           the services of the target's disk     PREP-015
+ *           drivers (policy windows_boot_drivers,
+ *           where the guest has them): Services\
+ *           <name>\Start = 0 (boot start), in a
+ *           second pass (its own journal entry)
  *   BCD     \Boot\BCD on the active partition     in every object that  PREP-010
  *           (BIOS), or \EFI\Microsoft\Boot\BCD    enables EMS: element
  *           on the ESP (UEFI): where inspection   16000020 (bootems,
@@ -21,8 +26,10 @@
  *                                                 BcdOSLoaderBoolean_
  *                                                 EmsEnabled) = false
  *
- * These are the registry changes the seed documents name (AWS sets
- * RealTimeIsUniversal and disables EMS); they name no other value.  A BCD
+ * The seed documents name RealTimeIsUniversal and EMS (AWS sets the one
+ * and disables the other) and "registry settings to make the VM
+ * bootable", which is what the boot start of the target's disk drivers
+ * is.  A BCD
  * boolean element is the "Element" value of key Objects\{id}\Elements\
  * <type>, REG_BINARY, one byte (0 false, 1 true): it is set to zeros of
  * its own length and type.  Element types: Microsoft's BcdLibrary-
@@ -59,6 +66,7 @@
  * startup, dirty) fails the task: its message says what to do.
  */
 #include "modify/modify_int.h"
+#include "modify/modify.h"
 #include "modify/guest.h"
 #include "core/checked.h"
 #include "core/endian.h"
@@ -344,6 +352,91 @@ static int win_rtu(struct win *w, hive_h *h, struct win_edit *ed)
 	else if (!r && current && !have_current)
 		vmie_mod_note(w->m, "HKLM\\SYSTEM\\Select\\Current = %u, but "
 			      "there is no ControlSet%03u", current, current);
+	return r;
+}
+
+/* ---- SYSTEM: the target's disk drivers start at boot (PREP-015) ----
+ *
+ * A disk controller Windows has never booted from is served by a driver
+ * whose service is not started at boot (Start = 3, on demand): on the
+ * target's controller the boot volume is then not found (stop code
+ * INACCESSIBLE_BOOT_DEVICE).  Where the guest has the service of a driver
+ * the target needs (Services\<name> with an ImagePath or a Type), its
+ * Start becomes 0 (SERVICE_BOOT_START), as Windows' own sysprep and
+ * virt-v2v do.  A driver the guest does not have is a note: vmie does not
+ * install drivers. */
+
+static int win_bootdrv(struct win *w, hive_h *h, struct win_edit *ed)
+{
+	const char *const *drv = vmie_mod_opts(w->m)->win_boot_drivers;
+	hive_node_h root = hivex_root(h);
+	hive_node_h *kids = hivex_node_children(h, root);
+	unsigned sets = 0;
+	bool *have;
+	size_t nd = 0;
+	int r = 0;
+
+	if (!kids)
+		return -1;
+	while (drv && drv[nd])
+		nd++;
+	if (!(have = calloc(nd + 1, sizeof *have))) {
+		free(kids);
+		return -1;
+	}
+	for (size_t i = 0; kids[i] && !r; i++) {
+		char *name = hivex_node_name(h, kids[i]);
+		unsigned num;
+		if (!name || !win_is_control_set(name, &num)) {
+			free(name);
+			continue;
+		}
+		sets++;
+		hive_node_h svcs = hivex_node_get_child(h, kids[i], "Services");
+		for (size_t d = 0; svcs && d < nd; d++) {
+			hive_node_h sv = hivex_node_get_child(h, svcs, drv[d]);
+			if (!sv)
+				continue;
+			have[d] = true;
+			hive_value_h v = hivex_node_get_value(h, sv, "Start");
+			hive_type t = 0;
+			size_t len = 0;
+			if (v && !hivex_value_type(h, v, &t, &len) &&
+			    t == hive_t_REG_DWORD && len == 4 &&
+			    hivex_value_dword(h, v) == 0)
+				continue;       /* starts at boot already */
+			char was[64], what[200], before[240], after[240];
+			win_value_text(h, v, was, sizeof was);
+			static char zero[4];
+			hive_set_value val = { .key = (char *)"Start",
+					       .t = hive_t_REG_DWORD, .len = 4,
+					       .value = zero };
+			errno = 0;
+			if (hivex_node_set_value(h, sv, &val, 0)) {
+				r = -1;
+				break;
+			}
+			snprintf(what, sizeof what, "%s\\Services\\%s\\Start = "
+				 "0 (boot start; was %s)", name, drv[d], was);
+			snprintf(before, sizeof before, "HKLM\\SYSTEM\\%s\\"
+				 "Services\\%s \"Start\"=%s", name, drv[d],
+				 was);
+			snprintf(after, sizeof after, "HKLM\\SYSTEM\\%s\\"
+				 "Services\\%s \"Start\"=dword:00000000", name,
+				 drv[d]);
+			win_changed(ed, what, before, after);
+		}
+		free(name);
+	}
+	for (size_t d = 0; !r && sets && d < nd; d++)
+		if (!have[d])
+			vmie_mod_note(w->m, "the guest has no %s driver (no "
+				      "HKLM\\SYSTEM\\ControlSetNNN\\Services\\"
+				      "%s): it may not find its boot disk on "
+				      "the target's controller; install the "
+				      "driver before export", drv[d], drv[d]);
+	free(have);
+	free(kids);
 	return r;
 }
 
@@ -683,6 +776,12 @@ int vmie_modify_windows(struct mod *m, const struct vmie_inspection *in,
 	if (g && !w.failed) {
 		snprintf(rel, sizeof rel, "%s/System32/config/SYSTEM", root);
 		win_hive(&w, g, os->root_device, rel, "PREP-009", win_rtu);
+		/* a second pass, so that each journal entry has one rule:
+		 * its original is the hive as PREP-009 left it */
+		const char *const *bd = vmie_mod_opts(m)->win_boot_drivers;
+		if (!w.failed && bd && bd[0])
+			win_hive(&w, g, os->root_device, rel, "PREP-015",
+				 win_bootdrv);
 	}
 	if (!w.failed)
 		win_bcd(&w);

@@ -213,12 +213,20 @@ static const char *const known_sets[] = {
 	"windows_gpt_formats",  /* FS-004 */
 	"linux_bootloaders",    /* BOOT-005 */
 	"linux_initrd_drivers", /* PREP-015 */
+	"windows_boot_drivers", /* PREP-015, the Windows side */
 	"linux_instance_types", /* information (seed 001) */
 	"p2v_mbr_types",        /* OS-010 */
 	"p2v_gpt_types",        /* OS-010 */
 	"p2v_labels",           /* OS-010 */
+	"target_disk_bus",      /* the boot check's disk bus (one value) */
+	"target_nic",           /* the boot check's NIC model (one value) */
 	NULL,
 };
+
+const char *const vmie_policy_disk_buses[] = { "virtio", "scsi", "nvme",
+					       "sata", "ide", NULL };
+const char *const vmie_policy_nics[] = { "virtio-net-pci", "e1000", "e1000e",
+					 "rtl8139", "vmxnet3", "none", NULL };
 
 static bool in_list(const char *const *list, const char *s)
 {
@@ -340,12 +348,26 @@ static int parse_line(struct vmie_policy *p, struct pline *l,
 				    "linux_filesystems, linux_partition_tables, "
 				    "windows_partition_tables, windows_gpt_formats, "
 				    "linux_bootloaders, linux_initrd_drivers, "
+				    "windows_boot_drivers, "
 				    "linux_instance_types, p2v_mbr_types, p2v_gpt_types, "
-				    "p2v_labels)");
+				    "p2v_labels, target_disk_bus, target_nic)");
 		for (unsigned i = 0; i < p->n_sets; i++)
 			if (!strcmp(p->sets[i].key, l->w[1]))
 				return perr(err, l, 1, "set twice (list every value "
 					    "on one line)");
+		bool bus = !strcmp(l->w[1], "target_disk_bus");
+		if (bus || !strcmp(l->w[1], "target_nic")) {
+			if (l->n != 3)
+				return perr(err, l, 0, "%s takes one value",
+					    l->w[1]);
+			if (!in_list(bus ? vmie_policy_disk_buses :
+				     vmie_policy_nics, l->w[2]))
+				return perr(err, l, 2, bus ? "not a disk bus "
+					    "(virtio, scsi, nvme, sata, ide)" :
+					    "not a NIC model (virtio-net-pci, "
+					    "e1000, e1000e, rtl8139, vmxnet3, "
+					    "none)");
+		}
 		for (unsigned i = 2; i < l->n; i++)
 			if (strlen(l->w[i]) >= sizeof p->sets[0].values[0])
 				return perr(err, l, i, "value too long (max %zu "

@@ -93,6 +93,11 @@ int vmie_policy_parse(const char *text, const char *path,
 		      struct vmie_policy **out, struct vmie_err *err);
 void vmie_policy_free(struct vmie_policy *p);
 
+/* The values of the sets target_disk_bus and target_nic: the devices
+ * the boot check (lib/task/bootcheck.h) gives a guest.  NULL-ended. */
+extern const char *const vmie_policy_disk_buses[];
+extern const char *const vmie_policy_nics[];
+
 /* Lookups: a missing limit gives def; a missing set means "not
  * configured" (has_set false). */
 uint64_t vmie_policy_limit(const struct vmie_policy *p, const char *key,

@@ -20,6 +20,7 @@
  *             an import that dies between them is undone by recovery.
  */
 #include "task/task_int.h"
+#include "task/bootcheck.h"
 #include "core/util.h"
 #include "image/image.h"
 #include "inspect/inspect.h"
@@ -525,6 +526,25 @@ static int volume_format_ok(const json_t *req, const char *op,
 	return 0;
 }
 
+/* Vmie.BootCheck (true or false) and Vmie.BootCheckTimeout (seconds,
+ * 1 to 86400) of an ImportImage request. */
+static int boot_check_ok(const json_t *req, const char *op,
+			 struct vmie_err *err)
+{
+	const json_t *vq = json_object_get(req, "Vmie");
+	const json_t *b = json_object_get(vq, "BootCheck");
+	const json_t *t = json_object_get(vq, "BootCheckTimeout");
+	if (b && !json_is_boolean(b))
+		return VMIE_API_ERR(err, VMIE_EINVAL, "InvalidParameterValue",
+				    "%s: Vmie.BootCheck is true or false", op);
+	if (t && (!json_is_integer(t) || json_integer_value(t) < 1 ||
+		  json_integer_value(t) > 86400))
+		return VMIE_API_ERR(err, VMIE_EINVAL, "InvalidParameterValue",
+				    "%s: the boot check timeout is a number "
+				    "of seconds from 1 to 86400", op);
+	return 0;
+}
+
 /* The options of ImportImage checked and copied (Request in Vmie). */
 static int import_options(const json_t *req, const char *op,
 			  struct vmie_err *err)
@@ -570,6 +590,8 @@ static int import_options(const json_t *req, const char *op,
 				    "%s: vmie does not encrypt the volumes it "
 				    "stores: Encrypted and KmsKeyId are not "
 				    "supported (import without them)", op);
+	if ((r = boot_check_ok(req, op, err)))
+		return r;
 	return volume_format_ok(req, op, err);
 }
 
@@ -791,6 +813,7 @@ struct import {
 	unsigned n_disks;
 	uint64_t total, done_before;    /* bytes to convert, of past disks */
 	json_t *changes;                /* the change journal (update stage) */
+	json_t *bootcheck;              /* Vmie.BootCheck of the task */
 	char fail[600];                 /* the StatusMessage of a failure */
 };
 
@@ -965,8 +988,25 @@ static int modify(struct import *im, bool diff, struct vmie_modify_result *mr,
 		.net_ifnames = true,
 		.serial_console = true,
 		.diff = diff,
+		.policy = im->pol,
+		.disks = im->ov,
+		.n_disks = im->vm.n_img,
 	};
-	return vmie_modify_guest(im->in, &mo, mr, err);
+	/* the policy's target: the Windows drivers that must start at boot */
+	const struct vmie_policy_set *bd =
+		im->pol ? vmie_policy_get_set(im->pol, "windows_boot_drivers")
+			: NULL;
+	const char **bdv = NULL;
+	if (bd && bd->n) {
+		if (!(bdv = calloc(bd->n + 1, sizeof *bdv)))
+			return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+		for (unsigned i = 0; i < bd->n; i++)
+			bdv[i] = bd->values[i];
+		mo.win_boot_drivers = bdv;
+	}
+	int r = vmie_modify_guest(im->in, &mo, mr, err);
+	free(bdv);
+	return r;
 }
 
 static json_t *changes_json(const struct vmie_modify_result *mr)
@@ -1180,6 +1220,129 @@ static int stage_convert(struct import *im, struct vmie_err *err)
 			  err);
 }
 
+/* The value of a one-value policy set (target_disk_bus...), or NULL. */
+static const char *policy_word(const struct vmie_policy *p, const char *key)
+{
+	const struct vmie_policy_set *s = p ? vmie_policy_get_set(p, key) :
+					  NULL;
+	return s && s->n ? s->values[0] : NULL;
+}
+
+/* Boot the new volumes (bootcheck.h): the decided boot mode, the
+ * policy's devices, the serial log kept in the store beside the volumes
+ * as "logs/<task id>.boot.log", its path and the verdict in
+ * Vmie.BootCheck.  No prompt fails the task (im->fail). */
+static int stage_bootcheck(struct import *im, struct vmie_err *err)
+{
+	struct task_run *run = im->run;
+	struct vmie_task_env *env = run->env;
+	const json_t *vq = json_object_get(json_object_get(task_vmie(im->rec),
+							   "Request"), "Vmie");
+	struct vmie_bootcheck_disk disks[VMIE_BOOTCHECK_MAX_DISKS];
+	char fmts[VMIE_BOOTCHECK_MAX_DISKS][8], log[4096];
+	char name[VMIE_ID_MAX + 16];
+	struct vmie_bootcheck_result res;
+	struct vmie_err e = { 0 };
+	unsigned n = im->vm.n_img, opened = 0;
+	json_t *bc = NULL, *vm;
+	int r;
+
+	if (im->snapshot || !json_is_true(json_object_get(vq, "BootCheck")))
+		return 0;
+	if ((r = task_stage(run, "bootcheck", "booting", err)))
+		return r;
+	struct vmie_bootcheck_opts o = {
+		.disks = disks,
+		.n_disks = n,
+		.uefi = im->rep && !strcmp(im->rep->boot_mode, "uefi"),
+		.disk_bus = policy_word(im->pol, "target_disk_bus"),
+		.nic = policy_word(im->pol, "target_nic"),
+		.timeout = (unsigned)json_integer_value(json_object_get(vq,
+						"BootCheckTimeout")),
+		.log_path = log,
+		.name = run->id,
+		.cancel = &run->stop,
+	};
+	if (n > VMIE_BOOTCHECK_MAX_DISKS) {
+		snprintf(im->fail, sizeof im->fail, "ClientError: the boot "
+			 "check boots at most %d disks (this VM has %u)",
+			 VMIE_BOOTCHECK_MAX_DISKS, n);
+		return VMIE_EUNSUPP;
+	}
+	snprintf(name, sizeof name, "%s.boot.log", run->id);
+	if ((r = vmie_volstore_side_path(env->vols, name, log, sizeof log,
+					 &e)))
+		goto failed;
+	for (; opened < n; opened++) {
+		if ((r = vmie_volstore_open_fd(env->vols, im->snaps[opened],
+					       &disks[opened].fd,
+					       fmts[opened], &e)))
+			goto failed;
+		disks[opened].format = fmts[opened];
+	}
+	/* where the evidence is, before the boot: a kill leaves it named */
+	bc = json_object();
+	json_object_set_new(bc, "Log", json_string(log));
+	json_object_set_new(bc, "Firmware", json_string(o.uefi ? "uefi" :
+							"legacy-bios"));
+	json_object_set_new(bc, "DiskBus", json_string(o.disk_bus ?
+						       o.disk_bus : "virtio"));
+	json_object_set_new(bc, "Nic", json_string(o.nic ? o.nic :
+						   "virtio-net-pci"));
+	json_object_set_new(bc, "Timeout", json_integer(o.timeout ? o.timeout :
+					VMIE_BOOTCHECK_TIMEOUT));
+	json_object_set_new(bc, "Result", json_string("running"));
+	vm = json_object();
+	json_object_set(vm, "BootCheck", bc);
+	r = task_patch(run, NULL, vm, err);
+	json_decref(vm);
+	if (r)
+		goto out;
+	r = vmie_boot_check(&o, &res, &e);
+	json_object_set_new(bc, "Result", json_string(
+		r == VMIE_EINTR ? "cancelled" : r ? "error" :
+		res.passed ? "pass" : "fail"));
+	json_object_set_new(bc, "Reason", json_string(r && r != VMIE_EINTR ?
+						      e.msg : res.reason));
+	json_object_set_new(bc, "Seconds", json_real(
+		(double)(long long)(res.seconds * 10.0 + 0.5) / 10.0));
+	json_object_set_new(bc, "LogBytes", json_integer(
+		(json_int_t)res.log_bytes));
+	if (res.prompt[0])
+		json_object_set_new(bc, "Prompt", json_string(res.prompt));
+	im->bootcheck = json_incref(bc);
+	vm = json_object();
+	json_object_set(vm, "BootCheck", bc);
+	struct vmie_err pe = { 0 };
+	int pr = task_patch(run, NULL, vm, r ? &pe : err);
+	json_decref(vm);
+	if (r == VMIE_EINTR) {
+		*err = e;
+		goto out;
+	}
+	if (r)
+		goto failed;
+	if (!res.passed) {
+		snprintf(im->fail, sizeof im->fail, "ClientError: the boot "
+			 "check failed: %.160s (serial log: %.160s)%s%.150s",
+			 res.reason, log, res.tail[0] ? "; last lines: " : "",
+			 res.tail);
+		r = VMIE_EPERM;
+		goto out;
+	}
+	r = pr;
+	goto out;
+failed:
+	snprintf(im->fail, sizeof im->fail, "ClientError: the boot check "
+		 "could not run: %.500s", e.msg);
+	*err = e;
+out:
+	for (unsigned i = 0; i < opened; i++)
+		close(disks[i].fd);
+	json_decref(bc);
+	return r;
+}
+
 /* The Image record of a finished import. */
 static json_t *image_record(struct import *im, const char *ami)
 {
@@ -1246,6 +1409,8 @@ static json_t *image_record(struct import *im, const char *ami)
 	json_object_set_new(vm, "Summary", import_summary(im));
 	json_object_set_new(vm, "Changes", im->changes ?
 			    json_incref(im->changes) : json_array());
+	if (im->bootcheck)
+		json_object_set(vm, "BootCheck", im->bootcheck);
 	/* that the image has a change journal shows in describe-images as
 	 * a tag (an Image has no member for it) */
 	json_t *tags = json_array(), *t = json_object();
@@ -1255,6 +1420,18 @@ static json_t *image_record(struct import *im, const char *ami)
 	json_object_set_new(t, "Key", json_string("vmie:change-journal"));
 	json_object_set_new(t, "Value", json_string(tv));
 	json_array_append_new(tags, t);
+	if (im->bootcheck) {
+		/* the boot check's verdict and log, seen by describe-images */
+		t = json_object();
+		snprintf(tv, sizeof tv, "%s in %.0f s, log %.100s",
+			 task_str(im->bootcheck, "Result"),
+			 json_real_value(json_object_get(im->bootcheck,
+							 "Seconds")),
+			 task_str(im->bootcheck, "Log"));
+		json_object_set_new(t, "Key", json_string("vmie:boot-check"));
+		json_object_set_new(t, "Value", json_string(tv));
+		json_array_append_new(tags, t);
+	}
 	json_object_set_new(img, "Tags", tags);
 	json_t *disks = json_array();
 	for (unsigned i = 0; i < im->vm.n_img; i++)
@@ -1438,6 +1615,7 @@ static void import_free(struct import *im)
 	free(im->ov);
 	free(im->snaps);
 	json_decref(im->changes);
+	json_decref(im->bootcheck);
 	vmie_check_report_free(im->rep);
 	vmie_policy_free(im->pol);
 	vmie_vm_free(&im->vm);
@@ -1460,6 +1638,8 @@ int task_run_import(struct task_run *run, json_t *rec, struct vmie_err *err)
 		r = open_overlays(&im, &e);  /* a snapshot: no changes */
 	if (!r)
 		r = stage_convert(&im, &e);
+	if (!r)
+		r = stage_bootcheck(&im, &e);
 	if (!r)
 		r = stage_register(&im, &e);
 	if (!r) {

@@ -11,7 +11,8 @@
  * (store.h) are the shapes describe calls return, so describing is
  * listing.  vmie's own request members sit in a "Vmie" object of the
  * request: "Policy" (a policy name or file, as `vmie check --policy`),
- * "DryRun" (import-image: stop after decide, store nothing).
+ * "DryRun" (import-image: stop after decide, store nothing),
+ * "BootCheck" and "BootCheckTimeout" (import-image: the boot check).
  *
  * Import: vmie_import_image() checks the request and stores a task
  * (Status active, StatusMessage pending) and returns it; vmie_task_run()
@@ -29,12 +30,17 @@
  *              issue: the stage runs and records an empty journal)
  *   convert    each disk + overlay into a new volume of the image store,
  *              written under a temporary name
+ *   bootcheck  (Vmie.BootCheck, import-image --boot-check) the new volumes
+ *              booted under QEMU until a login prompt shows on the serial
+ *              console (bootcheck.h); no prompt fails the task; the serial
+ *              log is kept with the store, its path in Vmie.BootCheck.Log
  *   register   volumes published, snapshot and image records written, the
  *              task completed with ImageId and SnapshotDetails
  *
  * StatusMessage follows AWS: pending, validating, validated, converting,
- * updating, preparing ami, completed; a failure goes deleting -> deleted
- * with "ClientError: ..." and, after it, vmie's rule id and evidence.
+ * updating, booting (the boot check), preparing ami, completed; a
+ * failure goes deleting -> deleted with "ClientError: ..." and, after it,
+ * vmie's rule id and evidence.
  * Progress moves during the conversion.
  *
  * A running task has an owner (host, pid and the process's start time, in

@@ -1,5 +1,6 @@
 /* The image store's calls (volstore.h): each one the store's own. */
 #include "volstore.h"
+#include "../core/err.h"
 
 #include <stdlib.h>
 
@@ -43,6 +44,26 @@ int vmie_volstore_strays(struct vmie_volstore *v, vmie_volstore_live_fn live,
 	if (n)
 		*n = count;
 	return r;
+}
+
+int vmie_volstore_open_fd(struct vmie_volstore *v, const char *snap_id,
+			  int *fd, char *fmt, struct vmie_err *err)
+{
+	*fd = -1;
+	if (!v->ops->open_fd)
+		return VMIE_ERR(err, VMIE_EUNSUPP, "%s: a %s store has no "
+				"volume files", v->where, v->ops->kind);
+	return v->ops->open_fd(v, snap_id, fd, fmt, err);
+}
+
+int vmie_volstore_side_path(struct vmie_volstore *v, const char *name,
+			    char *out, size_t size, struct vmie_err *err)
+{
+	if (!v->ops->side_path)
+		return VMIE_ERR(err, VMIE_EUNSUPP, "%s: a %s store keeps no "
+				"files beside its volumes", v->where,
+				v->ops->kind);
+	return v->ops->side_path(v, name, out, size, err);
 }
 
 void vmie_volstore_close(struct vmie_volstore *v)

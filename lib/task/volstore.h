@@ -15,6 +15,7 @@
 #define VMIE_TASK_VOLSTORE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct vmie_err;
@@ -53,6 +54,18 @@ struct vmie_volstore_ops {
 		      void *ctx, unsigned *n, char *first,
 		      struct vmie_err *err);
 	void (*close)(struct vmie_volstore *v);
+	/* Optional (NULL: VMIE_EUNSUPP): a read-only descriptor of the
+	 * volume of snap_id as it is now, its temporary while a task writes
+	 * it or else the published one, and its format (fmt: 8 bytes), for a
+	 * tool that needs a file (the boot check hands it to QEMU).  The
+	 * caller closes it. */
+	int (*open_fd)(struct vmie_volstore *v, const char *snap_id, int *fd,
+		       char *fmt, struct vmie_err *err);
+	/* Optional (NULL: VMIE_EUNSUPP): the path of a file kept with the
+	 * store beside the volumes (the boot check's serial logs), named
+	 * name (a plain file name), its directory created. */
+	int (*side_path)(struct vmie_volstore *v, const char *name, char *out,
+			 size_t size, struct vmie_err *err);
 };
 
 struct vmie_volstore {
@@ -78,5 +91,9 @@ int vmie_volstore_strays(struct vmie_volstore *v, vmie_volstore_live_fn live,
 			 void *ctx, unsigned *n, char *first,
 			 struct vmie_err *err);
 void vmie_volstore_close(struct vmie_volstore *v);
+int vmie_volstore_open_fd(struct vmie_volstore *v, const char *snap_id,
+			  int *fd, char *fmt, struct vmie_err *err);
+int vmie_volstore_side_path(struct vmie_volstore *v, const char *name,
+			    char *out, size_t size, struct vmie_err *err);
 
 #endif

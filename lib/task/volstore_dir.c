@@ -7,6 +7,8 @@
  *                                      sink's temporary name: io.h)
  *
  * and nothing else: any other name is a stray (vmie_volstore_strays).
+ * Files kept beside the volumes (the boot check's serial logs) are in
+ * "<dir>/logs".
  * Snapshot ids are checked before a name is built from them ("snap-" and
  * 17 or 8 lowercase hex digits), so no name leaves the directory.  Every
  * call works relative to the directory's fd, and volumes are opened
@@ -304,6 +306,102 @@ static int vd_strays(struct vmie_volstore *v, vmie_volstore_live_fn live,
 	return r;
 }
 
+struct vd_find {
+	const char *snap;
+	char name[VD_SNAP_MAX + 32];
+	unsigned n;
+};
+
+static int vd_find_temp(struct vmie_volstore *v, const char *name,
+			enum vd_kind kind, const char *snap, void *ctx,
+			struct vmie_err *err)
+{
+	struct vd_find *f = ctx;
+	(void)v;
+	(void)err;
+	if (kind == VD_TEMP && !strcmp(snap, f->snap) &&
+	    strlen(name) < sizeof f->name && !f->n++)
+		snprintf(f->name, sizeof f->name, "%s", name);
+	return 0;
+}
+
+static int vd_open_fd(struct vmie_volstore *v, const char *snap_id, int *fd,
+		      char *fmt, struct vmie_err *err)
+{
+	struct vdir *d = v->priv;
+	struct vd_find f = { .snap = snap_id };
+	char name[VD_SNAP_MAX + 32];
+	const char *ext = NULL;
+	struct stat st;
+	int r = vd_check_snap(v, snap_id, err);
+	if (r || (r = vd_scan(v, vd_find_temp, &f, err)))
+		return r;
+	if (f.n > 1)
+		return VMIE_ERR(err, VMIE_EEXIST, "%s: %u volumes of %s are "
+				"being written", v->where, f.n, snap_id);
+	if (f.n) {
+		/* ".<snap-id>.<ext>.vmie-XXXXXX" */
+		size_t sl = strlen(snap_id), tl = strlen(VD_TEMP_TAG);
+		size_t el = strlen(f.name) - 1 - sl - 1 - tl - 6;
+		for (size_t i = 0; i < sizeof vd_exts / sizeof *vd_exts; i++)
+			if (el == strlen(vd_exts[i]) &&
+			    !memcmp(f.name + 1 + sl + 1, vd_exts[i], el))
+				ext = vd_exts[i];
+		snprintf(name, sizeof name, "%s", f.name);
+	} else {
+		for (size_t i = 0; i < sizeof vd_exts / sizeof *vd_exts; i++) {
+			snprintf(name, sizeof name, "%s.%s", snap_id,
+				 vd_exts[i]);
+			if (!fstatat(d->dfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
+				ext = vd_exts[i];
+				break;
+			}
+		}
+	}
+	if (!ext)
+		return VMIE_ERR(err, VMIE_ENOENT, "%s: no volume of %s",
+				v->where, snap_id);
+	*fd = openat(d->dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+		     O_NOCTTY | O_CLOEXEC);
+	if (*fd < 0)
+		return VMIE_ERR_SYS(err, "%s/%s: cannot open", v->where, name);
+	if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(*fd);
+		*fd = -1;
+		return VMIE_ERR(err, VMIE_EPERM, "%s/%s: not a regular file, not "
+				"a volume", v->where, name);
+	}
+	/* the descriptor goes to other programs: blocking, as usual */
+	fcntl(*fd, F_SETFL, fcntl(*fd, F_GETFL) & ~O_NONBLOCK);
+	if (fmt)
+		snprintf(fmt, 8, "%s", ext);
+	return 0;
+}
+
+/* "<dir>/logs/<name>": the parent of "<dir>/volumes". */
+static int vd_side_path(struct vmie_volstore *v, const char *name, char *out,
+			size_t size, struct vmie_err *err)
+{
+	char dir[4200], real[4096];
+	size_t wl = strlen(v->where), vl = strlen("/volumes");
+	if (!name[0] || strchr(name, '/') || name[0] == '.' ||
+	    strlen(name) > 128)
+		return VMIE_ERR(err, VMIE_EINVAL, "%s: '%.40s' is not a plain "
+				"file name", v->where, name);
+	if (wl < vl || strcmp(v->where + wl - vl, "/volumes"))
+		return VMIE_ERR(err, VMIE_EINVAL, "%s: not a volumes directory",
+				v->where);
+	snprintf(dir, sizeof dir, "%.*s/logs", (int)(wl - vl), v->where);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return VMIE_ERR_SYS(err, "%s: cannot create", dir);
+	if (!realpath(dir, real))
+		return VMIE_ERR_SYS(err, "%s: cannot resolve", dir);
+	if ((size_t)snprintf(out, size, "%s/%s", real, name) >= size)
+		return VMIE_ERR(err, VMIE_ERANGE, "%s/%s: path too long", real,
+				name);
+	return 0;
+}
+
 static void vd_close(struct vmie_volstore *v)
 {
 	struct vdir *d = v->priv;
@@ -320,6 +418,8 @@ static const struct vmie_volstore_ops vd_ops = {
 	.sweep = vd_sweep,
 	.strays = vd_strays,
 	.close = vd_close,
+	.open_fd = vd_open_fd,
+	.side_path = vd_side_path,
 };
 
 int vmie_volstore_open_dir(const char *dir, struct vmie_volstore **out,

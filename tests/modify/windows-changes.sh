@@ -155,6 +155,13 @@ def two_sets(path, prefix, keys):
                 keys['ControlSet002' + k[13:]] = dict(v)
         keys['ControlSet002\\Control\\TimeZoneInformation'][
             'RealTimeIsUniversal'] = 0
+        # the target's disk driver (policy aws-current: stornvme), on
+        # demand in one set, at boot already in the other
+        keys['ControlSet001\\Services\\stornvme'] = {
+            'Start': 3, 'Type': 1, 'ImagePath':
+            'System32\\drivers\\stornvme.sys'}
+        keys['ControlSet002\\Services\\stornvme'] = {
+            'Start': 0, 'Type': 1}
         keys['Select'] = {'Current': 2, 'Default': 2, 'LastKnownGood': 1}
     hive(path, prefix, keys)
 
@@ -206,7 +213,11 @@ grep -q '^-HKLM\\SYSTEM\\ControlSet001\\Control\\TimeZoneInformation "RealTimeIs
 	fail "dry run: diff of SYSTEM (ControlSet001)"
 grep -q '^+Objects\\{9dea862c-5cdd-4e70-acc1-f32b344d4795}\\Elements\\16000020 "Element"=hex(3):00' "$T/diff" ||
 	fail "dry run: diff of the BCD"
-[ "$(jget 'len(d["Changes"])')" = 2 ] || fail "dry run: $(jget 'd["Changes"]')"
+grep -q '^+HKLM\\SYSTEM\\ControlSet001\\Services\\stornvme "Start"=dword:00000000' "$T/diff" ||
+	fail "dry run: diff of the boot drivers"
+grep -q 'ControlSet002\\Services\\stornvme' "$T/diff" &&
+	fail "dry run: a driver starting at boot already was changed"
+[ "$(jget 'len(d["Changes"])')" = 3 ] || fail "dry run: $(jget 'd["Changes"]')"
 [ "$(ls "$ST/volumes" | wc -l)" = "$n_vols" ] || fail "the dry run stored a volume"
 
 import_raw cs2.raw
@@ -239,7 +250,19 @@ hivexget "$T/system-orig" 'ControlSet001\Control\TimeZoneInformation' RealTimeIs
 	fail "cs2: the kept SYSTEM is not the original"
 [ "$(sha "$T/system-orig")" = "$(sha "$T/src-system")" ] || fail "cs2: the kept SYSTEM differs from the source's"
 [ "$sys_before" = "$(sha "$T/src-system")" ] || fail "cs2: journal SHA-256 before (SYSTEM)"
-[ "$sys_after" = "$(sha "$T/system")" ] || fail "cs2: journal SHA-256 after (SYSTEM)"
+# the second pass (PREP-015) kept the hive as PREP-009 left it
+set -- $(change "$SYS" PREP-015)
+[ $# -ge 5 ] || { cat "$T/journal.json" >&2; fail "cs2: no boot-driver change in the journal"; }
+[ "$2" = "$SYS.vmie-orig.2" ] || fail "cs2: SYSTEM (PREP-015) kept as $2"
+case "$*" in *"ControlSet001\\Services\\stornvme\\Start = 0 (boot start; was dword:00000003)"*) ;;
+	*) fail "cs2: journal What of the boot drivers: $*" ;; esac
+case "$*" in *ControlSet002*) fail "cs2: ControlSet002's stornvme changed: $*" ;; esac
+ntfscat "$T/c.img" "$SYS.vmie-orig.2" > "$T/system-mid" || fail "cs2: no SYSTEM.vmie-orig.2"
+[ "$sys_after" = "$(sha "$T/system-mid")" ] || fail "cs2: journal SHA-256 after (SYSTEM, PREP-009)"
+[ "$3" = "$sys_after" ] || fail "cs2: journal SHA-256 before (SYSTEM, PREP-015)"
+[ "$4" = "$(sha "$T/system")" ] || fail "cs2: journal SHA-256 after (SYSTEM, PREP-015)"
+[ "$(hivexget "$T/system" 'ControlSet001\Services\stornvme' Start)" = 0 ] || fail "cs2: stornvme Start"
+[ "$(hivexget "$T/system-mid" 'ControlSet001\Services\stornvme' Start)" = 3 ] || fail "cs2: stornvme Start before"
 # hivex committed a clean hive: both sequence numbers equal
 "$PY" -c 'import struct, sys
 b = open(sys.argv[1], "rb").read(12)

@@ -1150,6 +1150,10 @@ static void test_policy_errors(void **s)
 		{ "name x\nlinux debian 11 sp x kernel 5\n", "x.pol:2: field 5 ('x')" },
 		{ "name x\nlinux debian 11 kernel\n", "needs at least one kernel" },
 		{ "name x\nlinux debian 11 kernel v5\n", "x.pol:2: field 5 ('v5'): a kernel series starts with a digit" },
+		/* the boot check's devices: one known value each */
+		{ "name x\nallow target_disk_bus floppy\n", "x.pol:2: field 3 ('floppy'): not a disk bus" },
+		{ "name x\nallow target_nic ena\n", "x.pol:2: field 3 ('ena'): not a NIC model" },
+		{ "name x\nallow target_disk_bus virtio nvme\n", "x.pol:2: target_disk_bus takes one value" },
 	};
 	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
 		struct vmie_policy *p = NULL;
