@@ -165,6 +165,7 @@ int vmie_export_image(struct vmie_task_env *env, const json_t *req,
 	vmie_rec_new_id(VMIE_REC_EXPORT_IMAGE, id);
 	json_object_set_new(rec, "ExportImageTaskId", json_string(id));
 	json_object_set_new(vm, "Created", json_real(task_now()));
+	task_queue_mark(env, rec);
 	r = vmie_store_put(env->store, VMIE_REC_EXPORT_IMAGE, id,
 			   task_str(req, "ClientToken"), rec, existing, err);
 	if (r == VMIE_EEXIST && existing[0]) {
@@ -413,6 +414,13 @@ int task_run_export(struct task_run *run, json_t *rec, struct vmie_err *err)
 		if (err)
 			*err = e;
 		return r;
+	}
+	if (task_requeue_wanted(run, rec) && !e.rule[0]) {
+		export_free(&x);
+		task_cleanup_export(env, rec);
+		r = task_requeue(env, run->kind, run->id, run->owner, err);
+		return r ? r : VMIE_ERR(err, VMIE_EINTR, "%s: suspended, back "
+					"in the queue", run->id);
 	}
 	char msg[600];
 	if (r == VMIE_EINTR)

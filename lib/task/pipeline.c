@@ -237,8 +237,13 @@ int task_stage(struct task_run *run, const char *stage, const char *message,
 	json_decref(vm);
 	if (!r && run->env->kill_at && !strcmp(run->env->kill_at, stage))
 		raise(SIGKILL);         /* tests: recovery at every stage */
+	if (!r && run->env->suspend && *run->env->suspend) {
+		run->suspended = true;
+		run->stop = 1;
+	}
 	if (!r && (run->stop || (run->env->cancel && *run->env->cancel)))
-		r = VMIE_ERR(err, VMIE_EINTR, "%s: cancelled", run->id);
+		r = VMIE_ERR(err, VMIE_EINTR, "%s: %s", run->id,
+			     run->suspended ? "suspended" : "cancelled");
 	return r;
 }
 
@@ -253,6 +258,10 @@ static void *watcher_main(void *arg)
 			nanosleep(&ts, NULL);
 			if (run->env->cancel && *run->env->cancel)
 				run->stop = 1;
+			if (run->env->suspend && *run->env->suspend) {
+				run->suspended = true;
+				run->stop = 1;
+			}
 		}
 		if (run->quit_watcher)
 			break;
@@ -624,6 +633,7 @@ static int submit(struct vmie_task_env *env, enum vmie_rec_kind kind,
 	char iso[40];
 	task_now_iso(iso, sizeof iso);
 	json_object_set_new(vm, "CreationTime", json_string(iso));
+	task_queue_mark(env, rec);
 	r = vmie_store_put(env->store, kind, id, token, rec, existing, err);
 	if (r == VMIE_EEXIST && existing[0]) {
 		json_t *old = NULL;
@@ -1664,6 +1674,20 @@ int task_run_import(struct task_run *run, json_t *rec, struct vmie_err *err)
 		if (err)
 			*err = e;
 		return r;
+	}
+	/* a server draining: undo, back to the queue */
+	if (!im.fail[0] && task_requeue_wanted(run, rec)) {
+		import_free(&im);
+		json_t *now = NULL;
+		if (!vmie_store_get(run->env->store, run->kind, run->id, &now,
+				    NULL)) {
+			task_cleanup_import(run->env, now);
+			json_decref(now);
+		}
+		r = task_requeue(run->env, run->kind, run->id, run->owner,
+				 err);
+		return r ? r : VMIE_ERR(err, VMIE_EINTR, "%s: suspended, back "
+					"in the queue", run->id);
 	}
 	/* the failure ends the task: deleting, undo, deleted */
 	if (!im.fail[0]) {

@@ -47,6 +47,7 @@ struct claim_ctx {
 	const char *self;
 	const char *expect;     /* take over only from this owner (recovery) */
 	bool ended, taken;
+	bool claimed;           /* this update wrote the claim */
 	char other[160];
 };
 
@@ -71,6 +72,7 @@ static int claim_fn(json_t *rec, void *vctx, struct vmie_err *err)
 	}
 	json_object_set_new(vm, "Owner", json_string(c->self));
 	json_object_set_new(vm, "Heartbeat", json_real(task_now()));
+	c->claimed = true;
 	return 0;
 }
 
@@ -136,6 +138,134 @@ int vmie_task_run(struct vmie_task_env *env, const char *task_id,
 		}
 	}
 	return r;
+}
+
+/* ---- the server's queue ---- */
+
+void task_queue_mark(struct vmie_task_env *env, json_t *rec)
+{
+	if (!env->queue)
+		return;
+	json_t *vm = task_vmie(rec);
+	json_object_set_new(vm, "Queued", json_true());
+	json_object_set_new(vm, "Attempts", json_integer(0));
+	json_object_set_new(vm, "Submitted", json_deep_copy(rec));
+}
+
+bool task_requeue_wanted(const struct task_run *run, const json_t *rec)
+{
+	const json_t *vm = json_object_get(rec, "Vmie");
+	return run->suspended && !run->cancel_marked &&
+	       json_is_true(json_object_get(vm, "Queued"));
+}
+
+struct requeue_ctx {
+	const char *owner;
+	bool done;
+};
+
+static int requeue_fn(json_t *rec, void *vctx, struct vmie_err *err)
+{
+	struct requeue_ctx *c = vctx;
+	json_t *vm = task_vmie(rec);
+	const char *owner = task_str(vm, "Owner");
+	const json_t *sub = json_object_get(vm, "Submitted");
+
+	(void)err;
+	if (vmie_task_ended(rec) || !json_is_object(sub) ||
+	    strcmp(owner ? owner : "", c->owner))
+		return VMIE_STORE_UNCHANGED;
+	json_t *fresh = json_deep_copy(sub);
+	json_t *fvm = task_vmie(fresh);
+	json_object_set(fvm, "Submitted", (json_t *)sub);
+	json_object_set_new(fvm, "Attempts", json_integer(
+		json_integer_value(json_object_get(vm, "Attempts")) + 1));
+	json_object_set_new(fvm, "Requeued", json_real(task_now()));
+	json_t *tags = json_object_get(rec, "Tags");
+	if (tags)
+		json_object_set(fresh, "Tags", tags);
+	else
+		json_object_del(fresh, "Tags");
+	json_object_clear(rec);
+	json_object_update(rec, fresh);
+	json_decref(fresh);
+	c->done = true;
+	return 0;
+}
+
+int task_requeue(struct vmie_task_env *env, enum vmie_rec_kind kind,
+		 const char *id, const char *owner, struct vmie_err *err)
+{
+	struct requeue_ctx c = { .owner = owner };
+	int r = vmie_store_update(env->store, kind, id, requeue_fn, &c, err);
+	if (!r && !c.done)
+		r = VMIE_ERR(err, VMIE_EPERM, "%s: not requeued (no longer "
+			     "owned by %s)", id, owner);
+	return r;
+}
+
+int vmie_task_take(struct vmie_task_env *env, char *id, struct vmie_err *err)
+{
+	static const enum vmie_rec_kind kinds[] = {
+		VMIE_REC_IMPORT_IMAGE, VMIE_REC_IMPORT_SNAPSHOT,
+		VMIE_REC_EXPORT_IMAGE };
+	char self[160];
+	int r;
+
+	vmie_task_self_owner(self, sizeof self);
+	for (;;) {
+		/* the oldest queued, unowned task of any kind */
+		double best_t = 0;
+		char best[VMIE_ID_MAX] = "";
+		int best_k = -1;
+		for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+			json_t *all = NULL, *x;
+			char next[VMIE_ID_MAX];
+			size_t i;
+			struct vmie_store_list q = { .status = "active" };
+			if (kinds[k] == VMIE_REC_IMPORT_SNAPSHOT)
+				q.status = NULL;  /* status in the detail */
+			r = vmie_store_list(env->store, kinds[k], &q, &all,
+					    next, err);
+			if (r)
+				return r;
+			json_array_foreach(all, i, x) {
+				const json_t *vm = json_object_get(x, "Vmie");
+				const char *o = task_str(vm, "Owner");
+				const char *tid = task_str(x, id_key(kinds[k]));
+				double t = json_number_value(
+					json_object_get(vm, "Created"));
+				if (!tid || vmie_task_ended(x) ||
+				    !json_is_true(json_object_get(vm,
+						"Queued")) || (o && o[0]) ||
+				    json_is_true(json_object_get(vm,
+						"CancelRequested")))
+					continue;
+				if (best_k < 0 || t < best_t) {
+					best_t = t;
+					best_k = (int)kinds[k];
+					vmie_strlcpy(best, tid, sizeof best);
+				}
+			}
+			json_decref(all);
+		}
+		if (best_k < 0)
+			return VMIE_ERR(err, VMIE_ENOENT, "the queue is empty");
+		struct claim_ctx c = { .self = self, .expect = "" };
+		r = vmie_store_update(env->store, (enum vmie_rec_kind)best_k,
+				      best, claim_fn, &c, err);
+		if (r == VMIE_ENOENT)
+			continue;       /* removed meanwhile */
+		if (r)
+			return r;
+		/* (threads of one process share the owner string: only the
+		 * update that wrote the claim counts) */
+		if (c.claimed) {
+			vmie_strlcpy(id, best, VMIE_ID_MAX);
+			return 0;
+		}
+		/* another thread or node took it first: look again */
+	}
 }
 
 /* ---- undoing a task's writes ---- */
@@ -231,6 +361,36 @@ out:
 	json_decref(rec);
 	pthread_mutex_destroy(&run.lock);
 	return r;
+}
+
+/* A queued task whose worker died: take it over from owner, undo what
+ * it wrote, back to the queue. */
+static int requeue_orphan(struct vmie_task_env *env, enum vmie_rec_kind kind,
+			  const char *id, const char *owner)
+{
+	char self[160];
+	struct claim_ctx c = { .self = self, .expect = owner };
+	json_t *rec = NULL;
+	int r;
+
+	vmie_task_self_owner(self, sizeof self);
+	r = vmie_store_update(env->store, kind, id, claim_fn, &c, NULL);
+	if (r || c.ended)
+		return r ? r : VMIE_EINVAL;
+	r = vmie_store_get(env->store, kind, id, &rec, NULL);
+	if (r)
+		return r;
+	const char *o = task_str(json_object_get(rec, "Vmie"), "Owner");
+	if (!o || strcmp(o, self)) {
+		json_decref(rec);
+		return VMIE_EEXIST;     /* someone else took it first */
+	}
+	if (kind == VMIE_REC_EXPORT_IMAGE)
+		task_cleanup_export(env, rec);
+	else
+		task_cleanup_import(env, rec);
+	json_decref(rec);
+	return task_requeue(env, kind, id, self, NULL);
 }
 
 /* ---- cancel ---- */
@@ -397,8 +557,10 @@ int vmie_task_recover(struct vmie_task_env *env, unsigned *ended,
 			bool alive = owner && vmie_task_owner_alive(owner) &&
 				     (vmie_task_owner_local(owner) ||
 				      task_now() - beat < TASK_STALE_SECONDS);
-			if (alive || (!owner && task_now() - created <
-				      TASK_UNCLAIMED_SECONDS)) {
+			bool queued = json_is_true(json_object_get(vm,
+							"Queued"));
+			if (alive || (!owner && (queued || task_now() -
+				      created < TASK_UNCLAIMED_SECONDS))) {
 				const json_t *s;
 				size_t j;
 				json_array_foreach(json_object_get(vm,
@@ -407,7 +569,22 @@ int vmie_task_recover(struct vmie_task_env *env, unsigned *ended,
 							  (json_t *)s);
 				continue;
 			}
-			if (owner)
+			if (queued && owner && json_integer_value(
+				json_object_get(vm, "Attempts")) + 1 <
+					VMIE_TASK_MAX_ATTEMPTS) {
+				/* a server's worker died: the task goes back
+				 * to the queue, what it wrote removed */
+				if (!requeue_orphan(env, kinds[k], id, owner))
+					n++;
+				continue;
+			}
+			if (queued && owner)
+				snprintf(msg, sizeof msg, "ServerError: the "
+					 "task was interrupted %d times (at "
+					 "stage '%s' the last time, run by "
+					 "%s): given up", VMIE_TASK_MAX_ATTEMPTS,
+					 stage ? stage : "pending", owner);
+			else if (owner)
 				snprintf(msg, sizeof msg, "ClientError: the "
 					 "task was interrupted at stage "
 					 "'%s': the vmie process running it "

@@ -96,7 +96,23 @@ struct vmie_task_env {
 	 * conversion, so that a cancel or a kill lands mid-copy.  From
 	 * VMIE_TEST_THROTTLE_MS. */
 	unsigned throttle_ms;
+	/* A server's queue (vmie serve): tasks submitted with this env are
+	 * stored queued (Vmie.Queued) and unowned, for whichever worker
+	 * takes them (vmie_task_take); recovery never abandons a queued
+	 * task that no one has taken, and a queued task whose owner died is
+	 * put back in the queue (up to VMIE_TASK_MAX_ATTEMPTS runs) instead
+	 * of ending deleted. */
+	bool queue;
+	/* Set (by a signal handler, a draining server) to stop the running
+	 * task and leave it resumable: what it wrote is removed and a queued
+	 * task goes back to the queue (pending, unowned); a task that is not
+	 * queued ends deleted as on a cancel. */
+	volatile int *suspend;
 };
+
+/* Runs of one queued task before recovery gives up on it (a task that
+ * kills its worker every time ends deleted). */
+#define VMIE_TASK_MAX_ATTEMPTS 3
 
 /* Submit: check the request, store the task, return its public record
  * (the operation's result shape) in *out.  0 for a new task; 1 when its
@@ -128,6 +144,13 @@ int vmie_task_run(struct vmie_task_env *env, const char *task_id,
  * an active task has no owner). */
 int vmie_task_claim(struct vmie_task_env *env, const char *task_id,
 		    struct vmie_err *err);
+
+/* A server's worker: claim the oldest queued, unowned task of any kind
+ * (an atomic update: of several threads or nodes, one gets it).  0 and
+ * its id (VMIE_ID_MAX bytes) in id, VMIE_ENOENT when the queue is empty.
+ * Then vmie_task_run() runs it. */
+int vmie_task_take(struct vmie_task_env *env, char *id,
+		   struct vmie_err *err);
 
 /* CancelImportTask / CancelExportTask: *out = { "ImportTaskId" or
  * "ExportTaskId", "PreviousState", "State" }. */

@@ -62,6 +62,7 @@ struct task_run {
 	volatile int stop;            /* cancel: store mark or env->cancel */
 	volatile int quit_watcher;
 	bool cancel_marked;           /* the stop came from CancelImportTask */
+	bool suspended;               /* the stop came from env->suspend */
 	int progress;                 /* percent, written by the worker */
 	int progress_sent;
 	double last_notify;
@@ -89,6 +90,22 @@ int task_end_deleted(struct task_run *run, const char *message,
 void task_cleanup_import(struct vmie_task_env *env, const json_t *rec);
 /* Remove a partial export object (recover.c). */
 void task_cleanup_export(struct vmie_task_env *env, const json_t *rec);
+
+/* ---- the server's queue (recover.c) ---- */
+
+/* Before a new task is stored: with env->queue, mark it queued and keep
+ * a copy of the record as submitted (Vmie.Submitted), what a requeue
+ * restores. */
+void task_queue_mark(struct vmie_task_env *env, json_t *rec);
+/* Whether a run stopped by env->suspend should go back to the queue
+ * rather than end: a queued task, not cancelled. */
+bool task_requeue_wanted(const struct task_run *run, const json_t *rec);
+/* Put the task back in the queue: the record as submitted (its tags
+ * kept), unowned, pending, Vmie.Attempts + 1.  The caller has removed
+ * what the run wrote.  Only while owner (the run's, or the dead one's
+ * taken over) still owns it. */
+int task_requeue(struct vmie_task_env *env, enum vmie_rec_kind kind,
+		 const char *id, const char *owner, struct vmie_err *err);
 
 /* ---- the stages (pipeline.c, export.c) ---- */
 int task_run_import(struct task_run *run, json_t *rec, struct vmie_err *err);
