@@ -9,21 +9,30 @@
  * vmie_task_env (its own store handle).
  *
  * Authorization, as AWS's:
- *   1. the caller's identity policies must allow "ec2:<Action>" on the
- *      action's resource (the ARN of the image, snapshot or task named,
- *      "*" for creates and lists); DryRun=true stops here with
- *      DryRunOperation (allowed) or UnauthorizedOperation (not);
- *   2. S3: the caller must be allowed s3:GetObject on every source
+ *   1. the caller's identity policies must allow "ec2:<Action>" on
+ *      each resource of the action: the ARN of the image, snapshot or
+ *      task named (images and snapshots without account, as AWS writes
+ *      them: arn:aws:ec2:REGION::image/ami-...; tasks with it:
+ *      arn:aws:ec2:REGION:ACCOUNT:import-image-task/import-ami-...),
+ *      the type's ARN with the id "*" for the task a create makes, "*"
+ *      for lists; DryRun=true stops here with DryRunOperation (allowed)
+ *      or UnauthorizedOperation (not);
+ *   2. a task while !accepting: Unavailable;
+ *   3. S3: the caller must be allowed s3:GetObject on every source
  *      object (arn:aws:s3:::BUCKET/KEY) and s3:PutObject on the export
- *      location (arn:aws:s3:::BUCKET/PREFIX*); AccessDenied otherwise;
- *   3. the task's role (RoleName, default "vmimport") must be a
- *      configured role whose policies allow s3:GetObject and
- *      s3:ListBucket / s3:GetBucketLocation on the source bucket, and
- *      s3:PutObject on the export bucket (AWS's service role for VM
- *      Import/Export); an unknown role or a role that may not is refused
- *      with InvalidParameter naming the role and the bucket, as AWS does
- *      ("The service role vmimport provided does not exist or does not
- *      have sufficient permissions").
+ *      object (arn:aws:s3:::BUCKET/PREFIXexport-ami-*.EXT);
+ *      UnauthorizedOperation naming the S3 action and object otherwise
+ *      (EC2's code for a denied request: AccessDenied is S3's);
+ *   4. the task's role (RoleName, default "vmimport") must be a
+ *      configured role whose policies allow s3:GetObject on each source
+ *      object and s3:ListBucket + s3:GetBucketLocation on its bucket,
+ *      s3:PutObject on the export object and s3:GetBucketAcl +
+ *      s3:GetBucketLocation on its bucket (the role policy of AWS's
+ *      "Required service role"); an unknown role or a role that may not
+ *      is refused with InvalidParameter, as AWS does ("The service role
+ *      vmimport provided does not exist or does not have sufficient
+ *      permissions"), naming what it may not do.
+ * The table of actions and resources is in service.c and docs/api.md.
  * The IAM request context the server passes (aws:SourceIp,
  * aws:SecureTransport, aws:username, aws:CurrentTime, aws:userid...) is
  * used for every evaluation.
@@ -58,7 +67,8 @@ struct vmie_api_service {
 	size_t n_roles;
 	/* The vmie rules policy imports are judged by (a name as
 	 * `vmie check --policy`, or a file), NULL for the default.  A
-	 * request cannot choose it: the operator does. */
+	 * request cannot choose it: the operator does (Vmie.Policy of the
+	 * request passed to lib/task). */
 	const char *policy;
 	/* Called after a task was stored (ImportImage, ImportSnapshot,
 	 * ExportImage, CreateInstanceExportTask, ImportInstance,
@@ -66,7 +76,8 @@ struct vmie_api_service {
 	void (*submitted)(void *ctx, const char *task_id);
 	void *submitted_ctx;
 	/* When false, new tasks are refused (the server is draining after
-	 * SIGTERM): RequestLimitExceeded... see the server. */
+	 * SIGTERM): the actions that submit a task answer Unavailable (HTTP
+	 * 503, which every AWS SDK retries); the others are served. */
 	bool accepting;
 };
 
@@ -79,8 +90,14 @@ struct vmie_api_caller {
  * output shape (a new reference; an empty object for actions without
  * output).  On error a negative code with err->api set to EC2's code
  * (UnauthorizedOperation, DryRunOperation, InvalidParameterValue,
- * InvalidImportTaskId.NotFound, ...) and err->msg the message EC2 would
- * give, never empty. */
+ * InvalidAMIID.NotFound, ... InternalError for a failure of the store)
+ * and err->msg the message EC2 would give, never empty.  A "Vmie" member
+ * of params is ignored (vmie's own options are the operator's); env's
+ * allow_local_files is ignored (false during the call) and a NULL
+ * owner_id is svc->account.  The older actions (ImportInstance,
+ * ImportVolume, CreateInstanceExportTask...) run as tasks of the current
+ * ones (api/legacy.h); svc->submitted receives the task's id
+ * (import-ami-..., import-snap-..., export-ami-...). */
 int vmie_api_call(const struct vmie_api_service *svc,
 		  struct vmie_task_env *env,
 		  const struct vmie_api_caller *who,
@@ -90,7 +107,8 @@ int vmie_api_call(const struct vmie_api_service *svc,
 /* The HTTP status EC2 answers an error code with (the table and its
  * sources are in service.c): 400 for request errors, 401/403 for
  * authentication and authorization, 412 DryRunOperation, 503
- * RequestLimitExceeded, 500 for anything unknown. */
+ * RequestLimitExceeded and Unavailable, 500 for InternalError and any
+ * code not known to be a client's. */
 int vmie_api_http_status(const char *code);
 
 #endif
