@@ -3,7 +3,7 @@
 
 BUILD ?= build
 
-.PHONY: all deps build demo test test-slow bench fuzz fuzz-run clean
+.PHONY: all deps build demo test test-slow bench fuzz fuzz-run clean install uninstall
 
 all: build
 
@@ -13,6 +13,18 @@ deps:
 build: deps
 	@[ -f $(BUILD)/build.ninja ] || meson setup $(BUILD) --buildtype=debugoptimized >/dev/null
 	@ninja -C $(BUILD)
+
+# Install the binary, the policies, the man pages, the docs, the systemd
+# unit and the sysusers.d file under PREFIX, staged under DESTDIR when
+# given (docs/install.md); uninstall removes them again.
+PREFIX ?= /usr/local
+DESTDIR ?=
+
+install:
+	@scripts/install.sh install $(BUILD) "$(PREFIX)" "$(DESTDIR)"
+
+uninstall:
+	@scripts/install.sh uninstall $(BUILD) "$(PREFIX)" "$(DESTDIR)"
 
 # Build a small sample disk and run vmie's main job on it.
 demo: build

@@ -14,6 +14,7 @@ int cmd_convert(int argc, char **argv);
 int cmd_compare(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_check(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 /* Print "vmie: <msg> [rule]" to stderr. */
 void cli_error(const struct vmie_err *e);

@@ -27,8 +27,12 @@
 static void check_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vmie check [OPTIONS] IMAGE...\n"
-		"  IMAGE...                 the disks of one VM (boot disk first), or one OVA\n"
+		"Usage: vmie check [OPTION]... IMAGE...\n"
+		"Preflight an import offline: evaluate every VM Import/Export "
+		"rule of a policy\non a VM's disks (IMAGE...: boot disk first, "
+		"or one OVA) and print each\nverdict with its evidence and a fix "
+		"(docs/cmd-check.md).\n\n"
+		"Options:\n"
 		"  --policy NAME|FILE       aws-current (default), aws-legacy, or a policy file\n"
 		"  --boot-mode MODE         legacy-bios | uefi\n"
 		"  --license-type TYPE      AWS | BYOL (default: Auto)\n"
@@ -45,8 +49,11 @@ static void check_usage(FILE *f)
 		"  --quick                  walk the tables but do not read the data (the\n"
 		"                           report then says the data was not read)\n"
 		"  --json                   machine-readable report (docs/check-json.md)\n"
-		"  --all                    also list rules that pass or do not apply\n"
-		"exit: 0 the import would pass, 1 it would fail, 2 the check could not run\n");
+		"  --all                    also list rules that pass or do not apply\n\n"
+		"Exit status:\n"
+		"  0  the import would pass\n"
+		"  1  it would fail\n"
+		"  2  the check could not run\n");
 }
 
 /* What the data pass did for input i, for the report. */

@@ -14,14 +14,15 @@
 static void convert_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vmie convert [-f FMT] -O FMT[,SUBFORMAT] [-o KEY=VAL,...] [-p]\n"
-		"                    [-t THREADS] [--force] SRC DST\n"
-		"output formats:\n");
+		"Usage: vmie convert [OPTION]... -O FMT[,SUBFORMAT] SRC DST\n"
+		"Convert a disk image (or an OVA's disk) to another format, "
+		"streaming,\nmulti-threaded and sparse (docs/cmd-convert.md).\n\n"
+		"Output formats (-O FMT[,SUBFORMAT]):\n");
 	for (size_t i = 0; vmie_image_drivers[i]; i++) {
 		const struct vmie_image_driver *d = vmie_image_drivers[i];
 		if (!d->writer)
 			continue;
-		fprintf(f, "  %-6s", d->name);
+		fprintf(f, "  %s", d->name);
 		for (size_t k = 0; d->write_subformats && d->write_subformats[k]; k++)
 			if (d->write_subformats[k][0])
 				fprintf(f, "%s%s", k ? ", " : " (",
@@ -29,12 +30,23 @@ static void convert_usage(FILE *f)
 		fprintf(f, "%s\n", d->write_subformats && d->write_subformats[0] &&
 			d->write_subformats[0][0] ? ")" : "");
 	}
-	fprintf(f, "  -p        show progress    -t N   worker threads\n"
-		   "  --force   replace DST if it exists\n"
-		   "  --disk N  the Nth disk of an OVA source (0 = first)\n"
-		   "  --no-sync do not flush DST to disk before renaming it into place\n"
-		   "The output is written under a temporary name and renamed when "
-		   "complete.\n");
+	fprintf(f, "\nOptions:\n"
+		   "  -f FMT        the source's format (default: probed)\n"
+		   "  -O FMT[,SUB]  the output format and subformat\n"
+		   "  -o KEY=VAL,...  output options (docs/cmd-convert.md)\n"
+		   "  -p            show progress\n"
+		   "  -t N          worker threads\n"
+		   "  --force       replace DST if it exists\n"
+		   "  --disk N      the Nth disk of an OVA source (0 = first)\n"
+		   "  --no-sync     do not flush DST to disk before renaming it "
+		   "into place\n\n"
+		   "The output is written under a temporary name and renamed "
+		   "when complete.\n\n"
+		   "Exit status:\n"
+		   "  0    converted\n"
+		   "  1    an error or a bad command line (nothing is left at "
+		   "DST)\n"
+		   "  130  interrupted (nothing is left at DST)\n");
 }
 
 struct progress {
@@ -165,12 +177,38 @@ out:
 	return status;
 }
 
+static void compare_usage(FILE *f)
+{
+	fprintf(f, "Usage: vmie compare [-f FMT] [-F FMT] [-d N] [-e N] [-s] "
+		"[-q] A B\n"
+		"Compare the contents (the guest's view) of two images of any "
+		"formats; the\nfirst difference is reported by its offset "
+		"(docs/cmd-info.md).\n\n"
+		"Options:\n"
+		"  -f FMT   the format of A (default: probed)\n"
+		"  -F FMT   the format of B (default: probed)\n"
+		"  -d N     the Nth disk of an OVA A (0 = first)\n"
+		"  -e N     the Nth disk of an OVA B (0 = first)\n"
+		"  -s       strict: the virtual sizes must match too (else the "
+		"longer\n"
+		"           image must be zero beyond the shorter one)\n"
+		"  -q       quiet: say nothing, only the exit status tells\n\n"
+		"Exit status:\n"
+		"  0  identical\n"
+		"  1  different\n"
+		"  2  an error\n");
+}
+
 int cmd_compare(int argc, char **argv)
 {
 	struct vmie_open_opts oa = { .budget = cli_budget }, ob = { .budget = cli_budget };
 	struct vmie_err err = { 0 };
 	bool strict = false, quiet = false;
 	int c;
+	if (argc > 1 && !strcmp(argv[1], "--help")) {
+		compare_usage(stdout);
+		return 0;
+	}
 	while ((c = getopt(argc, argv, "f:F:sqhd:e:")) != -1) {
 		switch (c) {
 		case 'd': oa.ova_disk = (unsigned)atoi(optarg); break;
@@ -181,11 +219,7 @@ int cmd_compare(int argc, char **argv)
 		case 'q': quiet = true; break;
 		case 'h':
 		default:
-			fprintf(c == 'h' ? stdout : stderr,
-				"usage: vmie compare [-f FMT] [-F FMT] [-d N] [-e N] [-s] [-q] A B\n"
-				"  -s  sizes must match too\n"
-				"  -d N / -e N  the Nth disk of an OVA A / B\n"
-				"exit: 0 identical, 1 different, 2 error\n");
+			compare_usage(c == 'h' ? stdout : stderr);
 			return c == 'h' ? 0 : 2;
 		}
 	}

@@ -10,11 +10,19 @@
 
 static void info_usage(FILE *f)
 {
-	fprintf(f, "usage: vmie info [--json] [--check] [-f FORMAT] IMAGE\n"
+	fprintf(f, "Usage: vmie info [--json] [--check] [-f FORMAT] IMAGE\n"
+		"Show an image's format and subformat, its virtual, file and "
+		"allocated sizes,\ncluster size, creator and parent; for an "
+		"OVA, its disks (docs/cmd-info.md).\n\n"
+		"Options:\n"
 		"  --json      machine-readable output\n"
 		"  --check     walk every table (like qemu-img check)\n"
-		"  -f FORMAT   do not probe: raw, vmdk, vhd, vhdx, qcow2, ova\n"
-		"exit: 0 ok, 1 error, 2 corruption found by --check, 3 leaks only\n");
+		"  -f FORMAT   do not probe: raw, vmdk, vhd, vhdx, qcow2, ova\n\n"
+		"Exit status:\n"
+		"  0  ok\n"
+		"  1  an error (the image could not be read)\n"
+		"  2  corruption found by --check\n"
+		"  3  leaked clusters only, found by --check\n");
 }
 
 static void print_text(const char *path, const struct vmie_image_info *in)

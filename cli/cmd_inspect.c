@@ -16,14 +16,20 @@
 
 static void inspect_usage(FILE *f)
 {
-	fprintf(f, "usage: vmie inspect [--json] [--no-initrd] [-f FORMAT] "
+	fprintf(f, "Usage: vmie inspect [--json] [--no-initrd] [-f FORMAT] "
 		"IMAGE...\n"
-		"  IMAGE...      the disks of one VM, in order, or one OVA\n"
+		"Find the partitions, volumes, file systems and operating "
+		"systems of a VM's\ndisks (IMAGE...: its disks, in order, or "
+		"one OVA), with the evidence for\neach fact; nothing is "
+		"written (docs/cmd-inspect.md).\n\n"
+		"Options:\n"
 		"  --json        machine-readable output (docs/inspect-json.md)\n"
 		"  --no-initrd   do not read the initramfs (faster)\n"
-		"  -f FORMAT     do not probe the image format\n"
-		"exit: 0 inspected (even if no OS was found), 2 images could "
-		"not be opened, 1 other errors\n");
+		"  -f FORMAT     do not probe the image format\n\n"
+		"Exit status:\n"
+		"  0  inspected (even if no operating system was found)\n"
+		"  1  other errors\n"
+		"  2  the images could not be opened\n");
 }
 
 static const char *tri(int v)

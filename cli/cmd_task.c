@@ -213,29 +213,57 @@ void cli_task_usage(FILE *f)
 
 static void op_usage(FILE *f, const struct opdef *o)
 {
-	fprintf(f, "usage: vmie %s", o->cmd);
-	for (const struct argdef *a = o->args; a->flag; a++) {
-		const char *v = a->kind == A_LIST ? " VALUE..." :
-				a->kind == A_TRUE || a->kind == A_FALSE ||
-				a->kind == A_VMIE_TRUE ? "" :
-				a->kind == A_STRUCTS ? " JSON|SHORTHAND..." :
-				a->kind == A_STRUCT ? " JSON|SHORTHAND" :
-				a->kind == A_INT || a->kind == A_VMIE_INT ? " N" :
-				" VALUE";
-		fprintf(f, " %s%s%s%s", a->required ? "" : "[", a->flag, v,
-			a->required ? "" : "]");
-	}
-	fprintf(f, "\n  [--store DIR] [--bucket-root DIR]%s\n",
-		o->kind == OP_IMPORT_IMAGE ? " [--dry-run] [--no-wait]" :
-		o->kind == OP_IMPORT_SNAPSHOT || o->kind == OP_EXPORT_IMAGE ?
-		" [--no-wait]" : "");
 	const char *page = o->kind == OP_DESCRIBE || o->kind == OP_DESCRIBE_TAGS ?
 			   "describe" : o->kind == OP_CANCEL ? "cancel" :
 			   o->kind == OP_DEREGISTER || o->kind == OP_DELETE_SNAPSHOT ||
 			   o->kind == OP_CREATE_TAGS || o->kind == OP_DELETE_TAGS ?
 			   "resources" : o->cmd;
-	fprintf(f, "the request and output shapes are those of `aws ec2 %s` "
-		"(docs/cmd-%s.md)\n", o->cmd, page);
+	fprintf(f, "Usage: vmie %s [OPTION]...\n%c%s: the request and output "
+		"shapes are those of\n`aws ec2 %s` (docs/cmd-%s.md).\n\n"
+		"Options (each sets the request member named; structures take "
+		"JSON or the AWS\nCLI shorthand):\n", o->cmd,
+		o->help[0] >= 'a' && o->help[0] <= 'z' ? o->help[0] - 'a' + 'A' :
+		o->help[0], o->help + 1, o->cmd, page);
+	int width = 18;   /* the flags' column, at least "--bucket-root DIR" */
+	for (int pass = 0; pass < 2; pass++)
+		for (const struct argdef *a = o->args; a->flag; a++) {
+			const char *v = a->kind == A_LIST ? " VALUE..." :
+					a->kind == A_TRUE || a->kind == A_FALSE ||
+					a->kind == A_VMIE_TRUE ? "" :
+					a->kind == A_STRUCTS ? " JSON|SHORTHAND..." :
+					a->kind == A_STRUCT ? " JSON|SHORTHAND" :
+					a->kind == A_INT || a->kind == A_VMIE_INT ?
+					" N" : " VALUE";
+			bool own = a->kind == A_VMIE || a->kind == A_VMIE_TRUE ||
+				   a->kind == A_VMIE_INT;
+			int len = (int)(strlen(a->flag) + strlen(v));
+			if (!pass) {
+				if (len > width && len <= 36)
+					width = len;
+				continue;
+			}
+			fprintf(f, "  %s%s%*s  %s%s%s\n", a->flag, v,
+				len < width ? width - len : 0, "", a->member,
+				a->required ? " (required)" : "",
+				own ? " (vmie's own)" : "");
+		}
+	fprintf(f, "  %-*s  the store of images, snapshots and tasks\n"
+		"  %-*s  (VMIE_STORE; default $XDG_DATA_HOME/vmie)\n"
+		"  %-*s  the buckets' parent directory (a bucket is\n"
+		"  %-*s  a subdirectory; VMIE_BUCKET_ROOT)\n", width, "--store DIR", width, "",
+		width, "--bucket-root DIR", width, "");
+	if (o->kind == OP_IMPORT_IMAGE)
+		fprintf(f, "  %-*s  print what the import would do; store nothing\n", width, "--dry-run");
+	if (o->kind == OP_IMPORT_IMAGE || o->kind == OP_IMPORT_SNAPSHOT ||
+	    o->kind == OP_EXPORT_IMAGE)
+		fprintf(f, "  %-*s  print the task at once, run it detached\n", width, "--no-wait");
+	fprintf(f, "\nThe AWS CLI's global flags (--region, --profile, "
+		"--endpoint-url, --output...)\nare accepted and ignored.\n\n"
+		"Exit status:\n"
+		"  0    success (a task that completed)\n"
+		"  1    a task that ended deleted\n"
+		"  252  a bad command line\n"
+		"  254  an error the operation returned\n");
 }
 
 /* AWS CLI flags that mean nothing here: flag, takes a value */

@@ -2,6 +2,7 @@
 #include "cli.h"
 #include "cli_task.h"
 #include "core/budget.h"
+#include "core/vmie_build.h"
 #include "io/io.h"
 
 #include <stdlib.h>
@@ -394,17 +395,21 @@ static const struct {
 	{ "compare", cmd_compare, "compare the contents of two images" },
 	{ "inspect", cmd_inspect, "find partitions, file systems and operating systems" },
 	{ "check", cmd_check, "preflight an import: every rule, with evidence and fixes" },
+	{ "serve", cmd_serve, "serve the EC2 VM Import/Export API (docs/serve.md)" },
 };
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vmie COMMAND [OPTIONS] ...\n\ncommands:\n");
+	fprintf(f, "Usage: vmie COMMAND [OPTION]... [ARG]...\n"
+		"Check, convert, import and export virtual machine disk "
+		"images.\n\nCommands:\n");
 	for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
 		fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].help);
-	fprintf(f, "\nimport and export (the commands of `aws ec2`, on a local "
+	fprintf(f, "\nImport and export (the commands of `aws ec2`, on a local "
 		"store):\n");
 	cli_task_usage(f);
-	fprintf(f, "\n'vmie COMMAND --help' shows a command's options.\n");
+	fprintf(f, "\n'vmie COMMAND --help' shows a command's options; "
+		"'vmie --version' the version.\n");
 }
 
 int main(int argc, char **argv)
@@ -422,7 +427,7 @@ int main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
-		printf("vmie 0.1.0\n");
+		printf("vmie %s\n", VMIE_VERSION);
 		return 0;
 	}
 	out_tty = isatty(1);

@@ -5,23 +5,29 @@ set -eu
 PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
  zlib1g-dev libdeflate-dev libisal-dev libzstd-dev liblz4-dev liblzo2-dev
  libxml2-dev libssl-dev libext2fs-dev ntfs-3g-dev libhivex-dev libjansson-dev
- libcmocka-dev liblzma-dev libsqlite3-dev sqlite3 libyaml-dev
+ libcmocka-dev liblzma-dev libsqlite3-dev sqlite3 libyaml-dev libmicrohttpd-dev
  qemu-utils e2fsprogs xfsprogs btrfs-progs jfsutils dosfstools mtools ntfs-3g
  libhivex-bin fdisk gdisk zstd lz4 xz-utils bzip2 cpio time libwin-hivex-perl debootstrap
  python3 python3-botocore lvm2 util-linux strace grub-pc-bin ldmtool curl
+ help2man man-db bsdextrautils
  qemu-system-x86 ovmf
  libguestfs-dev libguestfs-tools libguestfs-xfs linux-image-amd64"
+# (libmicrohttpd-dev: vmie serve, lib/server)
 # (python3-botocore: lib/api/gen_shapes.py reads its ec2 service model at
 # build time; the tests in tests/api check lib/api against it)
 # (libguestfs: XFS, Btrfs and JFS guests and initramfs regeneration,
 # lib/modify/guest_gfs.c; its appliance needs a kernel in /boot and
 # qemu-system-x86; tests/modify/gfs-changes.sh)
+# (help2man: the man pages, man/meson.build; man-db and bsdextrautils's
+# col: tests/install renders them)
 # (qemu-system-x86 and ovmf: import-image --boot-check and its tests,
 # tests/task/import-bootcheck.sh)
 # the slow suites and the benchmarks (make test-slow, make bench: VMIE_SLOW=1)
 # also boot real guests (tests/guests/mk-debian12.sh, tests/slow) under QEMU
 # and run virt-v2v (bench/v2v), whose appliance needs a kernel in /boot
-SLOW_PKGS="qemu-system-x86 virt-v2v nbdkit libguestfs-tools linux-image-amd64"
+# and build the Debian package, install and purge it (tests/slow/deb.sh)
+SLOW_PKGS="qemu-system-x86 virt-v2v nbdkit libguestfs-tools linux-image-amd64
+ debhelper dpkg-dev build-essential"
 [ "${VMIE_SLOW:-0}" = 1 ] && PKGS="$PKGS $SLOW_PKGS"
 missing=""
 for p in $PKGS; do

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <yaml.h>
+#include "core/yaml.h"
 
 #include "core/util.h"
 
@@ -120,157 +120,24 @@ int vmie_insp_parse_interfaces(struct vmie_insp_os *os, const char *text,
 	return 0;
 }
 
-/* ---- netplan, read with libyaml ----
- * Bounded: an event pass first refuses a document of more than
- * NET_YAML_MAX_EVENTS events, NET_YAML_MAX_DEPTH levels or
- * NET_YAML_MAX_ANCHORS anchors or aliases (libyaml resolves an alias to
- * the anchored node, so a walk of a few aliased mappings can be far
- * longer than the text: the walk also stops after NET_YAML_MAX_VISITS
- * pairs and items). */
-#define NET_YAML_MAX_EVENTS  100000
-#define NET_YAML_MAX_DEPTH   64
-#define NET_YAML_MAX_ANCHORS 1000
-#define NET_YAML_MAX_VISITS  1000000
-
-/* 0 with the first document loaded, 1 when it is not YAML or over the
- * limits, VMIE_ENOMEM. */
-static int net_yaml_load(const char *text, size_t len, yaml_document_t *doc)
-{
-	yaml_parser_t p;
-	yaml_event_t ev;
-	unsigned long events = 0;
-	unsigned depth = 0, anchors = 0, aliases = 0;
-	bool done = false;
-	int rc;
-
-	if (!yaml_parser_initialize(&p))
-		return VMIE_ENOMEM;
-	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-	while (!done) {
-		const yaml_char_t *anchor = NULL;
-		if (!yaml_parser_parse(&p, &ev)) {
-			rc = p.error == YAML_MEMORY_ERROR ? VMIE_ENOMEM : 1;
-			yaml_parser_delete(&p);
-			return rc;
-		}
-		switch (ev.type) {
-		case YAML_MAPPING_START_EVENT:
-			anchor = ev.data.mapping_start.anchor;
-			depth++;
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			anchor = ev.data.sequence_start.anchor;
-			depth++;
-			break;
-		case YAML_MAPPING_END_EVENT:
-		case YAML_SEQUENCE_END_EVENT:
-			depth--;
-			break;
-		case YAML_SCALAR_EVENT:
-			anchor = ev.data.scalar.anchor;
-			break;
-		case YAML_ALIAS_EVENT:
-			aliases++;
-			break;
-		case YAML_DOCUMENT_END_EVENT:
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		default:
-			break;
-		}
-		if (anchor)
-			anchors++;
-		yaml_event_delete(&ev);
-		if (++events > NET_YAML_MAX_EVENTS || depth > NET_YAML_MAX_DEPTH ||
-		    anchors > NET_YAML_MAX_ANCHORS ||
-		    aliases > NET_YAML_MAX_ANCHORS) {
-			yaml_parser_delete(&p);
-			return 1;
-		}
-	}
-	yaml_parser_delete(&p);
-
-	if (!yaml_parser_initialize(&p))
-		return VMIE_ENOMEM;
-	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&p, doc)) {
-		rc = p.error == YAML_MEMORY_ERROR ? VMIE_ENOMEM : 1;
-		yaml_parser_delete(&p);
-		return rc;
-	}
-	yaml_parser_delete(&p);
-	if (!yaml_document_get_root_node(doc)) {
-		yaml_document_delete(doc);
-		return 1;
-	}
-	return 0;
-}
-
-struct net_yaml {
-	yaml_document_t *doc;
-	unsigned long visits;   /* left */
-};
-
-static yaml_node_t *net_yaml_node(struct net_yaml *y, int i)
-{
-	return yaml_document_get_node(y->doc, i);
-}
-
-static const char *net_yaml_str(yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ?
-	       (const char *)n->data.scalar.value : NULL;
-}
-
-/* The pairs of mapping m / items of sequence s, within the budget (m and
- * s are evaluated more than once: pass a variable). */
-#define NET_YAML_PAIRS(y, m, pr) \
-	for (yaml_node_pair_t *pr = (m) && (m)->type == YAML_MAPPING_NODE ? \
-	     (m)->data.mapping.pairs.start : NULL; \
-	     pr && pr < (m)->data.mapping.pairs.top && (y)->visits && \
-	     ((y)->visits--, true); pr++)
-#define NET_YAML_ITEMS(y, s, it) \
-	for (yaml_node_item_t *it = (s) && (s)->type == YAML_SEQUENCE_NODE ? \
-	     (s)->data.sequence.items.start : NULL; \
-	     it && it < (s)->data.sequence.items.top && (y)->visits && \
-	     ((y)->visits--, true); it++)
-
-static yaml_node_t *net_yaml_get(struct net_yaml *y, yaml_node_t *m,
-				 const char *key)
-{
-	yaml_node_t *r = NULL;
-
-	NET_YAML_PAIRS(y, m, pr) {
-		const char *k = net_yaml_str(net_yaml_node(y, pr->key));
-		if (k && !strcmp(k, key))
-			r = net_yaml_node(y, pr->value);   /* the last wins */
-	}
-	return r;
-}
-
-static bool net_yaml_true(const char *v)
-{
-	return v && (!strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
-		     !strcasecmp(v, "on") || !strcasecmp(v, "y"));
-}
+/* ---- netplan, read with libyaml (bounded: core/yaml.h) ---- */
 
 /* The interface's own address: the first IPv4 entry of its "addresses"
  * (a plain "192.0.2.30/24", or the key of "- 192.0.2.30/24: {label: x}"),
  * else the first entry.  Only the interface's own key: the addresses of
  * "nameservers:" are not its address. */
-static void net_yaml_address(struct net_yaml *y, yaml_node_t *ifc,
+static void net_yaml_address(struct vmie_yaml_walk *y, yaml_node_t *ifc,
 			     char *out, size_t size)
 {
-	yaml_node_t *list = net_yaml_get(y, ifc, "addresses");
+	yaml_node_t *list = vmie_yaml_get(y, ifc, "addresses");
 	const char *first = NULL;
 
-	NET_YAML_ITEMS(y, list, it) {
-		yaml_node_t *n = net_yaml_node(y, *it);
-		const char *a = net_yaml_str(n);
+	VMIE_YAML_ITEMS(y, list, it) {
+		yaml_node_t *n = vmie_yaml_node(y, *it);
+		const char *a = vmie_yaml_str(n);
 		if (!a && n && n->type == YAML_MAPPING_NODE &&
 		    n->data.mapping.pairs.top > n->data.mapping.pairs.start)
-			a = net_yaml_str(net_yaml_node(y,
+			a = vmie_yaml_str(vmie_yaml_node(y,
 					n->data.mapping.pairs.start->key));
 		if (!a || !a[0])
 			continue;
@@ -291,31 +158,31 @@ int vmie_insp_parse_netplan(struct vmie_insp_os *os, const char *text,
 		"ethernets", "bonds", "bridges", "vlans", "wifis",
 	};
 	yaml_document_t doc;
-	struct net_yaml y = { &doc, NET_YAML_MAX_VISITS };
-	int rc = net_yaml_load(text, strlen(text), &doc);
+	struct vmie_yaml_walk y = { &doc, VMIE_YAML_MAX_VISITS };
+	int rc = vmie_yaml_load(text, strlen(text), &doc);
 
 	if (rc)
-		return rc < 0 ? rc : 0;         /* not YAML: nothing found */
-	yaml_node_t *net = net_yaml_get(&y, yaml_document_get_root_node(&doc),
+		return rc < 0 ? rc : 0;         /* not YAML, empty: nothing */
+	yaml_node_t *net = vmie_yaml_get(&y, yaml_document_get_root_node(&doc),
 					"network");
-	NET_YAML_PAIRS(&y, net, sp) {
-		const char *k = net_yaml_str(net_yaml_node(&y, sp->key));
-		yaml_node_t *devs = net_yaml_node(&y, sp->value);
+	VMIE_YAML_PAIRS(&y, net, sp) {
+		const char *k = vmie_yaml_str(vmie_yaml_node(&y, sp->key));
+		yaml_node_t *devs = vmie_yaml_node(&y, sp->value);
 		bool known = false;
 		for (size_t i = 0; k && i < sizeof sections / sizeof *sections;
 		     i++)
 			known |= !strcmp(k, sections[i]);
 		if (!known)
 			continue;
-		NET_YAML_PAIRS(&y, devs, dp) {
-			const char *name = net_yaml_str(net_yaml_node(&y,
+		VMIE_YAML_PAIRS(&y, devs, dp) {
+			const char *name = vmie_yaml_str(vmie_yaml_node(&y,
 								dp->key));
-			yaml_node_t *ifc = net_yaml_node(&y, dp->value);
+			yaml_node_t *ifc = vmie_yaml_node(&y, dp->value);
 			char addr[64];
 			if (!name || !name[0])
 				continue;
-			int dhcp = net_yaml_true(net_yaml_str(
-				net_yaml_get(&y, ifc, "dhcp4"))) ? 1 : 0;
+			int dhcp = vmie_yaml_true(vmie_yaml_str(
+				vmie_yaml_get(&y, ifc, "dhcp4"))) ? 1 : 0;
 			net_yaml_address(&y, ifc, addr, sizeof addr);
 			rc = vmie_insp_add_netif(os, name, dhcp, addr, source);
 			if (rc)

@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <yaml.h>
+#include "core/yaml.h"
 
 #include "core/err.h"
 #include "core/util.h"
@@ -872,136 +872,9 @@ int vmie_edit_nmconnection(const char *text, size_t len,
 
 /* ================= netplan (YAML) ================================= */
 
-/* Limits on what is loaded: netplan files are a few dozen nodes. */
-#define NP_MAX_EVENTS   100000
-#define NP_MAX_DEPTH    64
-#define NP_MAX_ANCHORS  1000      /* anchors and aliases, each */
-#define NP_MAX_VISITS   1000000   /* pairs and items looked at */
+/* Limits on what is loaded: core/yaml.h; netplan files are a few dozen
+ * nodes. */
 #define NP_MAX_MEMBERS  256
-
-/* Load the first document of text, refusing documents over the limits
- * (an event pass first, so nothing big is built): 0, 1 when it is not
- * YAML or over a limit, 2 when it is empty (only comments), VMIE_ENOMEM. */
-static int np_load(const char *text, size_t len, yaml_document_t *doc)
-{
-	yaml_parser_t p;
-	yaml_event_t ev;
-	unsigned long events = 0;
-	unsigned depth = 0, anchors = 0, aliases = 0;
-	int rc = 1;
-	bool done = false;
-
-	if (!yaml_parser_initialize(&p))
-		return VMIE_ENOMEM;
-	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-	while (!done) {
-		if (!yaml_parser_parse(&p, &ev)) {
-			if (p.error == YAML_MEMORY_ERROR)
-				rc = VMIE_ENOMEM;
-			yaml_parser_delete(&p);
-			return rc;
-		}
-		const yaml_char_t *anchor = NULL;
-		switch (ev.type) {
-		case YAML_MAPPING_START_EVENT:
-			anchor = ev.data.mapping_start.anchor;
-			depth++;
-			break;
-		case YAML_SEQUENCE_START_EVENT:
-			anchor = ev.data.sequence_start.anchor;
-			depth++;
-			break;
-		case YAML_MAPPING_END_EVENT:
-		case YAML_SEQUENCE_END_EVENT:
-			depth--;
-			break;
-		case YAML_SCALAR_EVENT:
-			anchor = ev.data.scalar.anchor;
-			break;
-		case YAML_ALIAS_EVENT:
-			aliases++;
-			break;
-		case YAML_DOCUMENT_END_EVENT:
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		default:
-			break;
-		}
-		if (anchor)
-			anchors++;
-		yaml_event_delete(&ev);
-		if (++events > NP_MAX_EVENTS || depth > NP_MAX_DEPTH ||
-		    anchors > NP_MAX_ANCHORS || aliases > NP_MAX_ANCHORS) {
-			yaml_parser_delete(&p);
-			return 1;
-		}
-	}
-	yaml_parser_delete(&p);
-
-	if (!yaml_parser_initialize(&p))
-		return VMIE_ENOMEM;
-	yaml_parser_set_input_string(&p, (const unsigned char *)text, len);
-	if (!yaml_parser_load(&p, doc)) {
-		rc = p.error == YAML_MEMORY_ERROR ? VMIE_ENOMEM : 1;
-		yaml_parser_delete(&p);
-		return rc;
-	}
-	yaml_parser_delete(&p);
-	if (!yaml_document_get_root_node(doc)) {
-		yaml_document_delete(doc);
-		return 2;
-	}
-	return 0;
-}
-
-struct np {
-	yaml_document_t *doc;
-	unsigned long visits;   /* left */
-};
-
-static yaml_node_t *np_node(struct np *w, int i)
-{
-	return yaml_document_get_node(w->doc, i);
-}
-
-static const char *np_str(yaml_node_t *n)
-{
-	return n && n->type == YAML_SCALAR_NODE ?
-	       (const char *)n->data.scalar.value : NULL;
-}
-
-/* Iterate the pairs of a mapping node, the items of a sequence node,
- * within the visit budget.  m and s are evaluated more than once: pass a
- * variable. */
-#define NP_PAIRS(w, m, pr) \
-	for (yaml_node_pair_t *pr = (m) && (m)->type == YAML_MAPPING_NODE ? \
-	     (m)->data.mapping.pairs.start : NULL; \
-	     pr && pr < (m)->data.mapping.pairs.top && (w)->visits && \
-	     ((w)->visits--, true); pr++)
-#define NP_ITEMS(w, s, it) \
-	for (yaml_node_item_t *it = (s) && (s)->type == YAML_SEQUENCE_NODE ? \
-	     (s)->data.sequence.items.start : NULL; \
-	     it && it < (s)->data.sequence.items.top && (w)->visits && \
-	     ((w)->visits--, true); it++)
-
-static yaml_node_t *np_get(struct np *w, yaml_node_t *m, const char *key)
-{
-	yaml_node_t *r = NULL;
-
-	NP_PAIRS(w, m, pr) {
-		const char *k = np_str(np_node(w, pr->key));
-		if (k && !strcmp(k, key))
-			r = np_node(w, pr->value);     /* the last one wins */
-	}
-	return r;
-}
-
-static bool np_true(const char *v)
-{
-	return v && (!strcasecmp(v, "true") || !strcasecmp(v, "yes") ||
-		     !strcasecmp(v, "on") || !strcasecmp(v, "y"));
-}
 
 static bool np_nonempty(yaml_node_t *n)
 {
@@ -1010,8 +883,8 @@ static bool np_nonempty(yaml_node_t *n)
 	if (n->type == YAML_SEQUENCE_NODE)
 		return n->data.sequence.items.top > n->data.sequence.items.start;
 	if (n->type == YAML_SCALAR_NODE)
-		return n->data.scalar.length && strcmp(np_str(n), "~") &&
-		       strcmp(np_str(n), "null");
+		return n->data.scalar.length && strcmp(vmie_yaml_str(n), "~") &&
+		       strcmp(vmie_yaml_str(n), "null");
 	return n->type == YAML_MAPPING_NODE &&
 	       n->data.mapping.pairs.top > n->data.mapping.pairs.start;
 }
@@ -1032,20 +905,21 @@ static bool np_plain_id(const char *s)
 /* Already DHCP on whatever NIC the target has: dhcp4 true, no static
  * address, no set-name, matched by nothing but a name glob that eth0
  * matches (or named eth0 and no match). */
-static bool np_any_dhcp(struct np *w, const char *name, yaml_node_t *e)
+static bool np_any_dhcp(struct vmie_yaml_walk *w, const char *name,
+			yaml_node_t *e)
 {
-	yaml_node_t *m = np_get(w, e, "match");
+	yaml_node_t *m = vmie_yaml_get(w, e, "match");
 
-	if (!np_true(np_str(np_get(w, e, "dhcp4"))) ||
-	    np_nonempty(np_get(w, e, "addresses")) ||
-	    np_get(w, e, "set-name"))
+	if (!vmie_yaml_true(vmie_yaml_str(vmie_yaml_get(w, e, "dhcp4"))) ||
+	    np_nonempty(vmie_yaml_get(w, e, "addresses")) ||
+	    vmie_yaml_get(w, e, "set-name"))
 		return false;
 	if (!m)
 		return !strcmp(name, NET_NIC);
 	bool ok = false;
-	NP_PAIRS(w, m, pr) {
-		const char *k = np_str(np_node(w, pr->key));
-		const char *v = np_str(np_node(w, pr->value));
+	VMIE_YAML_PAIRS(w, m, pr) {
+		const char *k = vmie_yaml_str(vmie_yaml_node(w, pr->key));
+		const char *v = vmie_yaml_str(vmie_yaml_node(w, pr->value));
 		if (!k || strcmp(k, "name") || !v ||
 		    fnmatch(v, NET_NIC, 0))
 			return false;
@@ -1125,7 +999,7 @@ int vmie_edit_netplan(const char *text, size_t len, struct vmie_edit *out)
 		"modems", "dummy-devices", "virtual-ethernets", NULL,
 	};
 	yaml_document_t doc;
-	struct np w = { &doc, NP_MAX_VISITS };
+	struct vmie_yaml_walk w = { &doc, VMIE_YAML_MAX_VISITS };
 	struct edit_buf b = { 0 };
 	struct edit_line l = { 0 };
 	const char *mem[NP_MAX_MEMBERS], *first = NULL, *renderer = NULL;
@@ -1135,7 +1009,7 @@ int vmie_edit_netplan(const char *text, size_t len, struct vmie_edit *out)
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	rc = np_load(text, len, &doc);
+	rc = vmie_yaml_load(text, len, &doc);
 	if (rc < 0)
 		return rc;
 	if (rc == 2)
@@ -1145,50 +1019,50 @@ int vmie_edit_netplan(const char *text, size_t len, struct vmie_edit *out)
 			  "(or over its limits): left unchanged");
 		return 0;
 	}
-	yaml_node_t *net = np_get(&w, yaml_document_get_root_node(&doc),
+	yaml_node_t *net = vmie_yaml_get(&w, yaml_document_get_root_node(&doc),
 				  "network");
-	yaml_node_t *eths = np_get(&w, net, "ethernets");
-	renderer = np_str(np_get(&w, net, "renderer"));
+	yaml_node_t *eths = vmie_yaml_get(&w, net, "ethernets");
+	renderer = vmie_yaml_str(vmie_yaml_get(&w, net, "renderer"));
 
 	/* ports of bonds and bridges, links of VLANs: not the NIC */
-	NP_PAIRS(&w, net, pr) {
-		const char *k = np_str(np_node(&w, pr->key));
-		yaml_node_t *v = np_node(&w, pr->value);
+	VMIE_YAML_PAIRS(&w, net, pr) {
+		const char *k = vmie_yaml_str(vmie_yaml_node(&w, pr->key));
+		yaml_node_t *v = vmie_yaml_node(&w, pr->value);
 		if (!k || !edit_word_in(k, virt) || !np_nonempty(v))
 			continue;
-		NP_PAIRS(&w, v, dev) {
-			yaml_node_t *d = np_node(&w, dev->value);
-			const char *link = np_str(np_get(&w, d, "link"));
+		VMIE_YAML_PAIRS(&w, v, dev) {
+			yaml_node_t *d = vmie_yaml_node(&w, dev->value);
+			const char *link = vmie_yaml_str(vmie_yaml_get(&w, d, "link"));
 			if (link && nmem < NP_MAX_MEMBERS)
 				mem[nmem++] = link;
-			yaml_node_t *ports = np_get(&w, d, "interfaces");
-			NP_ITEMS(&w, ports, it) {
-				const char *p = np_str(np_node(&w, *it));
+			yaml_node_t *ports = vmie_yaml_get(&w, d, "interfaces");
+			VMIE_YAML_ITEMS(&w, ports, it) {
+				const char *p = vmie_yaml_str(vmie_yaml_node(&w, *it));
 				if (p && nmem < NP_MAX_MEMBERS)
 					mem[nmem++] = p;
 			}
 		}
 	}
-	NP_PAIRS(&w, eths, pr) {
-		const char *name = np_str(np_node(&w, pr->key));
-		yaml_node_t *e = np_node(&w, pr->value);
+	VMIE_YAML_PAIRS(&w, eths, pr) {
+		const char *name = vmie_yaml_str(vmie_yaml_node(&w, pr->key));
+		yaml_node_t *e = vmie_yaml_node(&w, pr->value);
 		if (!name || np_member(mem, nmem, name))
 			continue;
 		if (!first)
 			first = name;
-		dhcp6 |= np_true(np_str(np_get(&w, e, "dhcp6")));
+		dhcp6 |= vmie_yaml_true(vmie_yaml_str(vmie_yaml_get(&w, e, "dhcp6")));
 		if (np_any_dhcp(&w, name, e))
 			continue;
 		change = true;
 		edit_show(show, sizeof show, name, strlen(name));
-		yaml_node_t *a = np_get(&w, e, "addresses");
+		yaml_node_t *a = vmie_yaml_get(&w, e, "addresses");
 		const char *a0 = NULL;
-		NP_ITEMS(&w, a, it) {
-			yaml_node_t *n = np_node(&w, *it);
-			a0 = np_str(n);
+		VMIE_YAML_ITEMS(&w, a, it) {
+			yaml_node_t *n = vmie_yaml_node(&w, *it);
+			a0 = vmie_yaml_str(n);
 			if (!a0 && n && n->type == YAML_MAPPING_NODE &&
 			    n->data.mapping.pairs.top > n->data.mapping.pairs.start)
-				a0 = np_str(np_node(&w,
+				a0 = vmie_yaml_str(vmie_yaml_node(&w,
 					n->data.mapping.pairs.start->key));
 			break;
 		}
@@ -1198,10 +1072,10 @@ int vmie_edit_netplan(const char *text, size_t len, struct vmie_edit *out)
 			    "on any NIC (" NET_NIC ")", show,
 			    a0 ? ", static " : "", addr);
 	}
-	NP_PAIRS(&w, net, pr) {
-		const char *k = np_str(np_node(&w, pr->key));
+	VMIE_YAML_PAIRS(&w, net, pr) {
+		const char *k = vmie_yaml_str(vmie_yaml_node(&w, pr->key));
 		if (k && edit_word_in(k, virt) &&
-		    np_nonempty(np_node(&w, pr->value)))
+		    np_nonempty(vmie_yaml_node(&w, pr->value)))
 			edit_note(out, NET_RULE, "netplan: %s %s", k, change ?
 				  "left out of the new configuration" :
 				  "left unchanged");

@@ -2,22 +2,21 @@
  * the top of policies/aws-current. */
 #include "rules/policy.h"
 #include "core/util.h"
+#include "core/vmie_build.h"
 
 #include <ctype.h>
 #include <stdarg.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define POLICY_MAX_BYTES (4u << 20)
 #define POLICY_MAX_ROWS 4096
-
-#ifndef VMIE_POLICY_INSTALL_DIR
-#define VMIE_POLICY_INSTALL_DIR "/usr/local/share/vmie/policies"
-#endif
 
 struct pline {
 	const char *path;
@@ -511,6 +510,43 @@ static char *read_text(const char *path, struct vmie_err *err, int *rc)
 	return buf;
 }
 
+/* The directories a policy name is looked up in, in order:
+ *   $VMIE_POLICY_DIR;
+ *   when this binary runs from inside its build directory, the source
+ *   tree's policies/ (a developer's build never reads an older installed
+ *   copy);
+ *   the installed directory relative to the binary (bin/../share/vmie/
+ *   policies: a tree staged under DESTDIR, or moved as a whole);
+ *   the installed directory, $prefix/share/vmie/policies.
+ * Never the current directory: `vmie check` run in a directory someone
+ * else wrote must not judge images by their policy. */
+#define POLICY_DIRS 4
+static size_t policy_dirs(char dirs[POLICY_DIRS][PATH_MAX])
+{
+	size_t n = 0;
+	char exe[PATH_MAX];
+	const char *env = getenv("VMIE_POLICY_DIR");
+	if (env && env[0])
+		vmie_strlcpy(dirs[n++], env, PATH_MAX);
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+	if (len > 0) {
+		exe[len] = 0;
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = 0;
+		size_t blen = strlen(VMIE_BUILD_DIR);
+		if (!strncmp(exe, VMIE_BUILD_DIR, blen) &&
+		    (exe[blen] == '/' || exe[blen] == 0))
+			vmie_strlcpy(dirs[n++], VMIE_SOURCE_POLICY_DIR, PATH_MAX);
+		if (VMIE_POLICY_EXE_REL[0] && slash &&
+		    snprintf(dirs[n], PATH_MAX, "%s/%s", exe,
+			     VMIE_POLICY_EXE_REL) < PATH_MAX)
+			n++;
+	}
+	vmie_strlcpy(dirs[n++], VMIE_POLICY_INSTALL_DIR, PATH_MAX);
+	return n;
+}
+
 int vmie_policy_load(const char *name, struct vmie_policy **out,
 		     struct vmie_err *err)
 {
@@ -519,27 +555,25 @@ int vmie_policy_load(const char *name, struct vmie_policy **out,
 	if (strchr(name, '/')) {
 		vmie_strlcpy(path, name, sizeof path);
 	} else {
-		const char *dirs[4] = { getenv("VMIE_POLICY_DIR"),
-					VMIE_POLICY_INSTALL_DIR, "policies", NULL };
-#ifdef VMIE_SOURCE_POLICY_DIR
-		dirs[3] = VMIE_SOURCE_POLICY_DIR;
-#endif
+		char dirs[POLICY_DIRS][PATH_MAX];
+		size_t n = policy_dirs(dirs);
 		path[0] = 0;
-		for (int i = 0; i < 4; i++) {
+		for (size_t i = 0; i < n; i++) {
 			struct stat st;
-			char cand[512];
-			if (!dirs[i])
-				continue;
-			snprintf(cand, sizeof cand, "%s/%s", dirs[i], name);
-			if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+			char cand[sizeof path];
+			int w = snprintf(cand, sizeof cand, "%s/%s", dirs[i],
+					 name);
+			if (w > 0 && (size_t)w < sizeof cand &&
+			    stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
 				vmie_strlcpy(path, cand, sizeof path);
 				break;
 			}
 		}
 		if (!path[0])
 			return VMIE_ERR(err, VMIE_ENOENT, "policy '%s' not found "
-					"(built in: aws-current, aws-legacy; or "
-					"give a file path)", name);
+					"(built in: aws-current, aws-legacy, in "
+					"%s; or give a file path)", name,
+					dirs[n - 1]);
 	}
 	char *text = read_text(path, err, &rc);
 	if (!text)

@@ -82,10 +82,12 @@ struct vmie_policy {
 	struct vmie_policy_dotnet *dotnet_rows;
 };
 
-/* Load a policy by name ("aws-current", "aws-legacy": looked up in the
- * policy directory: $VMIE_POLICY_DIR, then the installed directory, then
- * ./policies) or by path (anything containing '/').  Errors name the file,
- * line and field. */
+/* Load a policy by name ("aws-current", "aws-legacy": looked up in
+ * $VMIE_POLICY_DIR, then, for a binary run from its build directory, the
+ * source tree's policies/, then the installed directory next to the binary
+ * (bin/../share/vmie/policies) and $prefix/share/vmie/policies; never the
+ * current directory) or by path (anything containing '/').  Errors name
+ * the file, line and field. */
 int vmie_policy_load(const char *name_or_path, struct vmie_policy **out,
 		     struct vmie_err *err);
 /* Parse policy text (path only used in messages). */
