@@ -13,8 +13,10 @@
  *                                        queued, running, completed,
  *                                        deleted, ...)
  *   vmie_task_runs_total{outcome}        runs by this server's workers
- *   vmie_task_read_bytes_total           sizes of the source disks of
- *                                        completed imports (DiskImageSize)
+ *   vmie_task_read_bytes_total           data bytes the conversions read
+ *                                        (Vmie.BytesRead; else the sizes
+ *                                        of the source disks of completed
+ *                                        imports, DiskImageSize)
  *   vmie_task_written_bytes_total        bytes they wrote: allocated bytes
  *                                        of imported volumes, exported
  *                                        objects
@@ -112,6 +114,15 @@ void srv_metrics_task(struct srv_metrics *m, const json_t *rec,
 		if (one)
 			rd += (uint64_t)json_number_value(json_object_get(one,
 							"DiskImageSize"));
+	}
+	/* what the conversion counted (lib/task: Vmie.BytesRead, the data
+	 * read from the sources, Vmie.BytesWritten, the populated bytes of
+	 * the volumes), when the record has it */
+	if (json_is_integer(json_object_get(vm, "BytesRead"))) {
+		rd = (uint64_t)json_integer_value(json_object_get(vm,
+							"BytesRead"));
+		wr = (uint64_t)json_integer_value(json_object_get(vm,
+							"BytesWritten"));
 	}
 	json_object_foreach((json_t *)times, k, v) {
 		if (n == SRV_STAGES || !json_is_number(v))

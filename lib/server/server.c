@@ -379,7 +379,12 @@ static enum MHD_Result answer_api(struct MHD_Connection *c, struct req *rq,
 					"moment.");
 			goto out;
 		}
-		if (atomic_load(&s->queued) >= (long)s->cfg->limits.queue_length) {
+		/* the queue as the store has it: tasks waiting from every
+		 * process and node, and from before a restart */
+		struct vmie_task_env *qe = thread_env(s, &err);
+		unsigned nq = 0;
+		if (qe && !vmie_task_queued(qe, &nq, NULL) &&
+		    nq >= s->cfg->limits.queue_length) {
 			char m[160];
 			pthread_mutex_lock(&s->metrics.lock);
 			s->metrics.refused_queue_full++;

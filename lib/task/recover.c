@@ -204,51 +204,74 @@ int task_requeue(struct vmie_task_env *env, enum vmie_rec_kind kind,
 	return r;
 }
 
-int vmie_task_take(struct vmie_task_env *env, char *id, struct vmie_err *err)
+/* The queued, unowned tasks of every kind: how many, and the oldest
+ * (best: VMIE_ID_MAX bytes, "" when none; *best_k its kind, -1). */
+static int queue_scan(struct vmie_task_env *env, unsigned *count, char *best,
+		      int *best_k, struct vmie_err *err)
 {
 	static const enum vmie_rec_kind kinds[] = {
 		VMIE_REC_IMPORT_IMAGE, VMIE_REC_IMPORT_SNAPSHOT,
 		VMIE_REC_EXPORT_IMAGE };
+	double best_t = 0;
+	unsigned n = 0;
+
+	best[0] = 0;
+	*best_k = -1;
+	for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
+		json_t *all = NULL, *x;
+		char next[VMIE_ID_MAX];
+		size_t i;
+		struct vmie_store_list q = { .status = "active" };
+		int r = vmie_store_list(env->store, kinds[k], &q, &all, next,
+					err);
+		if (r)
+			return r;
+		json_array_foreach(all, i, x) {
+			const json_t *vm = json_object_get(x, "Vmie");
+			const char *o = task_str(vm, "Owner");
+			const char *tid = task_str(x, id_key(kinds[k]));
+			double t = json_number_value(json_object_get(vm,
+							"Created"));
+			if (!tid || vmie_task_ended(x) ||
+			    !json_is_true(json_object_get(vm, "Queued")) ||
+			    (o && o[0]) ||
+			    json_is_true(json_object_get(vm,
+						"CancelRequested")))
+				continue;
+			n++;
+			if (*best_k < 0 || t < best_t) {
+				best_t = t;
+				*best_k = (int)kinds[k];
+				vmie_strlcpy(best, tid, VMIE_ID_MAX);
+			}
+		}
+		json_decref(all);
+	}
+	if (count)
+		*count = n;
+	return 0;
+}
+
+int vmie_task_queued(struct vmie_task_env *env, unsigned *count,
+		     struct vmie_err *err)
+{
+	char best[VMIE_ID_MAX];
+	int best_k;
+	return queue_scan(env, count, best, &best_k, err);
+}
+
+int vmie_task_take(struct vmie_task_env *env, char *id, struct vmie_err *err)
+{
 	char self[160];
 	int r;
 
 	vmie_task_self_owner(self, sizeof self);
 	for (;;) {
-		/* the oldest queued, unowned task of any kind */
-		double best_t = 0;
-		char best[VMIE_ID_MAX] = "";
-		int best_k = -1;
-		for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++) {
-			json_t *all = NULL, *x;
-			char next[VMIE_ID_MAX];
-			size_t i;
-			struct vmie_store_list q = { .status = "active" };
-			if (kinds[k] == VMIE_REC_IMPORT_SNAPSHOT)
-				q.status = NULL;  /* status in the detail */
-			r = vmie_store_list(env->store, kinds[k], &q, &all,
-					    next, err);
-			if (r)
-				return r;
-			json_array_foreach(all, i, x) {
-				const json_t *vm = json_object_get(x, "Vmie");
-				const char *o = task_str(vm, "Owner");
-				const char *tid = task_str(x, id_key(kinds[k]));
-				double t = json_number_value(
-					json_object_get(vm, "Created"));
-				if (!tid || vmie_task_ended(x) ||
-				    !json_is_true(json_object_get(vm,
-						"Queued")) || (o && o[0]) ||
-				    json_is_true(json_object_get(vm,
-						"CancelRequested")))
-					continue;
-				if (best_k < 0 || t < best_t) {
-					best_t = t;
-					best_k = (int)kinds[k];
-					vmie_strlcpy(best, tid, sizeof best);
-				}
-			}
-			json_decref(all);
-		}
+		char best[VMIE_ID_MAX];
+		int best_k;
+		r = queue_scan(env, NULL, best, &best_k, err);
+		if (r)
+			return r;
 		if (best_k < 0)
 			return VMIE_ERR(err, VMIE_ENOENT, "the queue is empty");
 		struct claim_ctx c = { .self = self, .expect = "" };

@@ -152,6 +152,11 @@ int vmie_task_claim(struct vmie_task_env *env, const char *task_id,
 int vmie_task_take(struct vmie_task_env *env, char *id,
 		   struct vmie_err *err);
 
+/* How many tasks wait in the queue (queued, unowned, not cancelled),
+ * whichever process or node submitted them. */
+int vmie_task_queued(struct vmie_task_env *env, unsigned *count,
+		     struct vmie_err *err);
+
 /* CancelImportTask / CancelExportTask: *out = { "ImportTaskId" or
  * "ExportTaskId", "PreviousState", "State" }. */
 int vmie_task_cancel(struct vmie_task_env *env, const char *task_id,

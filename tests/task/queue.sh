@@ -31,6 +31,7 @@ BIG='{"DiskContainer":{"Format":"RAW","UserBucket":{"S3Bucket":"imports","S3Key"
 id=$(Q submit import-image "$C7") || fail "submit"
 [ "$(rec "$id" 'd["Vmie"]["Queued"]')" = true ] || fail "not marked queued"
 [ "$(rec "$id" 'd["Vmie"].get("Owner")')" = null ] || fail "a queued task has an owner"
+[ "$(Q count)" = 1 ] || fail "queue count: $(Q count), want 1"
 sqlite3 "$ST/vmie.db" "update records set doc=json_set(doc,'$.Vmie.Created',1000.0) where id='$id'"
 [ "$(Q recover)" = 0 ] || fail "recovery ended a queued task"
 vt describe-import-image-tasks --import-task-ids "$id"
@@ -52,6 +53,7 @@ vt describe-import-image-tasks --import-task-ids "$id"
 [ "$(jget 'd["ImportImageTasks"][0]["Tags"][0]["Key"]')" = k ] || fail "tags lost"
 ami=$(jget 'd["ImportImageTasks"][0]["ImageId"]')
 [ "$(Q take)" = empty ] || fail "queue not empty"
+[ "$(Q count)" = 0 ] || fail "queue count: $(Q count), want 0"
 store_clean "after the queued import"
 
 # --- suspend mid-copy: back in the queue, nothing left, then completes ---

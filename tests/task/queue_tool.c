@@ -20,6 +20,7 @@
  *                                                (each its own store
  *                                                handle); prints how many
  *                                                got a task
+ *   queue-tool STORE BUCKETS count              vmie_task_queued
  *   queue-tool STORE BUCKETS recover            vmie_task_recover
  * VMIE_TEST_KILL_AT and VMIE_TEST_THROTTLE_MS as for vmie.
  */
@@ -179,6 +180,10 @@ int main(int argc, char **argv)
 			r = 0;
 		if (argc > 4)
 			pthread_join(t, NULL);
+	} else if (!strcmp(cmd, "count")) {
+		unsigned n = 0;
+		r = vmie_task_queued(&env, &n, &e);
+		printf("%u\n", n);
 	} else if (!strcmp(cmd, "recover")) {
 		unsigned n = 0;
 		r = vmie_task_recover(&env, &n, &e);
