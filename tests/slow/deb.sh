@@ -18,13 +18,25 @@ PY=python3
 version=$(meson introspect --projectinfo "$BUILDDIR" | "$PY" -c '
 import json, sys; print(json.load(sys.stdin)["version"])')
 
+# dpkg, waiting up to 10 minutes for the lock another apt or dpkg holds
+dpkg_wait() {
+	local i=0 out="$T/dpkg.out"
+	while :; do
+		dpkg "$@" >"$out" 2>&1 && { cat "$out"; return 0; }
+		grep -q "dpkg frontend lock\|dpkg status database is locked" "$out" &&
+			[ $i -lt 300 ] || { cat "$out"; return 1; }
+		i=$((i + 1))
+		sleep 2
+	done
+}
+
 user_before=false
 getent passwd vmie >/dev/null && user_before=true
 pid=""
 cleanup() {
 	[ -z "$pid" ] || kill -KILL "$pid" 2>/dev/null || true
 	if dpkg-query -W -f='${Status}' vmie 2>/dev/null | grep -q "installed"; then
-		dpkg -P vmie >/dev/null 2>&1 || true
+		dpkg_wait -P vmie >/dev/null 2>&1 || true
 	fi
 	if ! $user_before && getent passwd vmie >/dev/null; then
 		userdel vmie 2>/dev/null || true
@@ -55,7 +67,7 @@ done
 dpkg-deb -f "$deb" Depends | grep -q adduser || fail "Depends: no adduser"
 
 # ---- install
-dpkg -i "$deb" >"$T/install.log" 2>&1 || { cat "$T/install.log"; fail "dpkg -i"; }
+dpkg_wait -i "$deb" >"$T/install.log" 2>&1 || { cat "$T/install.log"; fail "dpkg -i"; }
 grep -q "AKIA\|secret" "$T/install.log" && fail "the installation printed the secret key"
 [ -x /usr/bin/vmie ] || fail "no /usr/bin/vmie"
 [ "$(/usr/bin/vmie --version)" = "vmie $version" ] || fail "vmie --version"
@@ -143,7 +155,7 @@ pid=""
 [ "$rc" = 0 ] || { cat "$T/serve.log"; fail "vmie serve exited $rc after SIGTERM"; }
 
 # ---- purge
-dpkg -P vmie >"$T/purge.log" 2>&1 || { cat "$T/purge.log"; fail "dpkg -P"; }
+dpkg_wait -P vmie >"$T/purge.log" 2>&1 || { cat "$T/purge.log"; fail "dpkg -P"; }
 ! dpkg-query -W -f='${Status}' vmie 2>/dev/null | grep -q "ok installed" ||
 	fail "still installed"
 for f in /usr/bin/vmie /usr/share/vmie /etc/vmie /var/lib/vmie \
