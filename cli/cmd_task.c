@@ -7,7 +7,10 @@
  * --no-cli-pager) are accepted and ignored, so scripts run unchanged.
  *
  * Beyond AWS: --store DIR (VMIE_STORE; default $XDG_DATA_HOME/vmie),
- * --bucket-root DIR (VMIE_BUCKET_ROOT), --policy, --volume-format,
+ * --records postgresql://... (VMIE_RECORDS: the records in PostgreSQL,
+ * docs/postgresql.md),
+ * --bucket-root DIR (VMIE_BUCKET_ROOT; "s3://": an S3 store's buckets),
+ * --volumes s3://bucket/prefix, --s3-endpoint URL (docs/s3.md), --policy, --volume-format,
  * --boot-check and --boot-check-timeout (import-image),
  * --dry-run (import-image: decide and print, store nothing), --no-wait
  * (print the task at once, a detached worker runs it).
@@ -252,6 +255,16 @@ static void op_usage(FILE *f, const struct opdef *o)
 		"  %-*s  the buckets' parent directory (a bucket is\n"
 		"  %-*s  a subdirectory; VMIE_BUCKET_ROOT)\n", width, "--store DIR", width, "",
 		width, "--bucket-root DIR", width, "");
+	fprintf(f, "  %-*s  s3:// : buckets are an S3 store's (docs/s3.md)\n"
+		"  %-*s  the image store's volumes as objects in S3\n"
+		"  %-*s  (VMIE_VOLUMES; s3://bucket/prefix)\n"
+		"  %-*s  the S3 endpoint (VMIE_S3_ENDPOINT,\n"
+		"  %-*s  else AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL)\n",
+		width, "", width, "--volumes URL", width, "", width,
+		"--s3-endpoint URL", width, "");
+	fprintf(f, "  %-*s  task and image records in PostgreSQL instead\n"
+		"  %-*s  (VMIE_RECORDS; docs/postgresql.md)\n", width,
+		"--records URL", width, "");
 	if (o->kind == OP_IMPORT_IMAGE)
 		fprintf(f, "  %-*s  print what the import would do; store nothing\n", width, "--dry-run");
 	if (o->kind == OP_IMPORT_IMAGE || o->kind == OP_IMPORT_SNAPSHOT ||
@@ -283,6 +296,9 @@ static const struct {
 struct cmdline {
 	json_t *req;
 	const char *store, *bucket_root;
+	const char *records;    /* --records URL: the records in PostgreSQL */
+	const char *volumes;    /* --volumes s3://bucket/prefix */
+	const char *s3_endpoint; /* --s3-endpoint URL */
 	bool dry_run, no_wait;
 	bool aws_dry_run;       /* --dry-run of another command: EC2's
 				   permission check (DryRunOperation) */
@@ -329,6 +345,21 @@ static int parse_args(const struct opdef *o, int argc, char **argv,
 		if (!strcmp(flag, "--bucket-root")) {
 			NEXT_VALUE();
 			cl->bucket_root = val;
+			continue;
+		}
+		if (!strcmp(flag, "--volumes")) {
+			NEXT_VALUE();
+			cl->volumes = val;
+			continue;
+		}
+		if (!strcmp(flag, "--s3-endpoint")) {
+			NEXT_VALUE();
+			cl->s3_endpoint = val;
+			continue;
+		}
+		if (!strcmp(flag, "--records")) {
+			NEXT_VALUE();
+			cl->records = val;
 			continue;
 		}
 		if (!strcmp(flag, "--dry-run")) {
@@ -519,6 +550,36 @@ static int mkdirs(const char *path)
 	return mkdir(p, 0700) && errno != EEXIST ? -1 : 0;
 }
 
+/* The records: in PostgreSQL with --records URL (or VMIE_RECORDS),
+ * else in the SQLite file of the store directory. */
+static int records_open(const struct cmdline *cl, const char *store,
+			struct vmie_store **out, struct vmie_err *err)
+{
+	const char *url = cl->records ? cl->records : getenv("VMIE_RECORDS");
+	if (!url || !url[0])
+		return vmie_store_open_sqlite(store, out, err);
+	if (!vmie_store_is_url(url))
+		return VMIE_API_ERR(err, VMIE_EINVAL, "InvalidParameterValue",
+				    "--records: '%.200s' is not a PostgreSQL "
+				    "URL (postgresql://...)", url);
+	return vmie_store_open_pg(url, out, err);
+}
+
+/* The image store and the buckets: local directories, or S3 when the
+ * volumes or the bucket root is an s3:// URL (docs/s3.md). */
+static int s3_env_open(const struct cmdline *cl, const char *store,
+		       const char *broot, struct vmie_task_env *env,
+		       struct vmie_err *err)
+{
+	const char *vols = cl->volumes ? cl->volumes : getenv("VMIE_VOLUMES");
+	const char *ep = cl->s3_endpoint ? cl->s3_endpoint :
+			 getenv("VMIE_S3_ENDPOINT");
+	int r = vmie_volstore_open_url(store, vols, ep, &env->vols, err);
+	if (!r && broot && broot[0])
+		r = vmie_buckets_open_url(broot, ep, &env->buckets, err);
+	return r;
+}
+
 static int env_open(struct vmie_task_env *env, const struct cmdline *cl,
 		    struct vmie_err *err)
 {
@@ -540,11 +601,8 @@ static int env_open(struct vmie_task_env *env, const struct cmdline *cl,
 	if (mkdirs(store))
 		return VMIE_ERR(err, VMIE_EIO, "cannot create the store "
 				"directory %s: %s", store, strerror(errno));
-	if ((r = vmie_store_open_sqlite(store, &env->store, err)) ||
-	    (r = vmie_volstore_open_dir(store, &env->vols, err)))
-		return r;
-	if (broot && broot[0] &&
-	    (r = vmie_buckets_open_dir(broot, &env->buckets, err)))
+	if ((r = records_open(cl, store, &env->store, err)) ||
+	    (r = s3_env_open(cl, store, broot, env, err)))
 		return r;
 	env->allow_local_files = true;
 	env->cancel = &cli_interrupted;

@@ -10,9 +10,15 @@ PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
  libhivex-bin fdisk gdisk zstd lz4 xz-utils bzip2 cpio time libwin-hivex-perl debootstrap
  python3 python3-botocore lvm2 util-linux strace grub-pc-bin ldmtool curl
  help2man man-db bsdextrautils
+ libpq-dev postgresql
+ libcurl4-openssl-dev ceph-mon ceph-osd radosgw ceph-common
  qemu-system-x86 ovmf
  libguestfs-dev libguestfs-tools libguestfs-xfs linux-image-amd64"
 # (libmicrohttpd-dev: vmie serve, lib/server)
+# (libpq-dev: task records in PostgreSQL, lib/task/store_pg.c; postgresql:
+# the throwaway servers of tests/pg)
+# (libcurl4-openssl-dev: S3 buckets and image store, lib/io/s3.c; ceph-*,
+# radosgw: the real S3 server of tests/s3, ../shared/tools/ceph-rgw.sh)
 # (python3-botocore: lib/api/gen_shapes.py reads its ec2 service model at
 # build time; the tests in tests/api check lib/api against it)
 # (libguestfs: XFS, Btrfs and JFS guests and initramfs regeneration,

@@ -29,6 +29,7 @@
 
 #include "api/strbuf.h"
 #include "core/err.h"
+#include "core/sigv4_sign.h"
 #include "core/util.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
@@ -79,10 +80,7 @@ static const char msg_sig_mismatch[] =
 
 void vmie_sigv4_sha256_hex(const void *data, size_t len, char out[65])
 {
-	unsigned char md[SHA256_DIGEST_LENGTH];
-
-	SHA256(data, len, md);
-	vmie_hex(out, md, sizeof(md));
+	vmie_sigv4_hash_hex(data, len, out);
 }
 
 static void params_free(struct sigv4_parts *p)
@@ -740,14 +738,6 @@ static int canonical_headers(struct vmie_strbuf *b,
 	return 0;
 }
 
-static bool hmac256(const void *key, size_t klen, const void *msg,
-		    size_t mlen, unsigned char out[32])
-{
-	unsigned int len = 32;
-	return HMAC(EVP_sha256(), key, (int)klen, msg, mlen, out, &len) &&
-	       len == 32;
-}
-
 static bool is_lower_hex64(const char *s)
 {
 	if (strlen(s) != 64)
@@ -765,13 +755,11 @@ static int compute_and_compare(const struct vmie_sigv4_request *req,
 			       const char *payload, bool *match,
 			       struct vmie_err *err)
 {
-	struct vmie_strbuf cr, sts;
-	char crhash[65], mine[65];
-	unsigned char sig[32];
+	struct vmie_strbuf cr;
+	char mine[65];
 	int rc = 0;
 
 	vmie_strbuf_init(&cr, CANON_MAX);
-	vmie_strbuf_init(&sts, 1024);
 	vmie_strbuf_puts(&cr, req->method);
 	vmie_strbuf_putc(&cr, '\n');
 	canonical_uri(&cr, req->path);
@@ -790,43 +778,23 @@ static int compute_and_compare(const struct vmie_sigv4_request *req,
 		rc = INCOMPLETE(err, "The request is too large to verify.");
 		goto out;
 	}
-	vmie_sigv4_sha256_hex(cr.p, cr.len, crhash);
-	vmie_strbuf_puts(&sts, ALGORITHM "\n");
-	vmie_strbuf_puts(&sts, p->amz_date);
-	vmie_strbuf_putc(&sts, '\n');
-	vmie_strbuf_puts(&sts, p->day);
-	vmie_strbuf_putc(&sts, '/');
-	vmie_strbuf_puts(&sts, p->region);
-	vmie_strbuf_putc(&sts, '/');
-	vmie_strbuf_puts(&sts, p->service);
-	vmie_strbuf_puts(&sts, "/" TERMINATOR "\n");
-	vmie_strbuf_puts(&sts, crhash);
-	if (sts.failed || !hmac256(kSigning, 32, sts.p, sts.len, sig)) {
+	if (vmie_sigv4_signature(kSigning, p->amz_date, p->region,
+				 p->service, cr.p, cr.len, mine) != 0) {
 		rc = VMIE_ERR(err, VMIE_ENOMEM, "sigv4: cannot sign");
 		goto out;
 	}
-	vmie_hex(mine, sig, sizeof(sig));
 	*match = CRYPTO_memcmp(mine, p->signature, 64) == 0;
 	OPENSSL_cleanse(mine, sizeof(mine));
-	OPENSSL_cleanse(sig, sizeof(sig));
 out:
 	vmie_strbuf_free(&cr, false);
-	vmie_strbuf_free(&sts, false);
 	return rc;
 }
 
 static int derive_key(const char *secret, const struct sigv4_parts *p,
 		      unsigned char k[32])
 {
-	char kdate[4 + VMIE_SIGV4_SECRET_MAX];
-	int n = snprintf(kdate, sizeof(kdate), "AWS4%s", secret);
-	bool ok = n > 0 && (size_t)n < sizeof(kdate) &&
-		hmac256(kdate, (size_t)n, p->day, strlen(p->day), k) &&
-		hmac256(k, 32, p->region, strlen(p->region), k) &&
-		hmac256(k, 32, p->service, strlen(p->service), k) &&
-		hmac256(k, 32, TERMINATOR, strlen(TERMINATOR), k);
-	OPENSSL_cleanse(kdate, sizeof(kdate));
-	return ok ? 0 : -1;
+	return vmie_sigv4_signing_key(secret, p->day, p->region, p->service,
+				      k);
 }
 
 /* Constant-time equality of two strings of possibly different lengths

@@ -3,8 +3,8 @@
  *
  * A bucket holds objects under keys, as S3 does.  The embedded default
  * (bucket_dir.c) is a local directory per bucket under a root:
- * bucket "b" is "<root>/b", key "p/x.vmdk" is "<root>/b/p/x.vmdk".  An S3
- * implementation (libcurl + SigV4) comes later behind the same vtable.
+ * bucket "b" is "<root>/b", key "p/x.vmdk" is "<root>/b/p/x.vmdk".  bucket_s3.c
+ * keeps them in an S3-compatible store (libcurl + SigV4, lib/io/s3.h).
  *
  * A key never leaves its bucket: empty keys, absolute keys, keys with a
  * ".." or "." component, an empty component ("a//b"), a backslash or a
@@ -69,6 +69,19 @@ struct vmie_buckets {
 /* Buckets as the directories under root (which must exist). */
 int vmie_buckets_open_dir(const char *root, struct vmie_buckets **out,
 			  struct vmie_err *err);
+
+/* Buckets of an S3-compatible store (bucket_s3.c, lib/io/s3.h): c is
+ * copied; uploads spool in spool_dir (NULL: $TMPDIR, else /var/tmp). */
+struct vmie_s3_config;
+int vmie_buckets_open_s3(const struct vmie_s3_config *c,
+			 const char *spool_dir, struct vmie_buckets **out,
+			 struct vmie_err *err);
+
+/* root "s3://": vmie_buckets_open_s3 with the configuration of the
+ * environment (vmie_s3_config_from_env: AWS_* variables, endpoint
+ * s3_endpoint if not NULL); anything else: vmie_buckets_open_dir. */
+int vmie_buckets_open_url(const char *root, const char *s3_endpoint,
+			  struct vmie_buckets **out, struct vmie_err *err);
 
 /* Key and bucket name checks (as above): 0 or VMIE_EPERM naming them. */
 int vmie_bucket_check_name(const char *bucket, struct vmie_err *err);

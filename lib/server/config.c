@@ -24,6 +24,8 @@
 #include "api/iam.h"
 #include "core/err.h"
 #include "core/util.h"
+#include "io/s3.h"
+#include "task/store.h"
 
 /* ---- small helpers ---- */
 
@@ -640,12 +642,103 @@ static int check_mode(const char *path, struct vmie_err *err)
 	return 0;
 }
 
+/* "records": "postgresql://..." (docs/postgresql.md), the records of
+ * several nodes in one PostgreSQL; absent: SQLite in "store". */
+static int load_records(struct loader *L, json_t *root,
+			struct vmie_srvcfg *c)
+{
+	int r = get_string(L, root, "records", &c->records);
+	if (r || !c->records)
+		return r;
+	if (!vmie_store_is_url(c->records))
+		return VMIE_ERR(L->err, VMIE_EINVAL, "%s: \"records\" must be "
+				"a PostgreSQL URL (postgresql://user@host/db)",
+				c->path);
+	return 0;
+}
+
+/* "s3": { "endpoint", "region", "access_key_id", "secret_access_key",
+ * "session_token", "addressing": "path" | "virtual", "ca_file",
+ * "buckets": true (the API's buckets are the store's), "volumes":
+ * "s3://bucket/prefix" } (docs/s3.md).  Messages never quote a secret. */
+static int load_s3(struct loader *L, json_t *root, struct vmie_srvcfg *c)
+{
+	static const char *const keys[] = { "endpoint", "region",
+		"access_key_id", "secret_access_key", "session_token",
+		"addressing", "ca_file", "buckets", "volumes", "comment",
+		NULL };
+	const json_t *o = json_object_get(root, "s3");
+	char *addr = NULL;
+	int r;
+
+	if (!o || json_is_null(o))
+		return 0;
+	if (!json_is_object(o))
+		return VMIE_ERR(L->err, VMIE_EINVAL, "%s: \"s3\" must be an "
+				"object (docs/s3.md)", c->path);
+	if ((r = check_members(L, o, "s3", keys)))
+		return r;
+	if (!(c->s3 = calloc(1, sizeof(*c->s3))))
+		return VMIE_ERR(L->err, VMIE_ENOMEM, "out of memory");
+	struct vmie_s3_config *s = c->s3;
+	if ((r = get_string(L, o, "endpoint", &s->endpoint)) ||
+	    (r = get_string(L, o, "region", &s->region)) ||
+	    (r = get_string(L, o, "access_key_id", &s->access_key)) ||
+	    (r = get_string(L, o, "secret_access_key", &s->secret)) ||
+	    (r = get_string(L, o, "session_token", &s->token)) ||
+	    (r = get_string(L, o, "ca_file", &s->ca_file)) ||
+	    (r = get_string(L, o, "addressing", &addr)) ||
+	    (r = get_string(L, o, "volumes", &c->s3_volumes)))
+		goto out;
+	const json_t *b = json_object_get(o, "buckets");
+	if (b && !json_is_boolean(b)) {
+		r = VMIE_ERR(L->err, VMIE_EINVAL, "%s: \"s3\": \"buckets\" "
+			     "must be true or false", c->path);
+		goto out;
+	}
+	c->s3_buckets = json_is_true(b);
+	if (!s->endpoint || !s->access_key || !s->secret) {
+		r = VMIE_ERR(L->err, VMIE_EINVAL, "%s: \"s3\" needs "
+			     "\"endpoint\", \"access_key_id\" and "
+			     "\"secret_access_key\"", c->path);
+		goto out;
+	}
+	if (!s->region && !(s->region = strdup("us-east-1"))) {
+		r = VMIE_ERR(L->err, VMIE_ENOMEM, "out of memory");
+		goto out;
+	}
+	if (addr && strcmp(addr, "path") && strcmp(addr, "virtual")) {
+		r = VMIE_ERR(L->err, VMIE_EINVAL, "%s: \"s3\": \"addressing\" "
+			     "must be \"path\" or \"virtual\"", c->path);
+		goto out;
+	}
+	s->path_style = addr ? strcmp(addr, "path") == 0 :
+		!strstr(s->endpoint, "amazonaws.com");
+	if (c->s3_volumes && strncmp(c->s3_volumes, "s3://", 5)) {
+		r = VMIE_ERR(L->err, VMIE_EINVAL, "%s: \"s3\": \"volumes\" "
+			     "must be an s3://bucket/prefix URL", c->path);
+		goto out;
+	}
+out:
+	free(addr);
+	return r;
+}
+
+static void free_s3(struct vmie_srvcfg *c)
+{
+	if (c->s3) {
+		vmie_s3_config_free(c->s3);
+		free(c->s3);
+	}
+	free(c->s3_volumes);
+}
+
 int vmie_srvcfg_load(const char *path, struct vmie_srvcfg **out,
 		     struct vmie_err *err)
 {
 	static const char *const top_keys[] = { "listen", "store",
-		"bucket_root", "region", "regions", "account", "policy",
-		"workers", "http_threads", "clock_skew", "limits", "tls",
+		"records", "s3", "bucket_root", "region", "regions", "account",
+		"policy", "workers", "http_threads", "clock_skew", "limits", "tls",
 		"log_format", "metrics_public", "users", "roles", "comment",
 		NULL };
 	struct vmie_srvcfg *c = calloc(1, sizeof *c);
@@ -708,6 +801,8 @@ int vmie_srvcfg_load(const char *path, struct vmie_srvcfg **out,
 	}
 	if ((r = get_string(&L, root, "store", &c->store)) ||
 	    (r = get_string(&L, root, "bucket_root", &c->bucket_root)) ||
+	    (r = load_records(&L, root, c)) ||
+	    (r = load_s3(&L, root, c)) ||
 	    (r = get_string(&L, root, "policy", &c->policy)) ||
 	    (r = get_uint(&L, root, "workers", 0, VMIE_SRV_MAX_WORKERS,
 			  &c->workers)) ||
@@ -818,6 +913,8 @@ void vmie_srvcfg_free(struct vmie_srvcfg *c)
 		free(c->regions[i]);
 	free(c->store);
 	free(c->bucket_root);
+	free(c->records);
+	free_s3(c);
 	free(c->policy);
 	free(c->tls_cert);
 	free(c->tls_key);

@@ -71,6 +71,15 @@ struct vmie_srvcfg {
 	size_t n_listen;
 	char *store;
 	char *bucket_root;         /* NULL: no buckets */
+	char *records;             /* "records": a PostgreSQL URL for the task
+	                              and image records, NULL: the SQLite
+	                              file of store */
+	/* "s3" (docs/s3.md): the S3-compatible store, NULL: none.  Its
+	 * buckets replace bucket_root when s3_buckets; the volumes are
+	 * objects under s3_volumes ("s3://bucket/prefix") when set. */
+	struct vmie_s3_config *s3;
+	bool s3_buckets;
+	char *s3_volumes;
 	char *regions[VMIE_SRV_MAX_REGIONS];
 	size_t n_regions;
 	char account[13];

@@ -42,17 +42,39 @@
 
 /* ---- per-thread task envs ---- */
 
+/* The image store and the buckets: local directories, or the S3 store
+ * of the configuration's "s3" (docs/s3.md). */
+static int srv_env_open_objects(const struct vmie_srvcfg *c,
+				struct vmie_task_env *env,
+				struct vmie_err *err)
+{
+	int r = c->s3 && c->s3_volumes ?
+		vmie_volstore_open_s3(c->store, c->s3_volumes, c->s3,
+				      &env->vols, err) :
+		vmie_volstore_open_dir(c->store, &env->vols, err);
+	if (r)
+		return r;
+	if (c->s3 && c->s3_buckets)
+		return vmie_buckets_open_s3(c->s3, getenv("VMIE_S3_SPOOL"),
+					    &env->buckets, err);
+	if (c->bucket_root)
+		return vmie_buckets_open_dir(c->bucket_root, &env->buckets,
+					     err);
+	return 0;
+}
+
 int srv_env_open(const struct vmie_server *s, struct vmie_task_env *env,
 		 struct vmie_err *err)
 {
 	const struct vmie_srvcfg *c = s->cfg;
 	int r;
 	memset(env, 0, sizeof *env);
-	if ((r = vmie_store_open_sqlite(c->store, &env->store, err)) ||
-	    (r = vmie_volstore_open_dir(c->store, &env->vols, err)))
-		return r;
-	if (c->bucket_root &&
-	    (r = vmie_buckets_open_dir(c->bucket_root, &env->buckets, err)))
+	/* records: the configured PostgreSQL (one connection per thread)
+	 * or the SQLite file of the store */
+	if ((r = c->records ?
+		 vmie_store_open_pg(c->records, &env->store, err) :
+		 vmie_store_open_sqlite(c->store, &env->store, err)) ||
+	    (r = srv_env_open_objects(c, env, err)))
 		return r;
 	env->allow_local_files = false;
 	env->owner_id = c->account;

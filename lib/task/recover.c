@@ -10,6 +10,10 @@
  * two recovering processes never both act), undoes what they wrote and
  * ends them deleted with a message naming the stage they reached.  Then
  * it sweeps the image store of temporary volumes no running task owns.
+ * An owner on another host (another `vmie serve` node) is judged by its
+ * heartbeat, the lease: stale after TASK_STALE_SECONDS, judged again in
+ * the update that takes its task over (claim_fn), so that a node that
+ * renews late but renews keeps its task.
  */
 #include "task/task_int.h"
 #include "core/util.h"
@@ -22,8 +26,17 @@
 /* A task never claimed (its submitter died before running it) is
  * abandoned after this many seconds. */
 #define TASK_UNCLAIMED_SECONDS 60.0
-/* An owner on another host whose heartbeat is older than this is gone. */
+/* An owner on another host whose heartbeat is older than this is gone
+ * (the lease; the watcher renews it every 5 s).  Tests shorten it with
+ * VMIE_TEST_STALE_SECONDS. */
 #define TASK_STALE_SECONDS 60.0
+
+static double task_stale_seconds(void)
+{
+	const char *t = getenv("VMIE_TEST_STALE_SECONDS");
+	double v = t ? atof(t) : 0;
+	return v >= 10 ? v : TASK_STALE_SECONDS;
+}
 
 static const char *id_key(enum vmie_rec_kind k)
 {
@@ -64,6 +77,16 @@ static int claim_fn(json_t *rec, void *vctx, struct vmie_err *err)
 	if (c->expect) {
 		if (strcmp(owner ? owner : "", c->expect))
 			return VMIE_STORE_UNCHANGED;
+		/* an owner on another host keeps its task while it renews
+		 * its heartbeat (the lease), judged here, in the update that
+		 * takes it over, not from an older read */
+		if (owner && owner[0] && !vmie_task_owner_local(owner) &&
+		    task_now() - json_number_value(json_object_get(vm,
+				"Heartbeat")) < task_stale_seconds()) {
+			vmie_strlcpy(c->other, owner, sizeof c->other);
+			c->taken = true;
+			return VMIE_STORE_UNCHANGED;
+		}
 	} else if (owner && owner[0] && strcmp(owner, c->self) &&
 		   vmie_task_owner_alive(owner)) {
 		vmie_strlcpy(c->other, owner, sizeof c->other);
@@ -263,12 +286,33 @@ int vmie_task_queued(struct vmie_task_env *env, unsigned *count,
 int vmie_task_take(struct vmie_task_env *env, char *id, struct vmie_err *err)
 {
 	char self[160];
+	unsigned stale = 0;     /* takes that claimed nothing: then the
+				   generic way below */
 	int r;
 
 	vmie_task_self_owner(self, sizeof self);
 	for (;;) {
 		char best[VMIE_ID_MAX];
 		int best_k;
+		if (env->store && env->store->ops->take && stale < 8) {
+			/* the store claims in one transaction (PostgreSQL:
+			 * FOR UPDATE SKIP LOCKED) */
+			static const enum vmie_rec_kind kinds[] = {
+				VMIE_REC_IMPORT_IMAGE, VMIE_REC_IMPORT_SNAPSHOT,
+				VMIE_REC_EXPORT_IMAGE };
+			struct claim_ctx c = { .self = self, .expect = "" };
+			enum vmie_rec_kind k;
+			r = env->store->ops->take(env->store, kinds, 3,
+						  claim_fn, &c, &k, best, err);
+			if (r)
+				return r;
+			if (c.claimed) {
+				vmie_strlcpy(id, best, VMIE_ID_MAX);
+				return 0;
+			}
+			stale++;        /* its queue column was stale */
+			continue;
+		}
 		r = queue_scan(env, NULL, best, &best_k, err);
 		if (r)
 			return r;
@@ -579,7 +623,7 @@ int vmie_task_recover(struct vmie_task_env *env, unsigned *ended,
 				json_object_get(vm, "Heartbeat"));
 			bool alive = owner && vmie_task_owner_alive(owner) &&
 				     (vmie_task_owner_local(owner) ||
-				      task_now() - beat < TASK_STALE_SECONDS);
+				      task_now() - beat < task_stale_seconds());
 			bool queued = json_is_true(json_object_get(vm,
 							"Queued"));
 			if (alive || (!owner && (queued || task_now() -

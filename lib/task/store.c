@@ -1,11 +1,64 @@
 /*
  * The task store's shorthands: each one calls the driver's vtable entry
- * (store.h documents the contracts; store_sqlite.c is the driver).
+ * (store.h documents the contracts; store_sqlite.c and store_pg.c are
+ * the drivers), the columns the drivers derive from a record, and the
+ * choice of driver by the place named (a directory or a URL).
  */
 #include "task/store.h"
+#include "task/task_int.h"
 #include "core/err.h"
 
 #include <stddef.h>
+#include <string.h>
+
+/* The status column: the record's "Status" member (store.h) or, for the
+ * kinds whose AWS shape keeps it elsewhere, that place: ImportSnapshotTask
+ * has SnapshotTaskDetail.Status, Image and Snapshot have State.  "" when
+ * there is none. */
+const char *task_rec_status(enum vmie_rec_kind k, const json_t *rec)
+{
+	const char *v = task_str(rec, "Status");
+	if (v)
+		return v;
+	switch (k) {
+	case VMIE_REC_IMPORT_SNAPSHOT:
+		v = task_str(json_object_get(rec, "SnapshotTaskDetail"),
+			     "Status");
+		break;
+	case VMIE_REC_IMAGE:
+	case VMIE_REC_SNAPSHOT:
+		v = task_str(rec, "State");
+		break;
+	default:
+		break;
+	}
+	return v ? v : "";
+}
+
+/* The queue column: an active task queued for a server's workers
+ * (Vmie.Queued), unowned and not cancelled. */
+bool task_rec_queued(enum vmie_rec_kind k, const json_t *rec)
+{
+	const json_t *vm = json_object_get(rec, "Vmie");
+	const char *o = task_str(vm, "Owner");
+	return json_is_true(json_object_get(vm, "Queued")) && (!o || !o[0]) &&
+	       !json_is_true(json_object_get(vm, "CancelRequested")) &&
+	       !strcmp(task_rec_status(k, rec), "active");
+}
+
+bool vmie_store_is_url(const char *where)
+{
+	return where && (!strncmp(where, "postgresql://", 13) ||
+			 !strncmp(where, "postgres://", 11));
+}
+
+int vmie_store_open(const char *where, struct vmie_store **out,
+		    struct vmie_err *err)
+{
+	if (vmie_store_is_url(where))
+		return vmie_store_open_pg(where, out, err);
+	return vmie_store_open_sqlite(where, out, err);
+}
 
 static int store_none(struct vmie_err *err)
 {

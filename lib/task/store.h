@@ -20,9 +20,9 @@
  * The store knows nothing of the pipeline: it keeps objects and makes each
  * change atomic.  Implementations: SQLite in WAL mode on one machine
  * (store_sqlite.c, the embedded default), PostgreSQL for several nodes
- * (later).  Several processes may use one store at once: every call is a
- * transaction of its own, and update() is a read-modify-write that no
- * other writer can interleave with.
+ * (store_pg.c).  Several processes may use one store at once: every
+ * call is a transaction of its own, and update() is a read-modify-write
+ * that no other writer can interleave with.
  *
  * Columns an implementation keeps beside the object, so that lists and
  * claims need no JSON parsing: kind, id, created (the order of lists),
@@ -31,7 +31,9 @@
  * object's "Vmie" member: "Owner" string, "Heartbeat" number) for claims.
  * Where the AWS shape has no top-level "Status", the status column is
  * taken from the kind's own member: SnapshotTaskDetail.Status for an
- * import-snapshot task, State for an image or a snapshot.
+ * import-snapshot task, State for an image or a snapshot.  A store with
+ * take() also keeps "queue": true for an active task that waits in a
+ * server's queue (Vmie.Queued, no Owner, no CancelRequested).
  */
 #ifndef VMIE_TASK_STORE_H
 #define VMIE_TASK_STORE_H
@@ -130,6 +132,17 @@ struct vmie_store_ops {
 	 * integrity_check): 0 or VMIE_ECORRUPT with the first problem. */
 	int (*integrity)(struct vmie_store *s, struct vmie_err *err);
 	void (*close)(struct vmie_store *s);
+	/* Optional (NULL: vmie_task_take lists the queue, then claims with
+	 * update()).  The queue's claim in one transaction: the first
+	 * record in list order, of one of the n kinds, whose queue column
+	 * is set, skipping records another transaction holds (SELECT ...
+	 * FOR UPDATE SKIP LOCKED), changed by fn as update() does.  0 with
+	 * its kind in *k and its id in id (VMIE_ID_MAX bytes), whatever fn
+	 * returned that was not negative; VMIE_ENOENT when no record is
+	 * free; fn's negative code. */
+	int (*take)(struct vmie_store *s, const enum vmie_rec_kind *kinds,
+		    size_t n, vmie_store_update_fn fn, void *ctx,
+		    enum vmie_rec_kind *k, char *id, struct vmie_err *err);
 };
 
 struct vmie_store {
@@ -143,6 +156,21 @@ struct vmie_store {
  * timeout of a few seconds, foreign processes welcome. */
 int vmie_store_open_sqlite(const char *dir, struct vmie_store **out,
 			   struct vmie_err *err);
+
+/* Open the PostgreSQL store at url, a libpq connection string
+ * ("postgresql://user@host:5432/db?sslmode=require", "postgres://...",
+ * or "host=... dbname=..."): the schema is made or migrated at the
+ * first open (several nodes may open at once).  One connection, used by
+ * one thread at a time; lost connections are made again at the next
+ * call (store_pg.c). */
+int vmie_store_open_pg(const char *url, struct vmie_store **out,
+		       struct vmie_err *err);
+/* True when where names a PostgreSQL store ("postgresql://...",
+ * "postgres://..."), not a directory. */
+bool vmie_store_is_url(const char *where);
+/* vmie_store_open_pg for a URL, else vmie_store_open_sqlite. */
+int vmie_store_open(const char *where, struct vmie_store **out,
+		    struct vmie_err *err);
 
 /* Shorthands over the vtable. */
 int vmie_store_put(struct vmie_store *s, enum vmie_rec_kind k, const char *id,

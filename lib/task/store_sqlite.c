@@ -12,7 +12,7 @@
  *              created    REAL     Unix time of the put
  *              token      TEXT     client token or NULL; unique per kind
  *                                  when set (index records_token)
- *              status     TEXT     the record's status (rec_status()), ""
+ *              status     TEXT     the record's status (task_rec_status()), ""
  *              owner      TEXT     Vmie.Owner, or NULL
  *              heartbeat  REAL     Vmie.Heartbeat, or NULL
  *              doc        TEXT     the record: compact JSON, members in
@@ -216,30 +216,6 @@ static int sq_prepare(struct vmie_store *s, const char *sql,
 
 /* ---- records and their columns ---- */
 
-/* The status column: the record's "Status" member (store.h) or, for the
- * kinds whose AWS shape keeps it elsewhere, that place: ImportSnapshotTask
- * has SnapshotTaskDetail.Status, Image and Snapshot have State.  "" when
- * there is none. */
-static const char *rec_status(enum vmie_rec_kind k, const json_t *rec)
-{
-	const char *v = task_str(rec, "Status");
-	if (v)
-		return v;
-	switch (k) {
-	case VMIE_REC_IMPORT_SNAPSHOT:
-		v = task_str(json_object_get(rec, "SnapshotTaskDetail"),
-			     "Status");
-		break;
-	case VMIE_REC_IMAGE:
-	case VMIE_REC_SNAPSHOT:
-		v = task_str(rec, "State");
-		break;
-	default:
-		break;
-	}
-	return v ? v : "";
-}
-
 /* Bind status, owner and heartbeat of rec to parameters i, i+1, i+2. */
 static int rec_bind_columns(sqlite3_stmt *st, int i, enum vmie_rec_kind k,
 			    const json_t *rec)
@@ -247,7 +223,7 @@ static int rec_bind_columns(sqlite3_stmt *st, int i, enum vmie_rec_kind k,
 	const json_t *vmie = json_object_get(rec, "Vmie");
 	const char *owner = task_str(vmie, "Owner");
 	const json_t *hb = json_object_get(vmie, "Heartbeat");
-	int rc = sqlite3_bind_text(st, i, rec_status(k, rec), -1,
+	int rc = sqlite3_bind_text(st, i, task_rec_status(k, rec), -1,
 				   SQLITE_STATIC);
 	if (rc == SQLITE_OK)
 		rc = owner ? sqlite3_bind_text(st, i + 1, owner, -1,

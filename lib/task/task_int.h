@@ -49,6 +49,10 @@ int task_filters_check(const json_t *filters,
 bool task_filters_match(const json_t *rec, const json_t *filters,
 			const struct task_filter_name *names);
 
+/* ---- store.c: the columns stores keep beside a record (store.h) ---- */
+const char *task_rec_status(enum vmie_rec_kind k, const json_t *rec);
+bool task_rec_queued(enum vmie_rec_kind k, const json_t *rec);
+
 /* ---- the run of one task (pipeline.c, export.c) ---- */
 
 struct task_run {

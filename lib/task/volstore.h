@@ -3,8 +3,8 @@
  * exports read.
  *
  * The embedded default (volstore_dir.c) keeps each volume as a sparse file
- * "<dir>/volumes/<snap-id>.raw" (or ".qcow2" when asked); an S3 store comes
- * later behind the same vtable.  A volume is written through a sink under
+ * "<dir>/volumes/<snap-id>.raw" (or ".qcow2" when asked);
+ * volstore_s3.c keeps them as objects of an S3-compatible bucket.  A volume is written through a sink under
  * a temporary name and published by vmie_sink_commit(), so a volume that
  * exists under its name is complete.  Temporary names carry the snapshot
  * id ("<dir>/volumes/.<snap-id>.<ext>.vmie-XXXXXX"), so that recovery can
@@ -77,6 +77,20 @@ struct vmie_volstore {
 /* The directory store under "<dir>/volumes" (created when missing). */
 int vmie_volstore_open_dir(const char *dir, struct vmie_volstore **out,
 			   struct vmie_err *err);
+
+/* The store in an S3-compatible bucket, url "s3://bucket/prefix"
+ * (volstore_s3.c; c is copied); dir is the local store directory, for
+ * the files kept beside the volumes.  The bucket must exist. */
+struct vmie_s3_config;
+int vmie_volstore_open_s3(const char *dir, const char *url,
+			  const struct vmie_s3_config *c,
+			  struct vmie_volstore **out, struct vmie_err *err);
+/* volumes NULL or "": vmie_volstore_open_dir(dir); "s3://bucket/prefix":
+ * vmie_volstore_open_s3 with the configuration of the environment
+ * (vmie_s3_config_from_env, endpoint s3_endpoint if not NULL). */
+int vmie_volstore_open_url(const char *dir, const char *volumes,
+			   const char *s3_endpoint,
+			   struct vmie_volstore **out, struct vmie_err *err);
 
 int vmie_volstore_create(struct vmie_volstore *v, const char *snap_id,
 			 const char *fmt, struct vmie_sink **out,

@@ -20,9 +20,12 @@
  *                                                (each its own store
  *                                                handle); prints how many
  *                                                got a task
+ *   queue-tool STORE BUCKETS claims             take until the queue is
+ *                                                empty; prints the claim
+ *                                                latency (bench/multinode)
  *   queue-tool STORE BUCKETS count              vmie_task_queued
  *   queue-tool STORE BUCKETS recover            vmie_task_recover
- * VMIE_TEST_KILL_AT and VMIE_TEST_THROTTLE_MS as for vmie.
+ * VMIE_TEST_KILL_AT, VMIE_TEST_THROTTLE_MS and VMIE_RECORDS as for vmie.
  */
 #include "core/err.h"
 #include "io/bucket.h"
@@ -41,7 +44,10 @@ static volatile int suspend_flag;
 static int env_open(struct vmie_task_env *env, struct vmie_err *e)
 {
 	memset(env, 0, sizeof *env);
-	int r = vmie_store_open_sqlite(store_dir, &env->store, e);
+	/* VMIE_RECORDS: the records in PostgreSQL (tests/pg) */
+	const char *rec = getenv("VMIE_RECORDS");
+	int r = vmie_store_open(rec && rec[0] ? rec : store_dir, &env->store,
+				e);
 	if (!r)
 		r = vmie_volstore_open_dir(store_dir, &env->vols, e);
 	if (!r)
@@ -76,6 +82,12 @@ static void *suspender(void *arg)
 	}
 	suspend_flag = 1;
 	return NULL;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
 }
 
 static int racers_won;
@@ -180,6 +192,33 @@ int main(int argc, char **argv)
 			r = 0;
 		if (argc > 4)
 			pthread_join(t, NULL);
+	} else if (!strcmp(cmd, "claims")) {
+		/* take until the queue is empty, timing each claim */
+		static double ms[100000];
+		size_t n = 0;
+		char id[VMIE_ID_MAX];
+		for (;;) {
+			struct timespec a, b;
+			clock_gettime(CLOCK_MONOTONIC, &a);
+			r = vmie_task_take(&env, id, &e);
+			clock_gettime(CLOCK_MONOTONIC, &b);
+			if (r || n == sizeof ms / sizeof *ms)
+				break;
+			ms[n++] = (double)(b.tv_sec - a.tv_sec) * 1e3 +
+				  (double)(b.tv_nsec - a.tv_nsec) / 1e6;
+		}
+		if (r == VMIE_ENOENT)
+			r = 0;
+		if (r)
+			fprintf(stderr, "queue-tool: %s\n", e.msg);
+		qsort(ms, n, sizeof *ms, cmp_double);
+		double sum = 0;
+		for (size_t i = 0; i < n; i++)
+			sum += ms[i];
+		if (n)
+			printf("claims %zu: mean %.2f ms, p50 %.2f ms, p99 "
+			       "%.2f ms, max %.2f ms\n", n, sum / (double)n,
+			       ms[n / 2], ms[n * 99 / 100], ms[n - 1]);
 	} else if (!strcmp(cmd, "count")) {
 		unsigned n = 0;
 		r = vmie_task_queued(&env, &n, &e);

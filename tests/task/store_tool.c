@@ -12,6 +12,7 @@
  *   store-tool hammer DIR WORKER N       N cycles of put, update, get
  *                                        and list; see hammer()
  *
+ * DIR may be a PostgreSQL URL (tests/pg/store-procs-pg.sh).
  * Exit status 0, or 1 with the error on stderr (2 for usage).
  */
 #include <stdio.h>
@@ -139,7 +140,7 @@ static int hammer(const char *dir, int worker, int n)
 	struct vmie_err e = { 0 };
 	struct vmie_store *s = NULL;
 	struct count_ctx cc = { worker };
-	int r = vmie_store_open_sqlite(dir, &s, &e);
+	int r = vmie_store_open(dir, &s, &e);
 	if (r)
 		return die("open", &e);
 	json_t *counter = json_pack("{s:s, s:s, s:i}", "ImportTaskId",
@@ -246,7 +247,7 @@ int main(int argc, char **argv)
 			return usage();
 		return hammer(dir, atoi(argv[3]), atoi(argv[4]));
 	}
-	r = vmie_store_open_sqlite(dir, &s, &e);
+	r = vmie_store_open(dir, &s, &e);
 	if (r)
 		return die("open", &e);
 	if (strcmp(cmd, "put") == 0 && (argc == 5 || argc == 6)) {

@@ -1,0 +1,1035 @@
+/*
+ * S3 objects as vmie byte sources and sinks (s3.h, "objects"): head,
+ * delete, a cached ranged-GET source pinned to its ETag, a spooled
+ * multipart-upload sink, and the listings that find leftover uploads.
+ *
+ * Spec: Amazon S3 API Reference: GetObject (Range, If-Match: 412
+ * Precondition Failed when the ETag differs), CreateMultipartUpload,
+ * UploadPart (parts 1..10000, each but the last at least 5 MiB),
+ * CompleteMultipartUpload, AbortMultipartUpload, ListMultipartUploads,
+ * ListObjectsV2.
+ */
+#include "s3.h"
+#include "io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../core/err.h"
+#include "../core/util.h"
+
+#define S3_BLOCK      (4u << 20)   /* bytes per cached GET */
+#define S3_SLOTS      16           /* cached blocks */
+#define S3_AHEAD      6            /* blocks read ahead */
+#define S3_RA_THREADS 4
+#define S3_PART_MIN   (8ull << 20)
+#define S3_PARTS_MAX  10000
+#define S3_UP_THREADS 4
+
+/* ---- head, delete ---- */
+
+static void s3_name(char *out, size_t size, const char *bucket,
+		    const char *key)
+{
+	snprintf(out, size, "s3://%s%s%s", bucket, key ? "/" : "",
+		 key ? key : "");
+}
+
+int vmie_s3_head_bucket(struct vmie_s3 *s, const char *bucket,
+			struct vmie_err *err)
+{
+	struct vmie_s3_req rq = { .method = "HEAD", .bucket = bucket };
+	struct vmie_s3_resp rs;
+	char what[1200];
+	int r = vmie_s3_request(s, &rq, &rs, err);
+
+	if (r)
+		return r;
+	vmie_s3_resp_free(&rs);
+	if (rs.status == 404)
+		return VMIE_ERR(err, VMIE_ENOENT, "s3: bucket %s does not "
+				"exist at %s", bucket, vmie_s3_endpoint(s));
+	s3_name(what, sizeof(what), bucket, NULL);
+	if (rs.status == 403 && !rs.code[0]) {
+		/* no body to say why: a listing of nothing tells a wrong
+		 * secret from a denial */
+		struct vmie_s3_param qp[2] = { { "list-type", "2" },
+					       { "max-keys", "0" } };
+		struct vmie_s3_req g = { .method = "GET", .bucket = bucket,
+					 .params = qp, .nparams = 2 };
+		struct vmie_s3_resp gr;
+		if (vmie_s3_request(s, &g, &gr, err) == 0) {
+			vmie_s3_resp_free(&gr);
+			if (gr.status >= 300)
+				return vmie_s3_fail(s, "HEAD", what, &gr, err);
+		}
+	}
+	if (rs.status >= 300)
+		return vmie_s3_fail(s, "HEAD", what, &rs, err);
+	return 0;
+}
+
+int vmie_s3_head(struct vmie_s3 *s, const char *bucket, const char *key,
+		 uint64_t *size, char *etag, struct vmie_err *err)
+{
+	struct vmie_s3_req rq = { .method = "HEAD", .bucket = bucket,
+				  .key = key };
+	struct vmie_s3_resp rs;
+	char what[1200];
+	int r = vmie_s3_request(s, &rq, &rs, err);
+
+	if (r)
+		return r;
+	vmie_s3_resp_free(&rs);
+	s3_name(what, sizeof(what), bucket, key);
+	if (rs.status == 404) {
+		/* HEAD has no body to say which is missing: ask */
+		struct vmie_err e2 = { 0 };
+		if (vmie_s3_head_bucket(s, bucket, &e2) == VMIE_ENOENT)
+			return VMIE_ERR(err, VMIE_ENOENT, "s3: bucket %s does "
+					"not exist at %s", bucket,
+					vmie_s3_endpoint(s));
+		return VMIE_ERR(err, VMIE_ENOENT, "s3: no object %s at %s",
+				what, vmie_s3_endpoint(s));
+	}
+	if (rs.status == 403 && !rs.code[0]) {
+		/* again no body: a GET tells a wrong secret from a denial */
+		char one[1];
+		struct vmie_s3_req g = { .method = "GET", .bucket = bucket,
+					 .key = key, .range_off = 0,
+					 .range_len = 1, .out = one };
+		struct vmie_s3_resp gr;
+		if (vmie_s3_request(s, &g, &gr, err) == 0) {
+			vmie_s3_resp_free(&gr);
+			if (gr.status >= 300)
+				return vmie_s3_fail(s, "HEAD", what, &gr, err);
+		}
+	}
+	if (rs.status >= 300)
+		return vmie_s3_fail(s, "HEAD", what, &rs, err);
+	if (!rs.have_length)
+		return VMIE_ERR(err, VMIE_EIO, "s3: HEAD %s: no Content-Length "
+				"in the answer", what);
+	*size = rs.content_length;
+	if (etag)
+		vmie_strlcpy(etag, rs.etag, 130);
+	return 0;
+}
+
+int vmie_s3_delete(struct vmie_s3 *s, const char *bucket, const char *key,
+		   struct vmie_err *err)
+{
+	struct vmie_s3_req rq = { .method = "DELETE", .bucket = bucket,
+				  .key = key };
+	struct vmie_s3_resp rs;
+	char what[1200];
+	int r = vmie_s3_request(s, &rq, &rs, err);
+
+	if (r)
+		return r;
+	vmie_s3_resp_free(&rs);
+	if (rs.status >= 300 && rs.status != 404) {
+		s3_name(what, sizeof(what), bucket, key);
+		return vmie_s3_fail(s, "DELETE", what, &rs, err);
+	}
+	return 0;
+}
+
+/* ---- the source ---- */
+
+enum { SLOT_EMPTY, SLOT_LOADING, SLOT_READY };
+
+struct s3_slot {
+	uint64_t idx;
+	int state;
+	uint8_t *data;
+	size_t len;
+	uint64_t used;       /* LRU clock */
+};
+
+struct s3_src {
+	struct vmie_s3 *s3;
+	char *bucket, *key;
+	char etag[130];
+	uint64_t size;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct s3_slot slot[S3_SLOTS];
+	uint64_t clock;
+	uint64_t last_idx;       /* last block read by a reader, +1 */
+	/* read-ahead queue */
+	uint64_t ra_next, ra_end;  /* blocks [ra_next, ra_end) to fetch */
+	pthread_t ra[S3_RA_THREADS];
+	unsigned nra;
+	bool stop;
+	struct vmie_err ra_err;  /* last read-ahead failure (reported by a
+				    reader that needs the block) */
+};
+
+/* Fetch block idx into buf (len bytes). */
+static int s3src_fetch(struct s3_src *p, uint64_t off, void *buf, size_t len,
+		       struct vmie_err *err)
+{
+	struct vmie_s3_req rq = { .method = "GET", .bucket = p->bucket,
+				  .key = p->key, .range_off = off,
+				  .range_len = len, .if_match = p->etag,
+				  .out = buf };
+	struct vmie_s3_resp rs;
+	char what[1200];
+	int r = vmie_s3_request(p->s3, &rq, &rs, err);
+
+	if (r)
+		return r;
+	vmie_s3_resp_free(&rs);
+	s3_name(what, sizeof(what), p->bucket, p->key);
+	if (rs.status == 412)
+		return VMIE_ERR(err, VMIE_ECORRUPT, "s3: %s was replaced while "
+				"it was being read (its ETag is no longer %s): "
+				"stopped rather than mix two objects; start "
+				"again on the new object", what, p->etag);
+	if (rs.status == 404)
+		return VMIE_ERR(err, VMIE_ECORRUPT, "s3: %s was deleted while "
+				"it was being read", what);
+	if (rs.status != 206 && !(rs.status == 200 && off == 0 &&
+				  len == p->size))
+		return vmie_s3_fail(p->s3, "GET", what, &rs, err);
+	return 0;
+}
+
+/* The slot of block idx, loading it if needed; called and returns with
+ * the lock held; NULL on error (err set).  ahead: a read-ahead thread
+ * (gives up rather than evict or wait). */
+static struct s3_slot *s3src_block(struct s3_src *p, uint64_t idx, bool ahead,
+				   struct vmie_err *err)
+{
+	for (;;) {
+		struct s3_slot *victim = NULL;
+		for (unsigned i = 0; i < S3_SLOTS; i++) {
+			struct s3_slot *sl = &p->slot[i];
+			if (sl->state != SLOT_EMPTY && sl->idx == idx) {
+				if (sl->state == SLOT_READY) {
+					sl->used = ++p->clock;
+					return sl;
+				}
+				victim = NULL;
+				goto wait;
+			}
+			if (sl->state == SLOT_LOADING)
+				continue;
+			if (!victim || (victim->state != SLOT_EMPTY &&
+					(sl->state == SLOT_EMPTY ||
+					 sl->used < victim->used)))
+				victim = sl;
+		}
+		if (!victim) {
+			if (ahead)
+				return NULL;
+			goto wait;
+		}
+		uint64_t off = idx * (uint64_t)S3_BLOCK;
+		size_t len = p->size - off < S3_BLOCK ?
+			(size_t)(p->size - off) : S3_BLOCK;
+		victim->state = SLOT_LOADING;
+		victim->idx = idx;
+		if (!victim->data)
+			victim->data = malloc(S3_BLOCK);
+		uint8_t *data = victim->data;
+		pthread_mutex_unlock(&p->lock);
+		struct vmie_err e = { 0 };
+		int r = data ? s3src_fetch(p, off, data, len, &e) :
+			VMIE_ERR(&e, VMIE_ENOMEM, "s3: out of memory");
+		pthread_mutex_lock(&p->lock);
+		pthread_cond_broadcast(&p->cond);
+		if (r) {
+			victim->state = SLOT_EMPTY;
+			if (err)
+				*err = e;
+			else
+				p->ra_err = e;
+			return NULL;
+		}
+		victim->state = SLOT_READY;
+		victim->len = len;
+		victim->used = ++p->clock;
+		return victim;
+wait:
+		if (ahead)
+			return NULL;
+		pthread_cond_wait(&p->cond, &p->lock);
+	}
+}
+
+static void *s3src_ahead(void *arg)
+{
+	struct s3_src *p = arg;
+
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		if (p->ra_next >= p->ra_end) {
+			pthread_cond_wait(&p->cond, &p->lock);
+			continue;
+		}
+		uint64_t idx = p->ra_next++;
+		s3src_block(p, idx, true, NULL);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+static int s3src_pread(struct vmie_src *src, void *buf, size_t len,
+		       uint64_t off, struct vmie_err *err)
+{
+	struct s3_src *p = src->priv;
+	uint8_t *o = buf;
+	int r = 0;
+
+	if (off > p->size || len > p->size - off)
+		return VMIE_ERR(err, VMIE_ECORRUPT, "%s: truncated (read of "
+				"%zu bytes at %llu past its %llu bytes)",
+				src->name, len, (unsigned long long)off,
+				(unsigned long long)p->size);
+	pthread_mutex_lock(&p->lock);
+	while (len) {
+		uint64_t idx = off / S3_BLOCK;
+		size_t in = (size_t)(off % S3_BLOCK);
+		/* going forward: queue the blocks after this one */
+		if (idx + 1 == p->last_idx || idx == p->last_idx) {
+			uint64_t nblocks = (p->size + S3_BLOCK - 1) / S3_BLOCK;
+			uint64_t end = idx + 1 + S3_AHEAD;
+			if (end > nblocks)
+				end = nblocks;
+			if (p->ra_next < idx + 1)
+				p->ra_next = idx + 1;
+			if (end > p->ra_end) {
+				p->ra_end = end;
+				if (!p->nra)
+					for (; p->nra < S3_RA_THREADS; p->nra++)
+						if (pthread_create(
+							&p->ra[p->nra], NULL,
+							s3src_ahead, p))
+							break;
+				pthread_cond_broadcast(&p->cond);
+			}
+		}
+		p->last_idx = idx + 1;
+		struct s3_slot *sl = s3src_block(p, idx, false, err);
+		if (!sl) {
+			r = err->code ? err->code : VMIE_EIO;
+			break;
+		}
+		size_t n = sl->len - in < len ? sl->len - in : len;
+		memcpy(o, sl->data + in, n);
+		o += n;
+		off += n;
+		len -= n;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return r;
+}
+
+static void s3src_close(struct vmie_src *src)
+{
+	struct s3_src *p = src->priv;
+
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	pthread_cond_broadcast(&p->cond);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < p->nra; i++)
+		pthread_join(p->ra[i], NULL);
+	for (unsigned i = 0; i < S3_SLOTS; i++)
+		free(p->slot[i].data);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cond);
+	vmie_s3_close(p->s3);
+	free(p->bucket);
+	free(p->key);
+	free(p);
+}
+
+static int s3src_sibling(struct vmie_src *src, const char *name,
+			 struct vmie_src **out, struct vmie_err *err)
+{
+	struct s3_src *p = src->priv;
+	int r = vmie_check_member_name(name, "s3 sibling", err);
+	if (r)
+		return r;
+	const char *slash = strrchr(p->key, '/');
+	size_t dl = slash ? (size_t)(slash - p->key) + 1 : 0;
+	char *key = malloc(dl + strlen(name) + 1);
+	if (!key)
+		return VMIE_ERR(err, VMIE_ENOMEM, "s3: out of memory");
+	memcpy(key, p->key, dl);
+	strcpy(key + dl, name);
+	r = vmie_s3_src_open(p->s3, p->bucket, key, out, err);
+	free(key);
+	return r;
+}
+
+static const struct vmie_src_ops s3src_ops = {
+	.kind = "s3",
+	.pread = s3src_pread,
+	.open_sibling = s3src_sibling,
+	.close = s3src_close,
+};
+
+int vmie_s3_src_open(struct vmie_s3 *s, const char *bucket, const char *key,
+		     struct vmie_src **out, struct vmie_err *err)
+{
+	struct s3_src *p;
+	struct vmie_src *src;
+	char name[1200];
+	int r;
+
+	*out = NULL;
+	p = calloc(1, sizeof(*p));
+	src = calloc(1, sizeof(*src));
+	if (!p || !src) {
+		free(p);
+		free(src);
+		return VMIE_ERR(err, VMIE_ENOMEM, "s3: out of memory");
+	}
+	r = vmie_s3_head(s, bucket, key, &p->size, p->etag, err);
+	if (r) {
+		free(p);
+		free(src);
+		return r;
+	}
+	s3_name(name, sizeof(name), bucket, key);
+	p->bucket = strdup(bucket);
+	p->key = strdup(key);
+	src->name = strdup(name);
+	if (!p->bucket || !p->key || !src->name) {
+		free(p->bucket);
+		free(p->key);
+		free(src->name);
+		free(p);
+		free(src);
+		return VMIE_ERR(err, VMIE_ENOMEM, "s3: out of memory");
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cond, NULL);
+	vmie_s3_ref(s);
+	p->s3 = s;
+	src->ops = &s3src_ops;
+	src->size = p->size;
+	src->priv = p;
+	src->refs = 1;
+	*out = src;
+	return 0;
+}
+
+/* ---- the sink ---- */
+
+struct s3_sink {
+	struct vmie_s3 *s3;
+	char *bucket, *key;
+	int fd;                  /* the spool */
+	char upload_id[512];     /* a multipart upload in progress, or "" */
+	/* the parallel upload of parts */
+	pthread_mutex_t lock;
+	uint64_t size, part;
+	unsigned nparts, next;
+	char (*etags)[130];
+	void (*on_free)(void *ctx, const char *key);
+	void *on_free_ctx;
+	unsigned test_delay_ms;  /* VMIE_TEST_S3_PART_MS: a pause after each
+				    part, so that tests can stop the server
+				    in the middle of an upload */
+	bool failed;
+	struct vmie_err err;
+};
+
+static int s3sink_pwrite(struct vmie_sink *k, const void *buf, size_t len,
+			 uint64_t off, struct vmie_err *err)
+{
+	struct s3_sink *p = k->priv;
+	const char *b = buf;
+
+	while (len) {
+		ssize_t n = pwrite(p->fd, b, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return VMIE_ERR_SYS(err, "%s: cannot write the upload's "
+					    "spool file", k->name);
+		b += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int s3sink_pread(struct vmie_sink *k, void *buf, size_t len,
+			uint64_t off, struct vmie_err *err)
+{
+	struct s3_sink *p = k->priv;
+	char *b = buf;
+
+	while (len) {
+		ssize_t n = pread(p->fd, b, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return VMIE_ERR_SYS(err, "%s: cannot read the upload's "
+					    "spool file", k->name);
+		if (n == 0) {       /* past the end: zeros */
+			memset(b, 0, len);
+			return 0;
+		}
+		b += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int s3sink_truncate(struct vmie_sink *k, uint64_t len,
+			   struct vmie_err *err)
+{
+	struct s3_sink *p = k->priv;
+	if (ftruncate(p->fd, (off_t)len))
+		return VMIE_ERR_SYS(err, "%s: cannot size the upload's spool "
+				    "file", k->name);
+	return 0;
+}
+
+static bool s3sink_parallel(struct vmie_sink *k)
+{
+	return true;
+}
+
+static int s3sink_read_range(struct s3_sink *p, uint8_t *buf, size_t len,
+			     uint64_t off, struct vmie_err *err)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(p->fd, buf + got, len - got,
+				  (off_t)(off + got));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return VMIE_ERR_SYS(err, "s3: cannot read the spool "
+					    "file");
+		if (n == 0) {
+			memset(buf + got, 0, len - got);
+			break;
+		}
+		got += (size_t)n;
+	}
+	return 0;
+}
+
+static void *s3sink_uploader(void *arg)
+{
+	struct s3_sink *p = arg;
+	uint8_t *buf = malloc(p->part);
+
+	for (;;) {
+		pthread_mutex_lock(&p->lock);
+		unsigned i = p->next;
+		bool stop = p->failed || i >= p->nparts || !buf;
+		if (!buf && !p->failed) {
+			p->failed = true;
+			VMIE_ERR(&p->err, VMIE_ENOMEM, "s3: out of memory");
+		}
+		if (!stop)
+			p->next++;
+		pthread_mutex_unlock(&p->lock);
+		if (stop)
+			break;
+		uint64_t off = (uint64_t)i * p->part;
+		size_t len = p->size - off < p->part ?
+			(size_t)(p->size - off) : (size_t)p->part;
+		struct vmie_err e = { 0 };
+		char num[16];
+		snprintf(num, sizeof(num), "%u", i + 1);
+		struct vmie_s3_param qp[2] = {
+			{ "partNumber", num }, { "uploadId", p->upload_id },
+		};
+		struct vmie_s3_req rq = { .method = "PUT", .bucket = p->bucket,
+					  .key = p->key, .params = qp,
+					  .nparams = 2, .body = buf,
+					  .body_len = len };
+		struct vmie_s3_resp rs;
+		int r = s3sink_read_range(p, buf, len, off, &e);
+		if (!r)
+			r = vmie_s3_request(p->s3, &rq, &rs, &e);
+		if (!r) {
+			vmie_s3_resp_free(&rs);
+			if (rs.status >= 300 || !rs.etag[0]) {
+				char what[1200];
+				snprintf(what, sizeof(what), "s3://%s/%s part "
+					 "%u", p->bucket, p->key, i + 1);
+				r = vmie_s3_fail(p->s3, "PUT", what, &rs, &e);
+			} else {
+				memcpy(p->etags[i], rs.etag, 130);
+			}
+			if (p->test_delay_ms) {
+				struct timespec ts = {
+					p->test_delay_ms / 1000,
+					(long)(p->test_delay_ms % 1000) *
+						1000000L };
+				nanosleep(&ts, NULL);
+			}
+		}
+		if (r) {
+			pthread_mutex_lock(&p->lock);
+			if (!p->failed) {
+				p->failed = true;
+				p->err = e;
+			}
+			pthread_mutex_unlock(&p->lock);
+			break;
+		}
+	}
+	free(buf);
+	return NULL;
+}
+
+static int s3sink_abort_upload(struct s3_sink *p, struct vmie_err *err)
+{
+	struct vmie_s3_param qp[1] = { { "uploadId", p->upload_id } };
+	struct vmie_s3_req rq = { .method = "DELETE", .bucket = p->bucket,
+				  .key = p->key, .params = qp, .nparams = 1 };
+	struct vmie_s3_resp rs;
+	int r;
+
+	if (!p->upload_id[0])
+		return 0;
+	r = vmie_s3_request(p->s3, &rq, &rs, err);
+	if (r)
+		return r;
+	vmie_s3_resp_free(&rs);
+	if (rs.status >= 300 && rs.status != 404) {
+		char what[1200];
+		snprintf(what, sizeof(what), "s3://%s/%s (abort upload)",
+			 p->bucket, p->key);
+		return vmie_s3_fail(p->s3, "DELETE", what, &rs, err);
+	}
+	p->upload_id[0] = '\0';
+	return 0;
+}
+
+static int s3sink_multipart(struct vmie_sink *k, struct s3_sink *p,
+			    struct vmie_err *err)
+{
+	char what[1200];
+	struct vmie_s3_param up[1] = { { "uploads", "" } };
+	struct vmie_s3_req rq = { .method = "POST", .bucket = p->bucket,
+				  .key = p->key, .params = up, .nparams = 1 };
+	struct vmie_s3_resp rs;
+	char *xml = NULL;
+	size_t pos = 0;
+	int r;
+
+	snprintf(what, sizeof(what), "s3://%s/%s", p->bucket, p->key);
+	r = vmie_s3_request(p->s3, &rq, &rs, err);
+	if (r)
+		return r;
+	if (rs.status >= 300 || !rs.body ||
+	    !vmie_s3_xml_next(rs.body, &pos, "UploadId", p->upload_id,
+			      sizeof(p->upload_id)) || !p->upload_id[0]) {
+		r = rs.status >= 300 ?
+			vmie_s3_fail(p->s3, "POST ?uploads", what, &rs, err) :
+			VMIE_ERR(err, VMIE_EIO, "s3: POST ?uploads %s: no "
+				 "UploadId in the answer", what);
+		vmie_s3_resp_free(&rs);
+		return r;
+	}
+	vmie_s3_resp_free(&rs);
+
+	p->etags = calloc(p->nparts, sizeof(*p->etags));
+	if (!p->etags) {
+		r = VMIE_ERR(err, VMIE_ENOMEM, "s3: out of memory");
+		goto fail;
+	}
+	pthread_t th[S3_UP_THREADS];
+	unsigned nth = 0;
+	for (; nth < S3_UP_THREADS && nth < p->nparts; nth++)
+		if (pthread_create(&th[nth], NULL, s3sink_uploader, p))
+			break;
+	if (!nth)
+		s3sink_uploader(p);
+	for (unsigned i = 0; i < nth; i++)
+		pthread_join(th[i], NULL);
+	if (p->failed) {
+		*err = p->err;
+		r = err->code ? err->code : VMIE_EIO;
+		goto fail;
+	}
+
+	size_t cap = 64 + (size_t)p->nparts * 200;
+	xml = malloc(cap);
+	if (!xml) {
+		r = VMIE_ERR(err, VMIE_ENOMEM, "s3: out of memory");
+		goto fail;
+	}
+	size_t n = (size_t)snprintf(xml, cap, "<CompleteMultipartUpload>");
+	for (unsigned i = 0; i < p->nparts; i++)
+		n += (size_t)snprintf(xml + n, cap - n, "<Part><PartNumber>%u"
+				      "</PartNumber><ETag>%s</ETag></Part>",
+				      i + 1, p->etags[i]);
+	n += (size_t)snprintf(xml + n, cap - n, "</CompleteMultipartUpload>");
+	struct vmie_s3_param cp[1] = { { "uploadId", p->upload_id } };
+	struct vmie_s3_req cq = { .method = "POST", .bucket = p->bucket,
+				  .key = p->key, .params = cp, .nparams = 1,
+				  .body = xml, .body_len = n };
+	r = vmie_s3_request(p->s3, &cq, &rs, err);
+	if (r)
+		goto fail;
+	/* an error may come with status 200 and an <Error> body */
+	if (rs.status >= 300 || !rs.body || strstr(rs.body, "<Error>")) {
+		if (rs.status < 300) {
+			rs.status = 500;
+			pos = 0;
+			vmie_s3_xml_next(rs.body ? rs.body : "", &pos, "Code",
+					 rs.code, sizeof(rs.code));
+		}
+		r = vmie_s3_fail(p->s3, "POST ?uploadId (complete)", what, &rs,
+				 err);
+		vmie_s3_resp_free(&rs);
+		goto fail;
+	}
+	vmie_s3_resp_free(&rs);
+	p->upload_id[0] = '\0';
+	free(xml);
+	return 0;
+fail:
+	free(xml);
+	{
+		struct vmie_err e2 = { 0 };
+		s3sink_abort_upload(p, &e2);  /* else remove_temps finds it */
+	}
+	return r;
+}
+
+static int s3sink_commit(struct vmie_sink *k, struct vmie_err *err)
+{
+	struct s3_sink *p = k->priv;
+	struct stat st;
+	int r;
+
+	if (fstat(p->fd, &st))
+		return VMIE_ERR_SYS(err, "%s: cannot stat the spool file",
+				    k->name);
+	p->size = (uint64_t)st.st_size;
+	if (k->written_end > p->size)
+		p->size = k->written_end;
+	p->part = (p->size + S3_PARTS_MAX - 1) / S3_PARTS_MAX;
+	p->part = (p->part + (1u << 20) - 1) & ~(uint64_t)((1u << 20) - 1);
+	if (p->part < S3_PART_MIN)
+		p->part = S3_PART_MIN;
+	if (p->size > p->part) {
+		p->nparts = (unsigned)((p->size + p->part - 1) / p->part);
+		return s3sink_multipart(k, p, err);
+	}
+	uint8_t *buf = malloc(p->size ? p->size : 1);
+	if (!buf)
+		return VMIE_ERR(err, VMIE_ENOMEM, "s3: out of memory");
+	r = s3sink_read_range(p, buf, (size_t)p->size, 0, err);
+	if (!r) {
+		struct vmie_s3_req rq = { .method = "PUT", .bucket = p->bucket,
+					  .key = p->key, .body = buf,
+					  .body_len = (size_t)p->size };
+		struct vmie_s3_resp rs;
+		r = vmie_s3_request(p->s3, &rq, &rs, err);
+		if (!r) {
+			vmie_s3_resp_free(&rs);
+			if (rs.status >= 300)
+				r = vmie_s3_fail(p->s3, "PUT", k->name, &rs,
+						 err);
+		}
+	}
+	free(buf);
+	return r;
+}
+
+static void s3sink_abort(struct vmie_sink *k)
+{
+	struct s3_sink *p = k->priv;
+	struct vmie_err e = { 0 };
+
+	if (p)
+		s3sink_abort_upload(p, &e);
+}
+
+static void s3sink_free(struct vmie_sink *k)
+{
+	struct s3_sink *p = k->priv;
+
+	if (!p)
+		return;
+	if (p->on_free && p->key)
+		p->on_free(p->on_free_ctx, p->key);
+	if (p->fd >= 0)
+		close(p->fd);
+	vmie_s3_close(p->s3);
+	pthread_mutex_destroy(&p->lock);
+	free(p->etags);
+	free(p->bucket);
+	free(p->key);
+	free(p);
+}
+
+static const struct vmie_sink_ops s3sink_ops = {
+	.pwrite = s3sink_pwrite,
+	.truncate = s3sink_truncate,
+	.pread = s3sink_pread,
+	.commit = s3sink_commit,
+	.abort = s3sink_abort,
+	.free = s3sink_free,
+	.parallel = s3sink_parallel,
+};
+
+int vmie_s3_sink_open(struct vmie_s3 *s, const char *bucket,
+		      const char *key, const char *spool_dir,
+		      struct vmie_sink **out, struct vmie_err *err)
+{
+	char name[1200], tmpl[4096];
+	struct s3_sink *p;
+	struct vmie_sink *k;
+	const char *dir = spool_dir;
+
+	*out = NULL;
+	if (!dir || !*dir)
+		dir = getenv("TMPDIR");
+	if (!dir || !*dir)
+		dir = "/var/tmp";
+	snprintf(tmpl, sizeof(tmpl), "%s/vmie-s3-spool-XXXXXX", dir);
+	s3_name(name, sizeof(name), bucket, key);
+	p = calloc(1, sizeof(*p));
+	k = calloc(1, sizeof(*k));
+	if (!p || !k) {
+		free(p);
+		free(k);
+		return VMIE_ERR(err, VMIE_ENOMEM, "s3: out of memory");
+	}
+	p->fd = mkostemp(tmpl, O_CLOEXEC);
+	if (p->fd < 0) {
+		int e = errno;
+		free(p);
+		free(k);
+		errno = e;
+		return VMIE_ERR_SYS(err, "s3: cannot create a spool file in "
+				    "%s for %s", dir, name);
+	}
+	unlink(tmpl);
+	const char *td = getenv("VMIE_TEST_S3_PART_MS");
+	p->test_delay_ms = td ? (unsigned)atoi(td) : 0;
+	p->bucket = strdup(bucket);
+	p->key = strdup(key);
+	k->name = strdup(name);
+	pthread_mutex_init(&p->lock, NULL);
+	vmie_s3_ref(s);
+	p->s3 = s;
+	k->ops = &s3sink_ops;
+	k->priv = p;
+	if (!p->bucket || !p->key || !k->name) {
+		vmie_sink_free(k);
+		return VMIE_ERR(err, VMIE_ENOMEM, "s3: out of memory");
+	}
+	*out = k;
+	return 0;
+}
+
+int vmie_s3_sink_spool_fd(struct vmie_sink *k)
+{
+	if (!k || k->ops != &s3sink_ops) {
+		errno = EINVAL;
+		return -1;
+	}
+	struct s3_sink *p = k->priv;
+	return fcntl(p->fd, F_DUPFD_CLOEXEC, 0);
+}
+
+void vmie_s3_sink_on_free(struct vmie_sink *k,
+			  void (*fn)(void *ctx, const char *key), void *ctx)
+{
+	if (!k || k->ops != &s3sink_ops)
+		return;
+	struct s3_sink *p = k->priv;
+	p->on_free = fn;
+	p->on_free_ctx = ctx;
+}
+
+int vmie_s3_parse_url(const char *url, char **bucket, char **prefix,
+		      struct vmie_err *err)
+{
+	*bucket = *prefix = NULL;
+	if (!url || strncmp(url, "s3://", 5))
+		return VMIE_ERR(err, VMIE_EINVAL, "'%.200s' is not an s3:// "
+				"URL (s3://bucket/prefix)", url ? url : "");
+	const char *b = url + 5;
+	size_t bl = strcspn(b, "/");
+	const char *pf = b + bl;
+	while (*pf == '/')
+		pf++;
+	size_t pl = strlen(pf);
+	while (pl && pf[pl - 1] == '/')
+		pl--;
+	if (!bl)
+		return VMIE_ERR(err, VMIE_EINVAL, "'%.200s' names no bucket "
+				"(s3://bucket/prefix)", url);
+	*bucket = strndup(b, bl);
+	*prefix = strndup(pf, pl);
+	if (!*bucket || !*prefix) {
+		free(*bucket);
+		free(*prefix);
+		*bucket = *prefix = NULL;
+		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* ---- listings ---- */
+
+int vmie_s3_abort_uploads(struct vmie_s3 *s, const char *bucket,
+			  const char *prefix, vmie_s3_keep_fn keep, void *ctx,
+			  unsigned *n, struct vmie_err *err)
+{
+	char key_marker[1100] = "", id_marker[512] = "";
+	unsigned count = 0;
+	int r = 0;
+
+	for (;;) {
+		struct vmie_s3_param qp[4] = {
+			{ "uploads", "" }, { "prefix", prefix },
+			{ "key-marker", key_marker },
+			{ "upload-id-marker", id_marker },
+		};
+		struct vmie_s3_req rq = { .method = "GET", .bucket = bucket,
+					  .params = qp,
+					  .nparams = key_marker[0] ? 4 : 2 };
+		struct vmie_s3_resp rs;
+		char what[1200], trunc[16] = "";
+		size_t pos = 0;
+
+		r = vmie_s3_request(s, &rq, &rs, err);
+		if (r)
+			break;
+		if (rs.status >= 300 || !rs.body) {
+			s3_name(what, sizeof(what), bucket, NULL);
+			r = vmie_s3_fail(s, "GET ?uploads", what, &rs, err);
+			vmie_s3_resp_free(&rs);
+			break;
+		}
+		const char *x = rs.body;
+		const char *u;
+		while ((u = strstr(x + pos, "<Upload>"))) {
+			char key[1100], id[512];
+			size_t up = (size_t)(u - x);
+			size_t kp = up, ip = up;
+			const char *end = strstr(u, "</Upload>");
+			if (!end)
+				break;
+			if (!vmie_s3_xml_next(x, &kp, "Key", key, sizeof(key)) ||
+			    !vmie_s3_xml_next(x, &ip, "UploadId", id,
+					      sizeof(id)))
+				break;
+			pos = (size_t)(end - x) + 9;
+			bool drop = keep ? !keep(key, ctx) :
+				strcmp(key, prefix) == 0;
+			if (!drop)
+				continue;
+			struct vmie_s3_param ap[1] = { { "uploadId", id } };
+			struct vmie_s3_req aq = { .method = "DELETE",
+						  .bucket = bucket, .key = key,
+						  .params = ap, .nparams = 1 };
+			struct vmie_s3_resp ar;
+			r = vmie_s3_request(s, &aq, &ar, err);
+			if (r)
+				break;
+			vmie_s3_resp_free(&ar);
+			if (ar.status >= 300 && ar.status != 404) {
+				s3_name(what, sizeof(what), bucket, key);
+				r = vmie_s3_fail(s, "abort upload of", what,
+						 &ar, err);
+				break;
+			}
+			count++;
+		}
+		pos = 0;
+		vmie_s3_xml_next(x, &pos, "IsTruncated", trunc, sizeof(trunc));
+		bool more = strcmp(trunc, "true") == 0;
+		pos = 0;
+		if (more) {
+			vmie_s3_xml_next(x, &pos, "NextKeyMarker", key_marker,
+					 sizeof(key_marker));
+			pos = 0;
+			vmie_s3_xml_next(x, &pos, "NextUploadIdMarker",
+					 id_marker, sizeof(id_marker));
+		}
+		vmie_s3_resp_free(&rs);
+		if (r || !more || !key_marker[0])
+			break;
+	}
+	if (n)
+		*n = count;
+	return r;
+}
+
+int vmie_s3_list(struct vmie_s3 *s, const char *bucket, const char *prefix,
+		 int (*fn)(const char *key, uint64_t size, void *ctx),
+		 void *ctx, struct vmie_err *err)
+{
+	char token[2048] = "";
+	int r = 0;
+
+	for (;;) {
+		struct vmie_s3_param qp[3] = {
+			{ "list-type", "2" }, { "prefix", prefix },
+			{ "continuation-token", token },
+		};
+		struct vmie_s3_req rq = { .method = "GET", .bucket = bucket,
+					  .params = qp,
+					  .nparams = token[0] ? 3 : 2 };
+		struct vmie_s3_resp rs;
+		char what[1200], trunc[16] = "";
+		size_t pos = 0;
+
+		r = vmie_s3_request(s, &rq, &rs, err);
+		if (r)
+			return r;
+		if (rs.status >= 300 || !rs.body) {
+			s3_name(what, sizeof(what), bucket, NULL);
+			r = vmie_s3_fail(s, "GET ?list-type=2", what, &rs, err);
+			vmie_s3_resp_free(&rs);
+			return r;
+		}
+		const char *x = rs.body, *c;
+		while ((c = strstr(x + pos, "<Contents>"))) {
+			char key[1100], sz[32] = "0";
+			size_t cp = (size_t)(c - x), sp = cp;
+			const char *end = strstr(c, "</Contents>");
+			if (!end || !vmie_s3_xml_next(x, &cp, "Key", key,
+						      sizeof(key)))
+				break;
+			vmie_s3_xml_next(x, &sp, "Size", sz, sizeof(sz));
+			pos = (size_t)(end - x) + 11;
+			r = fn(key, strtoull(sz, NULL, 10), ctx);
+			if (r)
+				break;
+		}
+		pos = 0;
+		vmie_s3_xml_next(x, &pos, "IsTruncated", trunc, sizeof(trunc));
+		bool more = strcmp(trunc, "true") == 0;
+		pos = 0;
+		token[0] = '\0';
+		if (more)
+			vmie_s3_xml_next(x, &pos, "NextContinuationToken",
+					 token, sizeof(token));
+		vmie_s3_resp_free(&rs);
+		if (r || !more || !token[0])
+			return r;
+	}
+}
