@@ -121,6 +121,16 @@ static bool pg_lost(struct vmie_store *s)
 static bool pg_transient(struct vmie_store *s, const PGresult *res)
 {
 	const char *st = pg_state(res);
+	struct pg_store *p = s->priv;
+	/* no SQLSTATE: libpq's own failure, the connection (a backend the
+	 * server ended while the connection sat idle can still read as
+	 * CONNECTION_OK until used, and then fail without a state): drop it,
+	 * so that the next attempt connects again */
+	if (p->conn && (!*st || PQstatus(p->conn) == CONNECTION_BAD)) {
+		PQfinish(p->conn);
+		p->conn = NULL;
+		return true;
+	}
 	return pg_lost(s) || !strncmp(st, "08", 2) ||
 	       !strcmp(st, "40001") || !strcmp(st, "40P01") ||
 	       !strcmp(st, "57P01") || !strcmp(st, "57P02") ||
