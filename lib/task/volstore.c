@@ -2,7 +2,30 @@
 #include "volstore.h"
 #include "../core/err.h"
 
+#include "store.h"
+
 #include <stdlib.h>
+#include <string.h>
+
+bool vmie_volstore_snap_ok(const char *id, size_t len)
+{
+	char buf[VMIE_ID_MAX];
+	if (!id || len >= sizeof buf)
+		return false;
+	memcpy(buf, id, len);
+	buf[len] = 0;
+	return vmie_rec_id_valid(VMIE_REC_SNAPSHOT, buf);
+}
+
+int vmie_volstore_check_snap(const struct vmie_volstore *v,
+			     const char *snap_id, struct vmie_err *err)
+{
+	if (!snap_id || !vmie_volstore_snap_ok(snap_id, strlen(snap_id)))
+		return VMIE_ERR(err, VMIE_EINVAL, "%s: '%.40s' is not a snapshot "
+				"id (snap- and 17 hex digits)", v->where,
+				snap_id ? snap_id : "");
+	return 0;
+}
 
 int vmie_volstore_create(struct vmie_volstore *v, const char *snap_id,
 			 const char *fmt, struct vmie_sink **out,

@@ -110,4 +110,11 @@ int vmie_volstore_open_fd(struct vmie_volstore *v, const char *snap_id,
 int vmie_volstore_side_path(struct vmie_volstore *v, const char *name,
 			    char *out, size_t size, struct vmie_err *err);
 
+/* For implementations: whether the first len bytes of id are a snapshot
+ * id (vmie_rec_id_valid: "snap-" and 17, or the old 8, lowercase hex
+ * digits), and the same as an error naming the store and the id. */
+bool vmie_volstore_snap_ok(const char *id, size_t len);
+int vmie_volstore_check_snap(const struct vmie_volstore *v,
+			     const char *snap_id, struct vmie_err *err);
+
 #endif

@@ -36,29 +36,6 @@ struct vdir {
 	int dfd;                     /* "<dir>/volumes" */
 };
 
-/* "snap-" and 17 (or, the old EC2 form, 8) lowercase hex digits. */
-static bool vd_snap_ok(const char *id, size_t len)
-{
-	if (len < 5 || strncmp(id, "snap-", 5) || (len != 5 + 17 &&
-						    len != 5 + 8))
-		return false;
-	for (size_t i = 5; i < len; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') ||
-		      (id[i] >= 'a' && id[i] <= 'f')))
-			return false;
-	return true;
-}
-
-static int vd_check_snap(struct vmie_volstore *v, const char *snap_id,
-			 struct vmie_err *err)
-{
-	if (!snap_id || !vd_snap_ok(snap_id, strlen(snap_id)))
-		return VMIE_ERR(err, VMIE_EINVAL, "%s: '%.40s' is not a snapshot "
-				"id (snap- and 17 hex digits)", v->where,
-				snap_id ? snap_id : "");
-	return 0;
-}
-
 enum vd_kind { VD_OTHER, VD_VOLUME, VD_TEMP };
 
 /* "<snap-id>.<ext>" (len bytes of s): its snapshot id in snap. */
@@ -72,7 +49,7 @@ static bool vd_volume_name(const char *s, size_t len, char *snap)
 	for (size_t i = 0; i < sizeof vd_exts / sizeof *vd_exts; i++)
 		ext |= el == strlen(vd_exts[i]) &&
 		       !memcmp(dot + 1, vd_exts[i], el);
-	if (!ext || !vd_snap_ok(s, sl))
+	if (!ext || !vmie_volstore_snap_ok(s, sl))
 		return false;
 	memcpy(snap, s, sl);
 	snap[sl] = 0;
@@ -156,7 +133,7 @@ static int vd_create(struct vmie_volstore *v, const char *snap_id,
 	struct vdir *d = v->priv;
 	char name[64], path[4200];
 	struct stat st;
-	int r = vd_check_snap(v, snap_id, err);
+	int r = vmie_volstore_check_snap(v, snap_id, err);
 	if (r)
 		return r;
 	if (!fmt || (strcmp(fmt, "raw") && strcmp(fmt, "qcow2")))
@@ -179,7 +156,7 @@ static int vd_open(struct vmie_volstore *v, const char *snap_id,
 {
 	struct vdir *d = v->priv;
 	char name[64], path[4200];
-	int r = vd_check_snap(v, snap_id, err);
+	int r = vmie_volstore_check_snap(v, snap_id, err);
 	if (r)
 		return r;
 	for (size_t i = 0; i < sizeof vd_exts / sizeof *vd_exts; i++) {
@@ -232,7 +209,7 @@ static int vd_remove(struct vmie_volstore *v, const char *snap_id,
 		     struct vmie_err *err)
 {
 	char name[64];
-	int r = vd_check_snap(v, snap_id, err);
+	int r = vmie_volstore_check_snap(v, snap_id, err);
 	for (size_t i = 0; !r && i < sizeof vd_exts / sizeof *vd_exts; i++) {
 		snprintf(name, sizeof name, "%s.%s", snap_id, vd_exts[i]);
 		r = vd_unlink(v, name, err);
@@ -333,7 +310,7 @@ static int vd_open_fd(struct vmie_volstore *v, const char *snap_id, int *fd,
 	char name[VD_SNAP_MAX + 32];
 	const char *ext = NULL;
 	struct stat st;
-	int r = vd_check_snap(v, snap_id, err);
+	int r = vmie_volstore_check_snap(v, snap_id, err);
 	if (r || (r = vd_scan(v, vd_find_temp, &f, err)))
 		return r;
 	if (f.n > 1)

@@ -50,28 +50,6 @@ struct vs3 {
 	} live[VS_LIVE_MAX];
 };
 
-static bool vs_snap_ok(const char *id, size_t len)
-{
-	if (len < 5 || strncmp(id, "snap-", 5) || (len != 5 + 17 &&
-						    len != 5 + 8))
-		return false;
-	for (size_t i = 5; i < len; i++)
-		if (!((id[i] >= '0' && id[i] <= '9') ||
-		      (id[i] >= 'a' && id[i] <= 'f')))
-			return false;
-	return true;
-}
-
-static int vs_check(struct vmie_volstore *v, const char *snap_id,
-		    struct vmie_err *err)
-{
-	if (!snap_id || !vs_snap_ok(snap_id, strlen(snap_id)))
-		return VMIE_ERR(err, VMIE_EINVAL, "%s: '%.40s' is not a snapshot "
-				"id (snap- and 17 hex digits)", v->where,
-				snap_id ? snap_id : "");
-	return 0;
-}
-
 static void vs_key(const struct vs3 *p, const char *snap, const char *ext,
 		   char *out, size_t size)
 {
@@ -90,7 +68,7 @@ static bool vs_parse_key(const struct vs3 *p, const char *key, char *snap)
 		key += pl + 1;
 	}
 	const char *dot = strchr(key, '.');
-	if (!dot || !vs_snap_ok(key, (size_t)(dot - key)))
+	if (!dot || !vmie_volstore_snap_ok(key, (size_t)(dot - key)))
 		return false;
 	bool ext = false;
 	for (size_t i = 0; i < 2; i++)
@@ -129,7 +107,7 @@ static int vs_create(struct vmie_volstore *v, const char *snap_id,
 	struct vs3 *p = v->priv;
 	char key[1200];
 	uint64_t size;
-	int r = vs_check(v, snap_id, err);
+	int r = vmie_volstore_check_snap(v, snap_id, err);
 
 	if (r)
 		return r;
@@ -174,7 +152,7 @@ static int vs_open(struct vmie_volstore *v, const char *snap_id,
 {
 	struct vs3 *p = v->priv;
 	char key[1200];
-	int r = vs_check(v, snap_id, err);
+	int r = vmie_volstore_check_snap(v, snap_id, err);
 
 	if (r)
 		return r;
@@ -201,7 +179,7 @@ static int vs_remove(struct vmie_volstore *v, const char *snap_id,
 {
 	struct vs3 *p = v->priv;
 	char key[1200];
-	int r = vs_check(v, snap_id, err);
+	int r = vmie_volstore_check_snap(v, snap_id, err);
 
 	if (r)
 		return r;
@@ -277,7 +255,7 @@ static int vs_open_fd(struct vmie_volstore *v, const char *snap_id, int *fd,
 		      char *fmt, struct vmie_err *err)
 {
 	struct vs3 *p = v->priv;
-	int r = vs_check(v, snap_id, err);
+	int r = vmie_volstore_check_snap(v, snap_id, err);
 
 	*fd = -1;
 	if (r)
