@@ -387,6 +387,14 @@ struct vmie_image *vmie_overlay_base(struct vmie_image *img);
  * time of a conversion to nowhere; memory = threads x 4 MiB. */
 struct vmie_verify_opts {
 	bool quick;               /* tables only: no data pass */
+	/* Nothing beyond what opening proved (headers, footers,
+	 * directories): no table walk, no data pass, tables_walked stays
+	 * false.  For a caller that reads every table entry and every
+	 * grain or block next anyway, and refuses there with the same
+	 * FMT-005 messages (the import's conversion): a stream-optimized
+	 * VMDK's walk reads each grain's marker and data, so over S3 it
+	 * would be a second full read of the source. */
+	bool open_only;
 	unsigned threads;         /* 0 = CPU count */
 	volatile int *cancel;     /* non-zero stops with VMIE_EINTR */
 	/* Called from a worker thread, under the pass's lock, at most every

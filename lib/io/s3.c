@@ -648,11 +648,12 @@ int vmie_s3_request(struct vmie_s3 *s, const struct vmie_s3_req *req,
 	unsigned delay_ms = 200;
 	CURLcode rc = CURLE_OK;
 	CURL *h = s3_get_handle(s);
+	unsigned attempt;
 
 	memset(resp, 0, sizeof(*resp));
 	if (!h)
 		return VMIE_ERR(err, VMIE_ENOMEM, "s3: cannot start libcurl");
-	for (unsigned attempt = 0;; attempt++) {
+	for (attempt = 0;; attempt++) {
 		errbuf[0] = '\0';
 		vmie_s3_resp_free(resp);
 		rc = s3_attempt(s, h, req, resp, errbuf);
@@ -672,14 +673,15 @@ int vmie_s3_request(struct vmie_s3 *s, const struct vmie_s3_req *req,
 		delay_ms = delay_ms * 2 > 5000 ? 5000 : delay_ms * 2;
 	}
 	s3_put_handle(s, h);
+	/* the attempts made: an error that is not retried (a certificate
+	 * refused) is told after one */
 	if (rc != CURLE_OK)
 		return VMIE_ERR(err, VMIE_EIO, "s3: %s %s%s%s%s at %s failed "
-				"after %u attempts: %s", req->method,
+				"after %u attempt%s: %s", req->method,
 				req->bucket ? "s3://" : "",
 				req->bucket ? req->bucket : "",
 				req->key ? "/" : "", req->key ? req->key : "",
-				s->endpoint,
-				s->retries + 1,
+				s->endpoint, attempt + 1, attempt ? "s" : "",
 				errbuf[0] ? errbuf : curl_easy_strerror(rc));
 	if (resp->status >= 300)
 		s3_parse_error(resp);

@@ -27,8 +27,10 @@
 
 #define S3_BLOCK      (4u << 20)   /* bytes per cached GET */
 #define S3_SLOTS      16           /* cached blocks */
-#define S3_AHEAD      6            /* blocks read ahead */
-#define S3_RA_THREADS 4
+#define S3_AHEAD      8            /* blocks read ahead */
+#define S3_RA_THREADS 2            /* GETs of the read-ahead at once */
+#define S3_RA_MAX     16           /* ... at most (VMIE_S3_READAHEAD) */
+#define S3_QUEUE      (2 * S3_AHEAD) /* blocks queued for read-ahead */
 #define S3_PART_MIN   (8ull << 20)
 #define S3_PARTS_MAX  10000
 #define S3_UP_THREADS 4
@@ -144,13 +146,36 @@ int vmie_s3_delete(struct vmie_s3 *s, const char *bucket, const char *key,
 
 /* ---- the source ---- */
 
+/*
+ * The cache: S3_SLOTS buffers of one S3_BLOCK each.  A slot holds the
+ * bytes [lo, hi) of block idx: the whole block (what a stream of reads
+ * fetches, S3_AHEAD blocks ahead on ra_max threads) or one
+ * S3_PIECE-aligned piece of it around a read that is not part of a
+ * stream (a grain table, a file system's metadata during inspection):
+ * a GET of a few hundred KiB instead of 4 MiB.
+ *
+ * A read belongs to a stream when it starts within S3_NEAR of where the
+ * stream's last read ended (the conversion's workers read a little
+ * behind and ahead of each other); other reads are random and leave the
+ * streams where they were (a stream-optimized VMDK's grain table, read
+ * after its grains, does not break the conversion's stream).  A random
+ * read starting within S3_NEAR of the previous random one starts a
+ * stream, in place of the one used least recently (S3_STREAMS are
+ * followed).  Blocks are read ahead only once a stream has gone from one
+ * block into the next: a few reads in the first block of an OVA (tar
+ * headers, the descriptor) fetch nothing more.
+ */
+#define S3_PIECE   (256u << 10)
+#define S3_NEAR    ((uint64_t)S3_BLOCK)
+#define S3_STREAMS 2
+
 enum { SLOT_EMPTY, SLOT_LOADING, SLOT_READY };
 
 struct s3_slot {
 	uint64_t idx;
+	size_t lo, hi;       /* the bytes of the block held (or loading) */
 	int state;
-	uint8_t *data;
-	size_t len;
+	uint8_t *data;       /* S3_BLOCK bytes; data[lo..hi) are valid */
 	uint64_t used;       /* LRU clock */
 };
 
@@ -163,17 +188,25 @@ struct s3_src {
 	pthread_cond_t cond;
 	struct s3_slot slot[S3_SLOTS];
 	uint64_t clock;
-	uint64_t last_idx;       /* last block read by a reader, +1 */
-	/* read-ahead queue */
-	uint64_t ra_next, ra_end;  /* blocks [ra_next, ra_end) to fetch */
-	pthread_t ra[S3_RA_THREADS];
-	unsigned nra;
+	struct {
+		bool on;
+		uint64_t end;    /* where its last read ended */
+		uint64_t used;   /* p->clock of its last read */
+	} st[S3_STREAMS];
+	uint64_t random_end;     /* where the last random read ended */
+	bool have_random;
+	/* read-ahead: the blocks wanted next, fetched by the threads in
+	 * the order queued (a ring of S3_QUEUE) */
+	uint64_t q[S3_QUEUE];
+	unsigned qhead, qlen;
+	pthread_t ra[S3_RA_MAX];
+	unsigned nra, ra_max;    /* threads started, allowed */
 	bool stop;
 	struct vmie_err ra_err;  /* last read-ahead failure (reported by a
 				    reader that needs the block) */
 };
 
-/* Fetch block idx into buf (len bytes). */
+/* Fetch len bytes at off into buf. */
 static int s3src_fetch(struct s3_src *p, uint64_t off, void *buf, size_t len,
 		       struct vmie_err *err)
 {
@@ -203,23 +236,46 @@ static int s3src_fetch(struct s3_src *p, uint64_t off, void *buf, size_t len,
 	return 0;
 }
 
-/* The slot of block idx, loading it if needed; called and returns with
- * the lock held; NULL on error (err set).  ahead: a read-ahead thread
- * (gives up rather than evict or wait). */
-static struct s3_slot *s3src_block(struct s3_src *p, uint64_t idx, bool ahead,
+/* Bytes of block idx (the last one may be short). */
+static size_t s3src_block_len(const struct s3_src *p, uint64_t idx)
+{
+	uint64_t off = idx * (uint64_t)S3_BLOCK;
+	return p->size - off < S3_BLOCK ? (size_t)(p->size - off) : S3_BLOCK;
+}
+
+/* Does slot sl hold (or is it loading) byte in of block idx?  whole: the
+ * whole block. */
+static bool s3src_covers(const struct s3_src *p, const struct s3_slot *sl,
+			 uint64_t idx, size_t in, bool whole)
+{
+	if (sl->state == SLOT_EMPTY || sl->idx != idx)
+		return false;
+	if (whole)
+		return sl->lo == 0 && sl->hi == s3src_block_len(p, idx);
+	return sl->lo <= in && in < sl->hi;
+}
+
+/* A slot holding byte in of block idx (the whole block when whole, else
+ * at least the pieces of the want bytes from in), loading it if needed;
+ * called and returns with the lock held; NULL on error (err set).  ahead:
+ * a read-ahead thread (gives up rather than wait for a free slot or for
+ * another load).  The bytes of the slot from in on are valid up to its
+ * hi. */
+static struct s3_slot *s3src_block(struct s3_src *p, uint64_t idx, size_t in,
+				   size_t want, bool whole, bool ahead,
 				   struct vmie_err *err)
 {
 	for (;;) {
-		struct s3_slot *victim = NULL;
+		struct s3_slot *victim = NULL, *loading = NULL;
 		for (unsigned i = 0; i < S3_SLOTS; i++) {
 			struct s3_slot *sl = &p->slot[i];
-			if (sl->state != SLOT_EMPTY && sl->idx == idx) {
+			if (s3src_covers(p, sl, idx, in, whole)) {
 				if (sl->state == SLOT_READY) {
 					sl->used = ++p->clock;
 					return sl;
 				}
-				victim = NULL;
-				goto wait;
+				loading = sl;
+				continue;
 			}
 			if (sl->state == SLOT_LOADING)
 				continue;
@@ -228,22 +284,31 @@ static struct s3_slot *s3src_block(struct s3_src *p, uint64_t idx, bool ahead,
 					 sl->used < victim->used)))
 				victim = sl;
 		}
-		if (!victim) {
+		if (loading || !victim) {
 			if (ahead)
 				return NULL;
-			goto wait;
+			pthread_cond_wait(&p->cond, &p->lock);
+			continue;
 		}
-		uint64_t off = idx * (uint64_t)S3_BLOCK;
-		size_t len = p->size - off < S3_BLOCK ?
-			(size_t)(p->size - off) : S3_BLOCK;
+		size_t blen = s3src_block_len(p, idx), lo = 0, hi = blen;
+		if (!whole) {
+			/* the pieces under [in, in + want) */
+			lo = in / S3_PIECE * S3_PIECE;
+			hi = (in + want + S3_PIECE - 1) / S3_PIECE * S3_PIECE;
+			if (hi > blen)
+				hi = blen;
+		}
 		victim->state = SLOT_LOADING;
 		victim->idx = idx;
+		victim->lo = lo;
+		victim->hi = hi;
 		if (!victim->data)
 			victim->data = malloc(S3_BLOCK);
 		uint8_t *data = victim->data;
 		pthread_mutex_unlock(&p->lock);
 		struct vmie_err e = { 0 };
-		int r = data ? s3src_fetch(p, off, data, len, &e) :
+		int r = data ? s3src_fetch(p, idx * (uint64_t)S3_BLOCK + lo,
+					   data + lo, hi - lo, &e) :
 			VMIE_ERR(&e, VMIE_ENOMEM, "s3: out of memory");
 		pthread_mutex_lock(&p->lock);
 		pthread_cond_broadcast(&p->cond);
@@ -256,13 +321,8 @@ static struct s3_slot *s3src_block(struct s3_src *p, uint64_t idx, bool ahead,
 			return NULL;
 		}
 		victim->state = SLOT_READY;
-		victim->len = len;
 		victim->used = ++p->clock;
 		return victim;
-wait:
-		if (ahead)
-			return NULL;
-		pthread_cond_wait(&p->cond, &p->lock);
 	}
 }
 
@@ -272,15 +332,111 @@ static void *s3src_ahead(void *arg)
 
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop) {
-		if (p->ra_next >= p->ra_end) {
+		if (!p->qlen) {
 			pthread_cond_wait(&p->cond, &p->lock);
 			continue;
 		}
-		uint64_t idx = p->ra_next++;
-		s3src_block(p, idx, true, NULL);
+		uint64_t idx = p->q[p->qhead];
+		p->qhead = (p->qhead + 1) % S3_QUEUE;
+		p->qlen--;
+		/* every stream has gone past it (it jumped back, or a
+		 * later block was read first): not worth a GET any more */
+		bool behind = true;
+		for (unsigned i = 0; i < S3_STREAMS; i++)
+			if (p->st[i].on &&
+			    (idx + 1) * (uint64_t)S3_BLOCK > p->st[i].end)
+				behind = false;
+		if (behind)
+			continue;
+		s3src_block(p, idx, 0, 0, true, true, NULL);
 	}
 	pthread_mutex_unlock(&p->lock);
 	return NULL;
+}
+
+/* Is the whole of block idx cached, being fetched or queued?  (lock
+ * held) */
+static bool s3src_wanted(const struct s3_src *p, uint64_t idx)
+{
+	for (unsigned i = 0; i < S3_SLOTS; i++)
+		if (s3src_covers(p, &p->slot[i], idx, 0, true))
+			return true;
+	for (unsigned i = 0; i < p->qlen; i++)
+		if (p->q[(p->qhead + i) % S3_QUEUE] == idx)
+			return true;
+	return false;
+}
+
+/* The stream is in block idx: queue the S3_AHEAD blocks after it that are
+ * neither cached nor on their way, so that up to ra_max GETs run
+ * at once.  The queue is rebuilt from where the stream is, not from where
+ * the last read-ahead stopped, so blocks the stream comes back to are
+ * fetched again if they were dropped.  (lock held) */
+static void s3src_queue_ahead(struct s3_src *p, uint64_t idx)
+{
+	uint64_t nblocks = (p->size + S3_BLOCK - 1) / S3_BLOCK;
+	bool queued = false;
+
+	for (uint64_t b = idx + 1; b <= idx + S3_AHEAD && b < nblocks; b++) {
+		if (s3src_wanted(p, b))
+			continue;
+		if (p->qlen == S3_QUEUE) {
+			/* drop the oldest wish: the stream is past it */
+			p->qhead = (p->qhead + 1) % S3_QUEUE;
+			p->qlen--;
+		}
+		p->q[(p->qhead + p->qlen++) % S3_QUEUE] = b;
+		queued = true;
+	}
+	if (!queued)
+		return;
+	for (; p->nra < p->ra_max; p->nra++)
+		if (pthread_create(&p->ra[p->nra], NULL, s3src_ahead, p))
+			break;
+	pthread_cond_broadcast(&p->cond);
+}
+
+static bool s3src_near(uint64_t off, uint64_t end)
+{
+	return off <= end ? end - off <= S3_NEAR : off - end <= S3_NEAR;
+}
+
+/* Is a read of [off, off + len) part of a stream?  Moves that stream or
+ * the random cursor, and queues read-ahead when a stream enters a new
+ * block.  (lock held) */
+static bool s3src_classify(struct s3_src *p, uint64_t off, size_t len)
+{
+	uint64_t end = off + len;
+	unsigned k = S3_STREAMS;
+
+	for (unsigned i = 0; i < S3_STREAMS && k == S3_STREAMS; i++)
+		if (p->st[i].on && s3src_near(off, p->st[i].end))
+			k = i;
+	if (k == S3_STREAMS) {
+		if (!p->have_random || !s3src_near(off, p->random_end)) {
+			p->random_end = end;
+			p->have_random = true;
+			return false;
+		}
+		/* two reads near each other: a new stream, in place of an
+		 * unused one or of the one read least recently */
+		k = 0;
+		for (unsigned i = 1; i < S3_STREAMS; i++)
+			if (p->st[k].on && (!p->st[i].on ||
+					    p->st[i].used < p->st[k].used))
+				k = i;
+		p->st[k].on = true;
+		p->st[k].end = off;
+		p->have_random = false;
+	}
+	uint64_t was = p->st[k].end / S3_BLOCK;
+	if (end > p->st[k].end)
+		p->st[k].end = end;
+	p->st[k].used = ++p->clock;
+	uint64_t now = (end - 1) / S3_BLOCK;
+	if (now > was)
+		s3src_queue_ahead(p, now);
+	return true;
 }
 
 static int s3src_pread(struct vmie_src *src, void *buf, size_t len,
@@ -295,36 +451,21 @@ static int s3src_pread(struct vmie_src *src, void *buf, size_t len,
 				"%zu bytes at %llu past its %llu bytes)",
 				src->name, len, (unsigned long long)off,
 				(unsigned long long)p->size);
+	if (!len)
+		return 0;
 	pthread_mutex_lock(&p->lock);
+	bool whole = s3src_classify(p, off, len);
 	while (len) {
 		uint64_t idx = off / S3_BLOCK;
 		size_t in = (size_t)(off % S3_BLOCK);
-		/* going forward: queue the blocks after this one */
-		if (idx + 1 == p->last_idx || idx == p->last_idx) {
-			uint64_t nblocks = (p->size + S3_BLOCK - 1) / S3_BLOCK;
-			uint64_t end = idx + 1 + S3_AHEAD;
-			if (end > nblocks)
-				end = nblocks;
-			if (p->ra_next < idx + 1)
-				p->ra_next = idx + 1;
-			if (end > p->ra_end) {
-				p->ra_end = end;
-				if (!p->nra)
-					for (; p->nra < S3_RA_THREADS; p->nra++)
-						if (pthread_create(
-							&p->ra[p->nra], NULL,
-							s3src_ahead, p))
-							break;
-				pthread_cond_broadcast(&p->cond);
-			}
-		}
-		p->last_idx = idx + 1;
-		struct s3_slot *sl = s3src_block(p, idx, false, err);
+		size_t want = S3_BLOCK - in < len ? S3_BLOCK - in : len;
+		struct s3_slot *sl = s3src_block(p, idx, in, want, whole,
+						 false, err);
 		if (!sl) {
-			r = err->code ? err->code : VMIE_EIO;
+			r = err && err->code ? err->code : VMIE_EIO;
 			break;
 		}
-		size_t n = sl->len - in < len ? sl->len - in : len;
+		size_t n = sl->hi - in < len ? sl->hi - in : len;
 		memcpy(o, sl->data + in, n);
 		o += n;
 		off += n;
@@ -416,6 +557,13 @@ int vmie_s3_src_open(struct vmie_s3 *s, const char *bucket, const char *key,
 		free(src);
 		return VMIE_ERR(err, VMIE_ENOMEM, "s3: out of memory");
 	}
+	/* VMIE_S3_READAHEAD: GETs of the read-ahead at once, 0 to 16
+	 * (anything else: the default) */
+	const char *ra = getenv("VMIE_S3_READAHEAD");
+	char *end = NULL;
+	unsigned long nra = ra && *ra ? strtoul(ra, &end, 10) : S3_RA_MAX + 1;
+	p->ra_max = end && !*end && nra <= S3_RA_MAX ? (unsigned)nra :
+		S3_RA_THREADS;
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	vmie_s3_ref(s);

@@ -856,9 +856,18 @@ static void fail_rule(struct import *im, const char *status, const char *rule,
 
 /* Open every container and check it (the validate stage, and the dry
  * run): a refusal sets im->fail and returns VMIE_ECORRUPT; other errors
- * (cancelled, out of memory) are returned in err. */
+ * (cancelled, out of memory) are returned in err.
+ *
+ * walk: also walk every disk's tables (the dry run, which converts
+ * nothing).  The import does not: its conversion reads every table entry
+ * and every grain or block once, checking each as the walk would (a
+ * grain's marker, its compressed size, that it inflates to a grain), and
+ * a failure there is the same FMT-005 refusal, before any record is put.
+ * A stream-optimized VMDK's walk reads each grain's marker and inflates
+ * its data: for a source in S3 that was a second full read of the
+ * object, the larger part of an import's time. */
 static int validate_containers(struct import *im, volatile int *stop,
-			       struct vmie_err *err)
+			       bool walk, struct vmie_err *err)
 {
 	struct vmie_task_env *env = im->run->env;
 	size_t n = import_n_containers(im);
@@ -928,9 +937,10 @@ static int validate_containers(struct import *im, volatile int *stop,
 			return VMIE_ECORRUPT;
 		}
 	}
-	/* the table walk of every disk: data errors surface in convert,
-	 * which reads everything anyway */
-	struct vmie_verify_opts vo = { .quick = true, .cancel = stop };
+	/* the table walk of every disk (the dry run only): data errors
+	 * surface in convert, which reads everything anyway */
+	struct vmie_verify_opts vo = { .quick = true, .open_only = !walk,
+				       .cancel = stop };
 	r = vmie_vm_finish(&im->vm, &vo, err);
 	if (r)
 		return r;
@@ -944,12 +954,44 @@ static int validate_containers(struct import *im, volatile int *stop,
 	return 0;
 }
 
+/* The table walk the validate stage left to the conversion, run only
+ * when the rules refuse the import: a disk whose grain (or table) is
+ * corrupt where inspection read it is inspected as an unreadable file
+ * system, and the rules would say "Unknown OS"; the walk finds the
+ * corruption and the refusal is FMT-005 naming it, as the dry run and
+ * `vmie check` say.  *corrupt: an input was refused by the walk. */
+static int walk_refused(struct import *im, bool *corrupt,
+			struct vmie_err *err)
+{
+	struct vmie_verify_opts vo = { .quick = true,
+				       .cancel = &im->run->stop };
+	*corrupt = false;
+	for (unsigned i = 0; i < im->vm.n; i++) {
+		struct vmie_check_input *ci = &im->vm.inputs[i];
+		struct vmie_verify_result vr;
+		struct vmie_err e = { 0 };
+		if (im->vm.in_img[i] < 0 || ci->open_rule[0])
+			continue;
+		if (!vmie_image_verify(im->vm.imgs[im->vm.in_img[i]], &vo, &vr,
+				       &e))
+			continue;
+		if (!e.rule[0]) {
+			*err = e;
+			return e.code ? e.code : VMIE_EIO;
+		}
+		vmie_strlcpy(ci->open_error, e.msg, sizeof ci->open_error);
+		vmie_strlcpy(ci->open_rule, e.rule, sizeof ci->open_rule);
+		*corrupt = true;
+	}
+	return 0;
+}
+
 static int stage_validate(struct import *im, struct vmie_err *err)
 {
 	struct task_run *run = im->run;
 	int r = task_stage(run, "validate", "validating", err);
 	if (!r)
-		r = validate_containers(im, &run->stop, err);
+		r = validate_containers(im, &run->stop, false, err);
 	if (!r)
 		r = task_stage(run, "validated", "validated", err);
 	return r;
@@ -1088,6 +1130,20 @@ static int stage_inspect_decide(struct import *im, struct vmie_err *err)
 	r = vmie_rules_check(im->in, &co, im->pol, &im->rep, err);
 	if (r)
 		return r;
+	if (!im->rep->would_pass) {
+		/* refused: say FMT-005 if that is why (see walk_refused) */
+		bool corrupt = false;
+		if ((r = walk_refused(im, &corrupt, err)))
+			return r;
+		if (corrupt) {
+			vmie_check_report_free(im->rep);
+			im->rep = NULL;
+			r = vmie_rules_check(im->in, &co, im->pol, &im->rep,
+					     err);
+			if (r)
+				return r;
+		}
+	}
 	if (!im->rep->would_pass) {
 		const struct vmie_rule_result *x = NULL;
 		for (unsigned i = 0; i < im->rep->n_results; i++)
@@ -1735,7 +1791,7 @@ int vmie_import_image_dry_run(struct vmie_task_env *env, const json_t *req,
 	struct import im = { .run = &run, .rec = rec };
 	struct vmie_err e = { 0 };
 	/* no store: the stages run without a record */
-	r = validate_containers(&im, env->cancel, &e);
+	r = validate_containers(&im, env->cancel, true, &e);
 	if (r == VMIE_ECORRUPT && im.fail[0]) {
 		/* refused in validation, as the import would be */
 		json_t *o = json_object();

@@ -244,7 +244,7 @@ static int queue_scan(struct vmie_task_env *env, unsigned *count, char *best,
 		json_t *all = NULL, *x;
 		char next[VMIE_ID_MAX];
 		size_t i;
-		struct vmie_store_list q = { .status = "active" };
+		struct vmie_store_list q = { .queued = true };
 		int r = vmie_store_list(env->store, kinds[k], &q, &all, next,
 					err);
 		if (r)
@@ -566,7 +566,7 @@ static bool snap_live(const char *snap_id, void *ctx)
 	for (size_t k = 0; k < 2; k++) {
 		json_t *all = NULL, *x;
 		char next[VMIE_ID_MAX];
-		struct vmie_store_list q = { 0 };
+		struct vmie_store_list q = { .unended = true };
 		size_t i, j;
 		if (vmie_store_list(l->env->store, kinds[k], &q, &all, next,
 				    NULL))
@@ -603,7 +603,7 @@ int vmie_task_recover(struct vmie_task_env *env, unsigned *ended,
 		json_t *all = NULL, *x;
 		char next[VMIE_ID_MAX];
 		size_t i;
-		struct vmie_store_list q = { 0 };
+		struct vmie_store_list q = { .unended = true };
 		r = vmie_store_list(env->store, kinds[k], &q, &all, next, err);
 		if (r)
 			goto out;

@@ -93,6 +93,16 @@ struct vmie_store_list {
 	 * out of the answer, not an error) */
 	const char *status;       /* only records with this Status
 	                             (the status column; NULL = any) */
+	/* only tasks that have not ended: status neither "completed" nor
+	 * "deleted" ("available", an image's, is left out too); what
+	 * recovery reads, without the ended tasks (PostgreSQL: the partial
+	 * index vmie_records_live) */
+	bool unended;
+	/* only tasks waiting for a worker: the queue column (PostgreSQL:
+	 * the partial index vmie_records_queue); a store without that
+	 * column answers the "active" tasks, a superset: callers check
+	 * each record */
+	bool queued;
 	/* paging: records after this id in list order ("" or NULL = from
 	 * the start; VMIE_ENOENT when that record no longer exists), at
 	 * most max (0 = all) */

@@ -2,7 +2,7 @@
  * The task store (store.h) in PostgreSQL, over libpq: the records of
  * several `vmie serve` nodes in one database, and their queue.
  *
- * Schema (version 1; the table vmie_schema holds the version reached):
+ * Schema (version 2; the table vmie_schema holds the version reached):
  *
  *   vmie_records  column     type              meaning
  *                 seq        bigserial PK      insertion order (lists,
@@ -19,10 +19,18 @@
  *                 heartbeat  double precision  Vmie.Heartbeat or NULL
  *                 queue      boolean           task_rec_queued(): waits
  *                                              for a worker (partial
- *                                              index vmie_records_queue)
+ *                                              index vmie_records_queue:
+ *                                              the queue's claims and
+ *                                              count)
  *                 doc        text              the record, compact JSON
  *                                              (text, not jsonb: member
  *                                              order is kept)
+ *
+ *   indexes: vmie_records_token, vmie_records_status (kind, status),
+ *   vmie_records_queue (seq) WHERE queue, and (version 2)
+ *   vmie_records_live (kind, seq) WHERE PG_UNENDED: recovery's list of
+ *   the tasks not ended, so that neither it nor the queue's count reads
+ *   the tasks that have ended, however many they are.
  *
  * Migrations: pg_migrations[i] takes the schema from version i to i + 1.
  * The first open of every connection runs them under a transaction-level
@@ -65,6 +73,10 @@
 #define PG_CONNECT_TIMEOUT_S "10"
 #define PG_LOCK_KEY 0x766d6965          /* "vmie": the migrations' lock */
 
+/* The predicate of the partial index vmie_records_live, word for word
+ * the one of the lists that use it (the planner matches them). */
+#define PG_UNENDED "status NOT IN ('completed', 'deleted', 'available')"
+
 /* pg_migrations[i]: from schema version i to i + 1 */
 static const char *const pg_migrations[] = {
 	"CREATE TABLE vmie_records ("
@@ -83,6 +95,10 @@ static const char *const pg_migrations[] = {
 	" ON vmie_records (kind, token) WHERE token IS NOT NULL;"
 	"CREATE INDEX vmie_records_status ON vmie_records (kind, status);"
 	"CREATE INDEX vmie_records_queue ON vmie_records (seq) WHERE queue;",
+	/* 1 -> 2: what recovery reads (vmie_store_list.unended): the tasks
+	 * not ended, without going through every task ever run */
+	"CREATE INDEX vmie_records_live ON vmie_records (kind, seq)"
+	" WHERE " PG_UNENDED ";",
 };
 #define PG_SCHEMA (int)(sizeof pg_migrations / sizeof *pg_migrations)
 
@@ -863,6 +879,10 @@ static int pg_list_once(struct vmie_store *s, enum vmie_rec_kind k,
 		pg_sql_param(&sql, " AND seq > ", after_seq);
 	if (q && q->status)
 		pg_sql_param(&sql, " AND status = ", q->status);
+	if (q && q->unended)
+		pg_sql_add(&sql, " AND " PG_UNENDED);
+	if (q && q->queued)
+		pg_sql_add(&sql, " AND queue");
 	for (size_t i = 0; i < n_ids; i++)
 		pg_sql_param(&sql, i ? ", " : " AND id IN (", q->ids[i]);
 	if (n_ids)

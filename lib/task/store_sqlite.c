@@ -586,6 +586,11 @@ static int sq_list_once(struct vmie_store *s, enum vmie_rec_kind k,
 		sqlite3_str_appendall(sql, " AND seq > ?");
 	if (q && q->status)
 		sqlite3_str_appendall(sql, " AND status = ?");
+	if (q && q->unended)
+		sqlite3_str_appendall(sql, " AND status NOT IN ('completed',"
+				      " 'deleted', 'available')");
+	if (q && q->queued)     /* no queue column: a superset */
+		sqlite3_str_appendall(sql, " AND status = 'active'");
 	if (n_ids) {
 		sqlite3_str_appendall(sql, " AND id IN (?");
 		for (size_t i = 1; i < n_ids; i++)

@@ -80,14 +80,19 @@ int vmie_volstore_open_dir(const char *dir, struct vmie_volstore **out,
 
 /* The store in an S3-compatible bucket, url "s3://bucket/prefix"
  * (volstore_s3.c; c is copied); dir is the local store directory, for
- * the files kept beside the volumes.  The bucket must exist. */
+ * the files kept beside the volumes.  Nothing is sent: the bucket is
+ * not checked here (a server opens this at each thread's first request,
+ * which must not need the object store: a describe answers while it is
+ * down); vmie_volstore_open_url checks it, and a server's start does by
+ * its recovery (the sweep lists the bucket's uploads). */
 struct vmie_s3_config;
 int vmie_volstore_open_s3(const char *dir, const char *url,
 			  const struct vmie_s3_config *c,
 			  struct vmie_volstore **out, struct vmie_err *err);
 /* volumes NULL or "": vmie_volstore_open_dir(dir); "s3://bucket/prefix":
  * vmie_volstore_open_s3 with the configuration of the environment
- * (vmie_s3_config_from_env, endpoint s3_endpoint if not NULL). */
+ * (vmie_s3_config_from_env, endpoint s3_endpoint if not NULL), then a
+ * HEAD of the bucket: the bucket must exist. */
 int vmie_volstore_open_url(const char *dir, const char *volumes,
 			   const char *s3_endpoint,
 			   struct vmie_volstore **out, struct vmie_err *err);

@@ -350,8 +350,6 @@ int vmie_volstore_open_s3(const char *dir, const char *url,
 		r = VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
 	if (!r && !(v->where = strdup(url)))
 		r = VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
-	if (!r)
-		r = vmie_s3_head_bucket(p->s3, p->bucket, err);
 	if (r) {
 		vmie_volstore_close(v);
 		return r;
@@ -378,5 +376,12 @@ int vmie_volstore_open_url(const char *dir, const char *volumes,
 		return r;
 	r = vmie_volstore_open_s3(dir, volumes, &c, out, err);
 	vmie_s3_config_free(&c);
+	if (!r) {
+		struct vs3 *p = (*out)->priv;
+		if ((r = vmie_s3_head_bucket(p->s3, p->bucket, err))) {
+			vmie_volstore_close(*out);
+			*out = NULL;
+		}
+	}
 	return r;
 }

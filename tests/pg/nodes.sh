@@ -40,6 +40,8 @@ nodes_cleanup() {
 	for p in "${NODE_PID[@]}"; do
 		[ -z "$p" ] || kill -9 "$p" 2>/dev/null || true
 	done
+	# a Ceph RGW of tests/s3/rgw.sh goes with the nodes that used it
+	if declare -F rgw_stop >/dev/null; then rgw_stop; fi
 	pg_stop
 	rm -rf "$T"
 	exit $rc

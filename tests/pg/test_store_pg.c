@@ -340,7 +340,10 @@ static void test_first_open(void **state)
 		pthread_join(t[i], NULL);
 		assert_int_equal(o[i].r, 0);
 	}
-	assert_int_equal(sql_int("fst", "SELECT count(*) FROM vmie_schema"), 1);
+	/* every migration once, in order, however many nodes opened */
+	assert_int_equal(sql_int("fst", "SELECT count(*) FROM vmie_schema"), 2);
+	assert_int_equal(sql_int("fst", "SELECT count(DISTINCT version)"
+				 " FROM vmie_schema WHERE version IN (1, 2)"), 2);
 	/* a newer vmie's schema is refused */
 	sql("fst", "INSERT INTO vmie_schema (version) VALUES (99)");
 	struct vmie_store *s = NULL;

@@ -9,62 +9,18 @@
 # windows).  Faults: the source replaced mid-import (ETag pinned with
 # If-Match), RGW stopped during the volume's multipart upload (the task
 # ends deleted, the next command aborts the upload: none left), a wrong
-# secret, a missing bucket and key: each a clear message.
+# secret, a missing bucket and key, a missing volumes bucket: each a
+# clear message.
 source "$SRCDIR/tests/functions.sh"
 source "$SRCDIR/tests/task/task.sh"
-need ceph-mon ceph-osd radosgw radosgw-admin aws curl uuidgen bc
-RGW_SH="$SHARED/tools/ceph-rgw.sh"
-[ -x "$RGW_SH" ] || [ -f "$RGW_SH" ] || skip "no $RGW_SH"
-PORT=${S3_TEST_PORT:-7489}
-D="$T/ceph"
-
-stop_ceph() {
-	local n p
-	for n in client.rgw.a osd.0 mon.a; do
-		[ -f "$D/run/$n.pid" ] || continue
-		p=$(cat "$D/run/$n.pid")
-		kill "$p" 2>/dev/null || continue
-		for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.2; done
-	done
-}
-trap 'stop_ceph; rm -rf "$T"' EXIT
-start_rgw() {
-	CEPH_CONF="$D/ceph.conf" env -u MALLOC_PERTURB_ radosgw -n client.rgw.a
-	for _ in $(seq 100); do curl -s -o /dev/null "$E/" && return 0; sleep 0.2; done
-	fail "radosgw did not come back"
-}
-
-# ceph-rgw.sh's monitor listens on 127.0.0.1:6789: one cluster at a time
-# on a machine; wait for another test's cluster to go away
-port_busy() { (exec 3<>/dev/tcp/127.0.0.1/6789) 2>/dev/null; }
-for i in $(seq 60); do port_busy || break; sleep 1; done
-port_busy && skip "another Ceph monitor holds 127.0.0.1:6789 (one cluster at a time)"
+source "$SRCDIR/tests/s3/rgw.sh"
+rgw_start
 t0=$(date +%s)
-# meson test sets MALLOC_PERTURB_ (malloc fills new memory with a random
-# byte): some values make the OSD send a garbage fsid ("wrong fsid"), so
-# Ceph runs without it; a failed start is stopped and tried again
-for attempt in 1 2 3; do
-	env -u MALLOC_PERTURB_ bash "$RGW_SH" "$D" "$PORT" > "$T/ceph.log" 2>&1 && break
-	stop_ceph
-	[ $attempt = 3 ] && { cat "$T/ceph.log" >&2; fail "Ceph RGW did not start (3 attempts)"; }
-	sleep 5
-done
-echo "ceph + rgw up in $(( $(date +%s) - t0 )) s"
 export AWS_ACCESS_KEY_ID=AKIDEXAMPLE
 export AWS_SECRET_ACCESS_KEY='wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY'
 export AWS_DEFAULT_REGION=us-east-1 AWS_EC2_METADATA_DISABLED=true
 unset AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_S3 AWS_REGION
-E="http://127.0.0.1:$PORT"
 export S3_ENDPOINT=$E VMIE_S3_ENDPOINT=$E
-TOOL="$SRCDIR/tests/s3/s3tool.py"
-a3() { aws --endpoint-url "$E" "$@"; }
-# no_uploads BUCKET WHAT: no multipart upload in progress in BUCKET
-no_uploads() {
-	local u
-	u=$("$PY" "$TOOL" uploads "$1") || fail "$2: cannot list the uploads"
-	[ -z "$u" ] || fail "$2: multipart uploads left: $u"
-}
-s3t() { "$PY" "$TOOL" "$@"; }
 s3t mb imports exports vmie-vols || fail "make buckets"
 
 # v3 CMD ...: vmie with S3 buckets and volumes (exit status in RC)
@@ -122,7 +78,7 @@ echo "OVA import from RGW: ok [$(( $(date +%s) - t0 )) s]"
 cp --sparse=always "$img" "$T/big.raw"
 s3t put imports big.raw "$T/big.raw" || fail "put raw"
 head -c 4096 /dev/urandom > "$T/other"
-"$PY" "$TOOL" put-after 2 imports big.raw "$T/other" & putter=$!
+s3t put-after 2 imports big.raw "$T/other" & putter=$!
 VMIE_TEST_THROTTLE_MS=4000 VMIE_THREADS=1 \
 	v3 import-image --disk-containers "Format=RAW,UserBucket={S3Bucket=imports,S3Key=big.raw}"
 wait $putter || fail "the replacing put failed"
@@ -137,15 +93,15 @@ VMIE_S3_RETRIES=2 VMIE_TEST_S3_PART_MS=2000 \
 	v3 import-image --disk-containers "Format=RAW,UserBucket={S3Bucket=imports,S3Key=big.raw}" &
 vp=$!
 for i in $(seq 150); do
-	u=$("$PY" "$TOOL" uploads vmie-vols) || fail "cannot list the uploads"
+	u=$(s3t uploads vmie-vols) || fail "cannot list the uploads"
 	[ -n "$u" ] && break; sleep 0.1
 done
 [ "$i" != 150 ] || fail "no multipart upload seen"
-kill "$(cat "$D/run/client.rgw.a.pid")"
+rgw_kill
 wait $vp
 [ "$(jget 'd["Status"]')" = deleted ] || fail "RGW stopped: task not deleted"
 msg | grep -q "Couldn't connect\|failed after" || fail "RGW stopped: message '$(msg)'"
-start_rgw
+rgw_restart
 v3 describe-import-image-tasks      # recovery: aborts what the dead upload left
 no_uploads vmie-vols "RGW stopped"
 n=$(s3t ls vmie-vols v/ | wc -l)
@@ -162,5 +118,11 @@ v3 import-image --disk-containers "Format=VMDK,UserBucket={S3Bucket=imports,S3Ke
 msg | grep -q 'no object s3://imports/none.vmdk' || fail "missing key: '$(msg)'"
 v3 export-image --image-id "$AMI" --disk-image-format VMDK --s3-export-location S3Bucket=nobucket,S3Prefix=x/
 grep -q 'nobucket does not exist' "$T/out" "$T/err" || fail "export to a missing bucket: $(cat "$T/out" "$T/err")"
+# the volumes' bucket is checked when a command opens it
+RC=0
+"$VMIE" describe-import-image-tasks --store "$ST" --bucket-root s3:// \
+	--volumes s3://novols/v > "$T/out" 2> "$T/err" || RC=$?
+[ "$RC" = 253 ] && grep -q 'novols' "$T/err" ||
+	fail "missing volumes bucket: exit $RC, $(cat "$T/err")"
 echo "wrong secret, missing bucket and key: clear messages: ok [$(( $(date +%s) - t0 )) s]"
 echo "total $(( $(date +%s) - t0 )) s"
