@@ -106,8 +106,10 @@ static void print_windows(const struct vmie_insp_os *os)
 	       or_dash(os->language_packs));
 	printf("  systemroot:    %s, control set %d\n", or_dash(os->systemroot),
 	       os->current_control_set);
-	printf("  boot files:    bootmgr BIOS %s, UEFI %s\n",
-	       os->bootmgr_bios ? "yes" : "no", os->bootmgr_efi ? "yes" : "no");
+	printf("  boot files:    bootmgr BIOS %s, UEFI %s%s\n",
+	       os->bootmgr_bios ? "yes" : "no", os->bootmgr_efi ? "yes" : "no",
+	       os->bios_after_mbr ? "; BIOS boot files on the Windows volume "
+	       "(BIOS after GPT-to-MBR)" : "");
 	printf("  paging files:  %s (automatic: %s)\n",
 	       or_dash(os->paging_files), tri(os->paging_auto));
 	printf("  RDP:           enabled %s, firewall rule %s\n",

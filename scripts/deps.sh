@@ -7,7 +7,7 @@ PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
  libxml2-dev libssl-dev libext2fs-dev ntfs-3g-dev libhivex-dev libjansson-dev
  libcmocka-dev liblzma-dev libsqlite3-dev sqlite3 libyaml-dev libmicrohttpd-dev
  qemu-utils e2fsprogs xfsprogs btrfs-progs jfsutils dosfstools mtools ntfs-3g
- libhivex-bin fdisk gdisk zstd lz4 xz-utils bzip2 cpio time libwin-hivex-perl debootstrap
+ libhivex-bin libregf-utils fdisk gdisk syslinux-common zstd lz4 xz-utils bzip2 cpio time libwin-hivex-perl debootstrap
  python3 python3-botocore lvm2 util-linux strace grub-pc-bin ldmtool curl
  help2man man-db bsdextrautils
  libpq-dev postgresql
@@ -26,6 +26,8 @@ PKGS="meson ninja-build pkg-config gcc clang libclang-rt-14-dev
 # qemu-system-x86; tests/modify/gfs-changes.sh)
 # (help2man: the man pages, man/meson.build; man-db and bsdextrautils's
 # col: tests/install renders them)
+# (syslinux-common: its mbr.bin is the generic MBR boot code that a Windows
+# GPT boot disk converted to MBR gets, lib/modify/gpt2mbr.c, BOOT-006)
 # (qemu-system-x86 and ovmf: import-image --boot-check and its tests,
 # tests/task/import-bootcheck.sh)
 # the slow suites and the benchmarks (make test-slow, make bench: VMIE_SLOW=1)

@@ -1010,7 +1010,8 @@ out:
 static void insp_boot_modes(struct insp_ctx *c, struct vmie_insp_os *os)
 {
 	if (!strcmp(os->type, "windows")) {
-		os->can_bios = os->bootmgr_bios;
+		/* on a GPT disk both mean: BIOS after GPT-to-MBR */
+		os->can_bios = os->bootmgr_bios || os->bios_after_mbr;
 		os->can_uefi = os->bootmgr_efi;
 		return;
 	}

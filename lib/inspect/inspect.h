@@ -210,8 +210,16 @@ struct vmie_insp_os {
 	int ems_enabled;        /* tri */
 	bool bootmgr_bios;      /* bootmgr on the active partition */
 	bool bootmgr_efi;       /* EFI/Microsoft/Boot/bootmgfw.efi on the ESP */
+	/* GPT disk: the Windows volume holds what a BIOS boot needs once the
+	 * disk is MBR (<SystemRoot>\Boot\PCAT\bootmgr, the boot manager
+	 * bcdboot copies to a BIOS system partition, and
+	 * <SystemRoot>\System32\winload.exe), so the GPT-to-MBR conversion
+	 * of BOOT-006 can make it boot with legacy BIOS.  Whether its
+	 * version may boot that way (Windows 11: no) is for the rules. */
+	bool bios_after_mbr;
 
-	/* the boot modes this guest can use (BOOT-001) */
+	/* the boot modes this guest can use (BOOT-001).  Windows: can_bios
+	 * is bootmgr_bios || bios_after_mbr (on GPT, BIOS after conversion) */
 	bool can_bios, can_uefi;
 
 	unsigned n_evidence;

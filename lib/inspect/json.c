@@ -374,6 +374,8 @@ static json_t *os_json(const struct vmie_insp_os *os)
 				    json_boolean(os->bootmgr_bios));
 		json_object_set_new(b, "bootmgr_efi",
 				    json_boolean(os->bootmgr_efi));
+		json_object_set_new(b, "bios_after_mbr",
+				    json_boolean(os->bios_after_mbr));
 	}
 	json_object_set_new(o, "boot", b);
 	json_object_set_new(o, "linux", lin ? linux_json(os) : json_null());

@@ -655,7 +655,40 @@ static int win_active(struct insp_ctx *c, int disk)
 	return -1;
 }
 
-static void win_boot(struct insp_ctx *c, unsigned fsi, struct vmie_insp_os *os)
+/* GPT: does the Windows volume hold what a BIOS boot needs once the disk
+ * is MBR?  bcdboot makes a BIOS system partition from
+ * <SystemRoot>\Boot\PCAT (bootmgr and its resources) and the BIOS boot
+ * application is <SystemRoot>\System32\winload.exe (winload.efi is the
+ * UEFI one).  Both are needed (names matched case-insensitively); the
+ * evidence names both, or says which one is missing. */
+static void win_bios_files(struct insp_ctx *c, unsigned fsi,
+			   const char *sysroot, struct vmie_insp_os *os)
+{
+	struct vmie_fs *fs = insp_fs(c, fsi);
+	char pcat[128], winload[128];
+
+	if (!fs)
+		return;
+	vmie_insp_fmt(pcat, sizeof pcat, "%s/Boot/PCAT/bootmgr", sysroot);
+	vmie_insp_fmt(winload, sizeof winload, "%s/System32/winload.exe",
+		      sysroot);
+	bool has_pcat = insp_exists_ci(fs, pcat);
+	bool has_winload = insp_exists_ci(fs, winload);
+	if (has_pcat && has_winload) {
+		os->bios_after_mbr = true;
+		vmie_insp_evidence(os, "bios_after_mbr", c->in->fs[fsi].device,
+				   "%s and %s (BIOS after GPT-to-MBR "
+				   "conversion)", pcat, winload);
+	} else {
+		vmie_insp_evidence(os, "bios_after_mbr", c->in->fs[fsi].device,
+				   "no BIOS boot files: %s %s, %s %s", pcat,
+				   has_pcat ? "present" : "missing", winload,
+				   has_winload ? "present" : "missing");
+	}
+}
+
+static void win_boot(struct insp_ctx *c, unsigned fsi, const char *sysroot,
+		     struct vmie_insp_os *os)
 {
 	const struct vmie_insp_fs *f = &c->in->fs[fsi];
 	int disk = f->disk, act, esp;
@@ -685,6 +718,9 @@ static void win_boot(struct insp_ctx *c, unsigned fsi, struct vmie_insp_os *os)
 			}
 		}
 	}
+	if (disk >= 0 && (unsigned)disk < c->in->n_disks &&
+	    c->in->disks[disk].pt.type == VMIE_PT_GPT)
+		win_bios_files(c, fsi, sysroot, os);
 	esp = insp_find_esp(c, disk);
 	if (esp >= 0) {
 		struct vmie_fs *efs = insp_fs(c, (unsigned)esp);
@@ -769,7 +805,7 @@ int vmie_insp_windows(struct insp_ctx *c, unsigned fsi,
 	}
 	if (!os->systemroot[0])
 		vmie_insp_fmt(os->systemroot, sizeof os->systemroot, "%s", sysroot);
-	win_boot(c, fsi, os);
+	win_boot(c, fsi, sysroot, os);
 	if (os->root_free != UINT64_MAX)
 		vmie_insp_evidence(os, "root_free", os->root_device,
 				   "%llu bytes free",

@@ -77,6 +77,17 @@ int vmie_guest_write(struct vmie_guest *g, const char *path, const void *buf,
 	return g->ops->write(g, path, buf, len, mode, err);
 }
 
+int vmie_guest_mkdir(struct vmie_guest *g, const char *path,
+		     struct vmie_err *err)
+{
+	int r = guest_check(g, "mkdir", path, err);
+	if (r)
+		return r;
+	if (!g->ops->mkdir)
+		return guest_lacks(g, "mkdir", err);
+	return g->ops->mkdir(g, path, err);
+}
+
 int vmie_guest_copy(struct vmie_guest *g, const char *path,
 		    const char *new_path, struct vmie_err *err)
 {

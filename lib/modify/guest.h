@@ -71,6 +71,10 @@ struct vmie_guest_ops {
 		      const char *new_path, struct vmie_err *err);
 	int (*readdir)(struct vmie_guest *g, const char *dir,
 		       vmie_guest_dir_fn fn, void *ctx, struct vmie_err *err);
+	/* A directory whose parent exists (0 when it exists already, as a
+	 * directory); NULL in backends that do not make directories. */
+	int (*mkdir)(struct vmie_guest *g, const char *path,
+		     struct vmie_err *err);
 	/* Write back everything (bitmaps, group descriptors, superblock) so
 	 * that the file system is consistent on the device (e2fsck -fn
 	 * clean); the handle stays usable for reads. */
@@ -177,6 +181,8 @@ int vmie_guest_rename(struct vmie_guest *g, const char *path,
 		      const char *new_path, struct vmie_err *err);
 int vmie_guest_readdir(struct vmie_guest *g, const char *dir,
 		       vmie_guest_dir_fn fn, void *ctx, struct vmie_err *err);
+int vmie_guest_mkdir(struct vmie_guest *g, const char *path,
+		     struct vmie_err *err);
 int vmie_guest_flush(struct vmie_guest *g, struct vmie_err *err);
 void vmie_guest_close(struct vmie_guest *g);
 

@@ -33,6 +33,8 @@
  *                    hidden, system, archive...) and creation, modification
  *                    and access times of the original, copied 1 MiB at a
  *                    time (registry hives are tens of MiB)
+ *   make a dir       ntfs_create of a directory, as a file is created
+ *                    (nothing when the directory exists)
  *   rename           ntfs_link of the new name, ntfs_delete of the old
  *                    (and its DOS alias): same MFT record
  *   flush            ntfs_umount (every inode, $MFT, $MFTMirr and $Bitmap
@@ -554,7 +556,7 @@ static int gntfs_attr_done(struct vmie_guest *g, ntfs_attr *na,
  * default descriptor); returned open in *out. */
 static int gntfs_create(struct vmie_guest *g, const char *path,
 			const struct gntfs_where *w, le32 securid,
-			ntfs_inode **out, struct vmie_err *err)
+			mode_t type, ntfs_inode **out, struct vmie_err *err)
 {
 	ntfschar *u = NULL;
 	int ulen = 0;
@@ -575,7 +577,7 @@ static int gntfs_create(struct vmie_guest *g, const char *path,
 	}
 	((struct gntfs *)g->priv)->changed = true;
 	errno = 0;
-	ntfs_inode *ni = ntfs_create(dni, securid, u, (u8)ulen, S_IFREG);
+	ntfs_inode *ni = ntfs_create(dni, securid, u, (u8)ulen, type);
 	int e = gntfs_errno();
 	free(u);
 	if (!ni) {
@@ -748,8 +750,8 @@ static int gntfs_op_write(struct vmie_guest *g, const char *path,
 	} else {
 		r = gntfs_check_space(g, path, len, 0, err);
 		if (!r)
-			r = gntfs_create(g, path, &w, const_cpu_to_le32(0), &ni,
-					 err);
+			r = gntfs_create(g, path, &w, const_cpu_to_le32(0),
+					 S_IFREG, &ni, err);
 		if (r)
 			goto out;
 		errno = 0;
@@ -858,7 +860,8 @@ static int gntfs_op_copy(struct vmie_guest *g, const char *path,
 	}
 	r = gntfs_check_space(g, new_path, size, 0, err);
 	if (!r)
-		r = gntfs_create(g, new_path, &wd, src->security_id, &dst, err);
+		r = gntfs_create(g, new_path, &wd, src->security_id, S_IFREG,
+				 &dst, err);
 	if (r)
 		goto out;
 	errno = 0;
@@ -1132,6 +1135,38 @@ static int gntfs_umount(struct vmie_guest *g, struct vmie_err *err)
 	return 0;
 }
 
+/* A directory (its parent must exist); 0 when it exists already. */
+static int gntfs_op_mkdir(struct vmie_guest *g, const char *path,
+			  struct vmie_err *err)
+{
+	struct gntfs_where w;
+	ntfs_inode *ni = NULL;
+	int r;
+
+	gntfs_begin(g);
+	r = gntfs_resolve_target(g, path, &w, err);
+	if (r)
+		return r;
+	if (w.found) {
+		if (!(ni = gntfs_iget(g, w.ino, path, err)))
+			return err ? err->code : VMIE_EIO;
+		bool dir = gntfs_is_dir(ni) &&
+			   !(ni->flags & FILE_ATTR_REPARSE_POINT);
+		r = gntfs_iput(g, ni, path, err);
+		if (!r && !dir)
+			r = VMIE_ERR(err, VMIE_EEXIST, "ntfs: %s: %s: exists "
+				     "and is not a directory", g->name, path);
+		return r;
+	}
+	r = gntfs_check_space(g, path, 4096, 0, err);
+	if (!r)
+		r = gntfs_create(g, path, &w, const_cpu_to_le32(0), S_IFDIR,
+				 &ni, err);
+	if (r)
+		return r;
+	return gntfs_iput(g, ni, path, err);
+}
+
 static int gntfs_op_flush(struct vmie_guest *g, struct vmie_err *err)
 {
 	struct gntfs *x = g->priv;
@@ -1161,6 +1196,7 @@ static const struct vmie_guest_ops gntfs_ops = {
 	.copy = gntfs_op_copy,
 	.rename = gntfs_op_rename,
 	.readdir = gntfs_op_readdir,
+	.mkdir = gntfs_op_mkdir,
 	.flush = gntfs_op_flush,
 	.close = gntfs_op_close,
 };

@@ -165,6 +165,18 @@ static void mod_disks(struct mod *m, struct vmie_image **disks, unsigned n)
 	}
 }
 
+struct vmie_image *vmie_mod_disk(struct mod *m, int disk)
+{
+	struct vmie_image *disks[MODIFY_MAX_DISKS] = { 0 };
+	unsigned n = m->in->n_disks;
+	if (n > MODIFY_MAX_DISKS)
+		n = MODIFY_MAX_DISKS;
+	if (disk < 0 || (unsigned)disk >= n)
+		return NULL;
+	mod_disks(m, disks, n);
+	return disks[disk];
+}
+
 /* The appliance, started on first use; NULL when it cannot start
  * (m->gfs_err says why). */
 static struct vmie_gfs *mod_gfs(struct mod *m)
@@ -374,7 +386,8 @@ int vmie_mod_record(struct mod *m, const char *device, const char *path,
 	vmie_strlcpy(c->rule, rule, sizeof c->rule);
 	vmie_strlcpy(c->what, what, sizeof c->what);
 	vmie_strlcpy(c->kept_as, kept_as ? kept_as : "", sizeof c->kept_as);
-	sha256_hex(before, blen, c->sha256_before);
+	if (before)             /* NULL: the file was created */
+		sha256_hex(before, blen, c->sha256_before);
 	if (after)
 		sha256_hex(after, alen, c->sha256_after);
 	return 0;

@@ -20,6 +20,18 @@
  *     active partition of a BIOS       to false (PREP-010); a BCD on the
  *     guest)                           FAT ESP is left as it is, a note
  *                                      says so
+ *   boot disk, when the rules decided  GPT -> MBR (gpt2mbr.c): the MSR
+ *     GPT-to-MBR (BOOT-006,            dropped, the other partitions at
+ *     o->gpt_to_mbr)                   their offsets, Windows active,
+ *                                      syslinux's generic MBR code; the
+ *                                      old GPT sectors and boot sectors
+ *                                      kept as files on the Windows
+ *                                      volume; \bootmgr from \Windows\
+ *                                      Boot\PCAT, a new \Boot\BCD (bcd.c),
+ *                                      MountedDevices rewritten for the
+ *                                      MBR disk, NTFS hidden sectors set
+ *   SYSTEM hive, Windows before 8      CriticalDeviceDatabase entries of
+ *                                      the policy's boot drivers (PREP-015)
  * Every changed file's original is kept beside it as "<name>.vmie-orig"
  * (".vmie-orig.2"... when taken), PREP-018; a file set aside is renamed
  * to its kept name.  The journal entry says which file, which rule asked,
@@ -78,6 +90,9 @@ struct vmie_modify_opts {
 	 * start at boot (policy set windows_boot_drivers, e.g. "stornvme"
 	 * for NVMe, "viostor" for virtio): NULL-terminated, or NULL */
 	const char *const *win_boot_drivers;
+	/* Windows: the rules decided that the GPT boot disk becomes MBR
+	 * with a BIOS boot configuration (BOOT-006; windows.c, gpt2mbr.c) */
+	bool gpt_to_mbr;
 	/* The import's policy: its set linux_initrd_drivers is what the
 	 * initramfs must hold (PREP-015); NULL: the initramfs is left as
 	 * it is. */

@@ -14,6 +14,7 @@ struct vmie_err;
 struct vmie_guest;
 struct vmie_inspection;
 struct vmie_insp_os;
+struct vmie_image;
 
 /* A note of what was not done, and why (vmie_modify_result.notes;
  * dropped when they are full). */
@@ -32,13 +33,17 @@ int vmie_mod_kept_name(struct vmie_guest *g, const char *rel, char *out,
 
 /* A change in the journal: the file path on device, the rule that asked
  * for it, what changed, where the original is kept ("" when it was
- * created), and the SHA-256 of its content before and after (after NULL:
- * the file was set aside).  Text and binary files alike.  0, or
- * VMIE_ENOMEM. */
+ * created), and the SHA-256 of its content before and after (before
+ * NULL: the file was created; after NULL: the file was set aside).  Text
+ * and binary files alike.  0, or VMIE_ENOMEM. */
 int vmie_mod_record(struct mod *m, const char *device, const char *path,
 		    const char *rule, const char *what, const char *kept_as,
 		    const void *before, size_t blen, const void *after,
 		    size_t alen);
+
+/* The whole disk d of the inspection (the overlay it read, which takes
+ * writes), or NULL. */
+struct vmie_image *vmie_mod_disk(struct mod *m, int disk);
 
 /* The options of the run. */
 const struct vmie_modify_opts *vmie_mod_opts(struct mod *m);

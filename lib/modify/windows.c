@@ -68,6 +68,9 @@
 #include "modify/modify_int.h"
 #include "modify/modify.h"
 #include "modify/guest.h"
+#include "modify/bcd.h"
+#include "modify/gpt2mbr.h"
+#include "image/image.h"
 #include "core/checked.h"
 #include "core/endian.h"
 #include "core/err.h"
@@ -113,6 +116,15 @@ struct win {
 	unsigned n_fs;
 	int failed;                 /* the first error that fails the task */
 	struct vmie_err err;
+	/* GPT -> MBR (BOOT-006, gpt2mbr.h): the plan, the MBR boot code,
+	 * where the originals of the sectors are kept (set by win_bios) */
+	bool g2m;
+	struct vmie_g2m_plan plan;
+	struct vmie_image *disk;
+	uint8_t code[440];
+	char code_from[200];
+	char kept_prim[256], kept_back[256], kept_bs[4][256];
+	char old_table[2048], new_table[2048];
 };
 
 /* What an editor changed: the journal's "what", and the lines of the
@@ -366,6 +378,104 @@ static int win_rtu(struct win *w, hive_h *h, struct win_edit *ed)
  * virt-v2v do.  A driver the guest does not have is a note: vmie does not
  * install drivers. */
 
+/*
+ * Windows before 8 (NT 6.1 and older) also needs a CriticalDeviceDatabase
+ * entry for a boot controller it has never seen: Control\Critical-
+ * DeviceDatabase\<hardware id> with Service (the driver) and ClassGUID
+ * (the device class), which its kernel reads to start the driver before
+ * Plug and Play has run.  Windows 8 and later find boot-start drivers by
+ * their INF instead.  The hardware ids are QEMU/KVM's controllers (PCI
+ * vendor and device ids as QEMU gives them); the classes are Microsoft's
+ * "System-Defined Device Setup Classes".
+ */
+#define CLASS_HDC  "{4D36E96A-E325-11CE-BFC1-08002BE10318}"  /* IDE/ATA/AHCI */
+#define CLASS_SCSI "{4D36E97B-E325-11CE-BFC1-08002BE10318}"  /* SCSIAdapter */
+static const struct {
+	const char *driver, *id, *cls;
+} win_cdd[] = {
+	{ "intelide", "pci#ven_8086&dev_7010", CLASS_HDC },   /* PIIX3 IDE */
+	{ "intelide", "pci#ven_8086&dev_7111", CLASS_HDC },   /* PIIX4 IDE */
+	{ "pciide",   "pci#cc_0101", CLASS_HDC },             /* any IDE */
+	{ "atapi",    "primary_ide_channel", CLASS_HDC },
+	{ "atapi",    "secondary_ide_channel", CLASS_HDC },
+	{ "atapi",    "*pnp0600", CLASS_HDC },
+	{ "msahci",   "pci#ven_8086&dev_2922&cc_0106", CLASS_HDC }, /* ICH9 */
+	{ "msahci",   "pci#cc_0106", CLASS_HDC },             /* any AHCI */
+	{ "viostor",  "pci#ven_1af4&dev_1001&subsys_00021af4&rev_00", CLASS_SCSI },
+	{ "viostor",  "pci#ven_1af4&dev_1042&subsys_11001af4&rev_01", CLASS_SCSI },
+	{ "vioscsi",  "pci#ven_1af4&dev_1004&subsys_00081af4&rev_00", CLASS_SCSI },
+	{ "vioscsi",  "pci#ven_1af4&dev_1048&subsys_11001af4&rev_01", CLASS_SCSI },
+};
+
+/* A REG_SZ value of ASCII text: UTF-16LE with its terminating NUL. */
+static void win_sz(hive_set_value *v, const char *key, const char *text,
+		   char *buf, size_t size)
+{
+	size_t n = strlen(text);
+	if (2 * (n + 1) > size)
+		n = size / 2 - 1;
+	for (size_t i = 0; i < n; i++) {
+		buf[2 * i] = text[i];
+		buf[2 * i + 1] = 0;
+	}
+	buf[2 * n] = buf[2 * n + 1] = 0;
+	v->key = (char *)key;
+	v->t = hive_t_REG_SZ;
+	v->len = 2 * (n + 1);
+	v->value = buf;
+}
+
+/* The CriticalDeviceDatabase entries of driver drv in control set cs
+ * (named name) that are missing; -1 on a hivex failure. */
+static int win_cdd_add(struct win_edit *ed, hive_h *h, hive_node_h cs,
+		       const char *name, const char *drv)
+{
+	hive_node_h ctl = hivex_node_get_child(h, cs, "Control");
+	if (!ctl)
+		return 0;
+	hive_node_h db = hivex_node_get_child(h, ctl,
+					      "CriticalDeviceDatabase");
+	for (size_t i = 0; i < sizeof win_cdd / sizeof *win_cdd; i++) {
+		if (strcasecmp(win_cdd[i].driver, drv))
+			continue;
+		if (!db) {
+			errno = 0;
+			if (!(db = hivex_node_add_child(h, ctl,
+					"CriticalDeviceDatabase")))
+				return -1;
+		}
+		if (hivex_node_get_child(h, db, win_cdd[i].id))
+			continue;       /* the guest's own entry stays */
+		errno = 0;
+		hive_node_h k = hivex_node_add_child(h, db, win_cdd[i].id);
+		if (!k)
+			return -1;
+		char b1[64], b2[96];
+		hive_set_value vals[2];
+		win_sz(&vals[0], "Service", drv, b1, sizeof b1);
+		win_sz(&vals[1], "ClassGUID", win_cdd[i].cls, b2, sizeof b2);
+		if (hivex_node_set_values(h, k, 2, vals, 0))
+			return -1;
+		char what[240], after[320];
+		snprintf(what, sizeof what, "%s\\Control\\CriticalDevice"
+			 "Database\\%s: Service = %s (created)", name,
+			 win_cdd[i].id, drv);
+		snprintf(after, sizeof after, "HKLM\\SYSTEM\\%s\\Control\\"
+			 "CriticalDeviceDatabase\\%s \"Service\"=\"%s\" "
+			 "\"ClassGUID\"=\"%s\"", name, win_cdd[i].id, drv,
+			 win_cdd[i].cls);
+		win_changed(ed, what, "", after);
+	}
+	return 0;
+}
+
+/* Windows before 8: NT 6.1 (7, 2008 R2) and older. */
+static bool win_before_8(const struct vmie_insp_os *os)
+{
+	return os->major >= 0 && (os->major < 6 ||
+				  (os->major == 6 && os->minor < 2));
+}
+
 static int win_bootdrv(struct win *w, hive_h *h, struct win_edit *ed)
 {
 	const char *const *drv = vmie_mod_opts(w->m)->win_boot_drivers;
@@ -398,6 +508,11 @@ static int win_bootdrv(struct win *w, hive_h *h, struct win_edit *ed)
 			if (!sv)
 				continue;
 			have[d] = true;
+			if (win_before_8(w->os) &&
+			    win_cdd_add(ed, h, kids[i], name, drv[d])) {
+				r = -1;
+				break;
+			}
 			hive_value_h v = hivex_node_get_value(h, sv, "Start");
 			hive_type t = 0;
 			size_t len = 0;
@@ -764,37 +879,502 @@ static void win_bcd(struct win *w)
 		win_hive(w, g, dev, path, "PREP-010", win_ems);
 }
 
+/* ---- GPT -> MBR with a BIOS boot configuration (BOOT-006) ---- */
+
+/*
+ * HKLM\SYSTEM\MountedDevices gives each volume Windows has seen its drive
+ * letter (\DosDevices\C:) and volume name (\??\Volume{...}).  The value
+ * names a partition of a GPT disk as "DMIO:ID:" and its unique partition
+ * GUID (24 bytes), of an MBR disk as the disk signature and the
+ * partition's byte offset (12 bytes, little-endian).  After the
+ * conversion no GPT GUID matches any more, and Windows would give the
+ * system volume a new letter: every value that names a converted
+ * partition is rewritten in the MBR form, so C: stays C:.
+ */
+#define WIN_MAX_MOUNTED 256     /* values of MountedDevices looked at */
+static int win_mounted(struct win *w, hive_h *h, struct win_edit *ed)
+{
+	hive_node_h md = hivex_node_get_child(h, hivex_root(h),
+					      "MountedDevices");
+	if (!md)
+		return 0;               /* a volume never mounted: nothing */
+	hive_value_h *vals = hivex_node_values(h, md);
+	if (!vals)
+		return -1;
+	/* first what to change: setting a value rewrites the key's value
+	 * list, which ends the handles of vals */
+	struct { char *key; unsigned k; } hit[WIN_MAX_MOUNTED];
+	unsigned n = 0;
+	int r = 0;
+	for (size_t i = 0; vals[i] && n < WIN_MAX_MOUNTED; i++) {
+		hive_type t;
+		size_t len;
+		if (hivex_value_type(h, vals[i], &t, &len) ||
+		    t != hive_t_REG_BINARY || len != 24)
+			continue;
+		char *data = hivex_value_value(h, vals[i], &t, &len);
+		for (unsigned k = 0; data && len == 24 && k < w->plan.n; k++) {
+			uint8_t gpt[24];
+			if (!vmie_g2m_mounted_gpt(w->plan.e[k].part_guid, gpt) ||
+			    memcmp(data, gpt, 24))
+				continue;
+			char *key = hivex_value_key(h, vals[i]);
+			if (!key) {
+				r = -1;
+				break;
+			}
+			hit[n].key = key;
+			hit[n++].k = k;
+			break;
+		}
+		free(data);
+		if (r)
+			break;
+	}
+	free(vals);
+	for (unsigned i = 0; i < n; i++) {
+		const struct vmie_g2m_entry *e = &w->plan.e[hit[i].k];
+		uint8_t mbr[12];
+		vmie_g2m_mounted_mbr(w->plan.signature, e->lba, mbr);
+		hive_set_value v = { .key = hit[i].key, .t = hive_t_REG_BINARY,
+				     .len = 12, .value = (char *)mbr };
+		errno = 0;
+		if (!r && hivex_node_set_value(h, md, &v, 0))
+			r = -1;
+		if (!r) {
+			char what[240], before[200], after[200];
+			unsigned long long off = e->lba * VMIE_G2M_SECTOR;
+			snprintf(what, sizeof what, "MountedDevices\\%s: %s "
+				 "(GPT partition %s) -> MBR signature 0x%08x, "
+				 "offset %llu", hit[i].key, e->device,
+				 e->part_guid, w->plan.signature, off);
+			snprintf(before, sizeof before, "HKLM\\SYSTEM\\"
+				 "MountedDevices \"%s\"=DMIO:ID:{%s}",
+				 hit[i].key, e->part_guid);
+			snprintf(after, sizeof after, "HKLM\\SYSTEM\\"
+				 "MountedDevices \"%s\"=signature:%08x,"
+				 "offset:%llu", hit[i].key, w->plan.signature,
+				 off);
+			win_changed(ed, what, before, after);
+		}
+		free(hit[i].key);
+	}
+	return r;
+}
+
+static const struct vmie_g2m_entry *win_active_entry(const struct win *w)
+{
+	for (unsigned i = 0; i < w->plan.n; i++)
+		if (w->plan.e[i].active)
+			return &w->plan.e[i];
+	return NULL;
+}
+
+/* Put buf as path on g (device dev): the original kept when there is
+ * one, journaled under BOOT-006.  0, or the task failed. */
+static int win_put(struct win *w, struct vmie_guest *g, const char *dev,
+		   const char *path, const void *buf, size_t len,
+		   const char *what)
+{
+	struct vmie_err e = { 0 };
+	struct vmie_guest_stat st;
+	char kept[256] = "", *old = NULL;
+	size_t olen = 0;
+
+	if (vmie_guest_stat(g, path, &st, &e))
+		goto fail;
+	if (st.exists) {
+		if (!st.is_reg) {
+			VMIE_ERR(&e, VMIE_EEXIST, "%s:%s exists and is not a "
+				 "regular file", dev, path);
+			goto fail;
+		}
+		if (vmie_guest_read(g, path, WIN_MAX_HIVE, &old, &olen, &e))
+			goto fail;
+		if (vmie_mod_kept_name(g, path, kept, sizeof kept)) {
+			VMIE_ERR(&e, VMIE_EEXIST, "%s: %s: no free name to keep "
+				 "the original under", dev, path);
+			goto fail;
+		}
+		if (vmie_guest_copy(g, path, kept, &e))
+			goto fail;
+	}
+	if (vmie_guest_write(g, path, buf, len, 0644, &e))
+		goto fail;
+	if (vmie_mod_record(w->m, dev, path, "BOOT-006", what, kept,
+			    st.exists ? (old ? old : "") : NULL, olen, buf,
+			    len)) {
+		VMIE_ERR(&e, VMIE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	free(old);
+	return 0;
+fail:
+	free(old);
+	win_fail(w, &e);
+	return -1;
+}
+
+/* The disk sectors of [lba, lba + n) kept as a new file on g. */
+static int win_keep_sectors(struct win *w, struct vmie_guest *g,
+			    const char *dev, const char *base, uint64_t lba,
+			    uint64_t n, char *kept, size_t ksize)
+{
+	struct vmie_err e = { 0 };
+	size_t len = (size_t)n * VMIE_G2M_SECTOR;
+	uint8_t *buf = malloc(len ? len : 1);
+	if (!buf) {
+		VMIE_ERR(&e, VMIE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (vmie_image_pread(w->disk, buf, len, lba * VMIE_G2M_SECTOR, &e))
+		goto fail;
+	if (vmie_mod_kept_name(g, base, kept, ksize)) {
+		VMIE_ERR(&e, VMIE_EEXIST, "%s: %s: no free name to keep the "
+			 "sectors under", dev, base);
+		goto fail;
+	}
+	if (vmie_guest_write(g, kept, buf, len, 0644, &e))
+		goto fail;
+	free(buf);
+	return 0;
+fail:
+	free(buf);
+	win_fail(w, &e);
+	return -1;
+}
+
+/* Read a file of the guest whole (at most max bytes); NULL with a failed
+ * task when it must be there (need) and is not. */
+static char *win_slurp(struct win *w, struct vmie_guest *g, const char *dev,
+		       const char *path, size_t max, size_t *len, bool need)
+{
+	struct vmie_err e = { 0 };
+	char *buf = NULL;
+	int r = vmie_guest_read(g, path, max, &buf, len, &e);
+	if (!r)
+		return buf;
+	if (need) {
+		if (r == VMIE_ENOENT)
+			VMIE_ERR(&e, VMIE_ENOENT, "%s:%s is missing: a BIOS boot "
+				 "needs it (BOOT-006)", dev, path);
+		win_fail(w, &e);
+	}
+	return NULL;
+}
+
+/*
+ * The BIOS boot files on the active (Windows) volume: bootmgr from the
+ * guest's own \Windows\Boot\PCAT, its language resources, and a new
+ * \Boot\BCD (bcd.h) that starts winload.exe on this volume of the MBR
+ * disk; with the originals of the sectors the conversion rewrites kept
+ * as files beside them (the volume is written through the guest handle,
+ * which is closed before the sectors are: see win_g2m_sectors).
+ */
+#define WIN_MAX_BOOTMGR ((size_t)8 << 20)
+static void win_bios(struct win *w)
+{
+	const struct vmie_g2m_entry *act = win_active_entry(w);
+	const struct vmie_insp_os *os = w->os;
+	struct vmie_err e = { 0 };
+	char root[160], path[320], dst[320], why[240] = "";
+	size_t len = 0;
+
+	struct vmie_guest *g = win_guest(w, act->device, "the BIOS boot files");
+	if (!g) {
+		if (!w->failed) {
+			VMIE_ERR(&e, VMIE_EUNSUPP, "%s: cannot write the BIOS "
+				 "boot files (BOOT-006)", act->device);
+			win_fail(w, &e);
+		}
+		return;
+	}
+	/* the sectors' originals first: nothing else depends on them */
+	char base[64];
+	snprintf(base, sizeof base, "/%s-gpt-primary", w->plan.disk_name);
+	if (win_keep_sectors(w, g, act->device, base, 0, w->plan.prim_count,
+			     w->kept_prim, sizeof w->kept_prim))
+		return;
+	if (w->plan.back_count) {
+		snprintf(base, sizeof base, "/%s-gpt-backup",
+			 w->plan.disk_name);
+		if (win_keep_sectors(w, g, act->device, base,
+				     w->plan.back_lba, w->plan.back_count,
+				     w->kept_back, sizeof w->kept_back))
+			return;
+	}
+	for (unsigned i = 0; i < w->plan.n; i++) {
+		const struct vmie_g2m_entry *x = &w->plan.e[i];
+		if (!x->fix_hidden)
+			continue;
+		snprintf(base, sizeof base, "/%s-bootsector", x->device);
+		if (win_keep_sectors(w, g, act->device, base, x->lba, 1,
+				     w->kept_bs[i], sizeof w->kept_bs[i]))
+			return;
+	}
+
+	win_sysroot(os, root, sizeof root);
+	snprintf(path, sizeof path, "%s/Boot/PCAT/bootmgr", root);
+	char *bm = win_slurp(w, g, act->device, path, WIN_MAX_BOOTMGR, &len,
+			     true);
+	if (!bm)
+		return;
+	char what[1024];
+	snprintf(what, sizeof what, "BIOS boot manager: a copy of %s",
+		 path);
+	int r = win_put(w, g, act->device, "/bootmgr", bm, len, what);
+	free(bm);
+	if (r)
+		return;
+	if (vmie_guest_mkdir(g, "/Boot", &e)) {
+		win_fail(w, &e);
+		return;
+	}
+	const char *loc = os->install_language[0] ? os->install_language
+						  : "en-US";
+	/* the boot manager's messages in the guest's language, when the
+	 * guest has them (bootmgr falls back on its built-in English) */
+	snprintf(path, sizeof path, "%s/Boot/PCAT/%s/bootmgr.exe.mui", root,
+		 loc);
+	char *mui = win_slurp(w, g, act->device, path, WIN_MAX_BOOTMGR, &len,
+			      false);
+	if (mui) {
+		snprintf(dst, sizeof dst, "/Boot/%s", loc);
+		if (vmie_guest_mkdir(g, dst, &e)) {
+			free(mui);
+			win_fail(w, &e);
+			return;
+		}
+		snprintf(dst, sizeof dst, "/Boot/%s/bootmgr.exe.mui", loc);
+		snprintf(what, sizeof what, "the boot manager's %s messages: "
+			 "a copy of %s", loc, path);
+		r = win_put(w, g, act->device, dst, mui, len, what);
+		free(mui);
+		if (r)
+			return;
+	}
+	/* \Boot\BCD */
+	char sysroot[160];
+	size_t k = 0;
+	for (const char *c = root; *c && k + 1 < sizeof sysroot; c++)
+		sysroot[k++] = *c == '/' ? '\\' : *c;
+	sysroot[k] = 0;
+	struct vmie_bcd_bios b = {
+		.disk_signature = w->plan.signature,
+		.boot_part_offset = act->lba * VMIE_G2M_SECTOR,
+		.os_part_offset = act->lba * VMIE_G2M_SECTOR,
+		.systemroot = sysroot,
+		.locale = loc,
+		.description = os->product_name[0] ? os->product_name
+						   : "Windows",
+		.win8_or_later = !win_before_8(os),
+	};
+	void *bcd = NULL;
+	size_t blen = 0;
+	if (vmie_bcd_build_bios(&b, &bcd, &blen, why, sizeof why)) {
+		VMIE_ERR(&e, VMIE_EIO, "%s: the BIOS boot configuration "
+			 "(\\Boot\\BCD) could not be built: %s", act->device,
+			 why);
+		win_fail(w, &e);
+		return;
+	}
+	snprintf(what, sizeof what, "BIOS boot configuration: boot manager "
+		 "on %s and Windows Boot Loader %s\\system32\\winload.exe on "
+		 "partition offset %llu of MBR disk 0x%08x; locale %s; EMS off",
+		 act->device, sysroot,
+		 (unsigned long long)(act->lba * VMIE_G2M_SECTOR),
+		 w->plan.signature, loc);
+	win_put(w, g, act->device, "/Boot/BCD", bcd, blen, what);
+	free(bcd);
+}
+
+/* Write the sectors: the new MBR, the GPT cleared (so that no tool reads
+ * the old table), the NTFS hidden-sectors fields; each journaled with
+ * where its original is kept.  After the guest handles are closed. */
+static void win_g2m_sectors(struct win *w)
+{
+	struct vmie_g2m_plan *p = &w->plan;
+	const struct vmie_g2m_entry *act = win_active_entry(w);
+	struct vmie_err e = { 0 };
+	size_t plen = (size_t)p->prim_count * VMIE_G2M_SECTOR;
+	size_t blen = (size_t)p->back_count * VMIE_G2M_SECTOR;
+	uint8_t *old = malloc(plen), *neu = calloc(1, plen);
+	uint8_t *bold = malloc(blen ? blen : 1), *bnew = calloc(1, blen ? blen : 1);
+	char what[480], kept[480], path[96];
+
+	if (!old || !neu || !bold || !bnew) {
+		VMIE_ERR(&e, VMIE_ENOMEM, "out of memory");
+		goto fail;
+	}
+	if (vmie_image_pread(w->disk, old, plen, 0, &e) ||
+	    (blen && vmie_image_pread(w->disk, bold, blen,
+				      p->back_lba * VMIE_G2M_SECTOR, &e)))
+		goto fail;
+	vmie_g2m_mbr(p, w->code, neu);
+	if (vmie_image_pwrite(w->disk, neu, plen, 0, &e) ||
+	    (blen && vmie_image_pwrite(w->disk, bnew, blen,
+				       p->back_lba * VMIE_G2M_SECTOR, &e)))
+		goto fail;
+	int n = snprintf(what, sizeof what, "GPT -> MBR for a legacy BIOS "
+			 "boot:");
+	for (unsigned i = 0; i < p->n && n > 0 && (size_t)n < sizeof what; i++)
+		n += snprintf(what + n, sizeof what - (size_t)n,
+			      " %sp%u -> entry %u type 0x%02x%s;", p->disk_name,
+			      p->e[i].gpt_number, i + 1, p->e[i].type,
+			      p->e[i].active ? " active" : "");
+	for (unsigned i = 0; i < p->n_dropped && n > 0 &&
+	     (size_t)n < sizeof what; i++)
+		n += snprintf(what + n, sizeof what - (size_t)n,
+			      " dropped %s;", p->dropped[i]);
+	if (n > 0 && (size_t)n < sizeof what)
+		snprintf(what + n, sizeof what - (size_t)n, " disk signature "
+			 "0x%08x; boot code from %s", p->signature,
+			 w->code_from);
+	snprintf(kept, sizeof kept, "%s:%s", act->device, w->kept_prim);
+	snprintf(path, sizeof path, "sectors 0-%llu (MBR, primary GPT)",
+		 (unsigned long long)(p->prim_count - 1));
+	if (vmie_mod_record(w->m, p->disk_name, path, "BOOT-006", what, kept,
+			    old, plen, neu, plen))
+		goto oom;
+	if (blen) {
+		snprintf(kept, sizeof kept, "%s:%s", act->device, w->kept_back);
+		snprintf(path, sizeof path, "sectors %llu-%llu (backup GPT)",
+			 (unsigned long long)p->back_lba,
+			 (unsigned long long)(p->back_lba + p->back_count - 1));
+		if (vmie_mod_record(w->m, p->disk_name, path, "BOOT-006",
+				    "backup GPT entries and header cleared",
+				    kept, bold, blen, bnew, blen))
+			goto oom;
+	}
+	for (unsigned i = 0; i < p->n; i++) {
+		const struct vmie_g2m_entry *x = &p->e[i];
+		uint8_t s[VMIE_G2M_SECTOR], t[VMIE_G2M_SECTOR];
+		if (!x->fix_hidden)
+			continue;
+		for (int copy = 0; copy < 2; copy++) {
+			uint64_t lba = copy ? x->backup_lba : x->lba;
+			if (copy && !lba)
+				break;
+			if (vmie_image_pread(w->disk, s, sizeof s,
+					     lba * VMIE_G2M_SECTOR, &e))
+				goto fail;
+			memcpy(t, s, sizeof t);
+			vmie_put_le32(t + 28, (uint32_t)x->lba);
+			if (vmie_image_pwrite(w->disk, t, sizeof t,
+					      lba * VMIE_G2M_SECTOR, &e))
+				goto fail;
+			snprintf(what, sizeof what, "NTFS %sboot sector: hidden "
+				 "sectors %u -> %llu (the partition's start)",
+				 copy ? "backup " : "", x->hidden,
+				 (unsigned long long)x->lba);
+			snprintf(path, sizeof path, "sector %llu (%s boot "
+				 "sector%s)", (unsigned long long)lba,
+				 x->device, copy ? ", backup" : "");
+			snprintf(kept, sizeof kept, "%s:%s", act->device,
+				 copy ? "" : w->kept_bs[i]);
+			if (vmie_mod_record(w->m, p->disk_name, path,
+					    "BOOT-006", what, copy ? "" : kept,
+					    s, sizeof s, t, sizeof t))
+				goto oom;
+		}
+	}
+	goto out;
+oom:
+	VMIE_ERR(&e, VMIE_ENOMEM, "out of memory");
+fail:
+	win_fail(w, &e);
+out:
+	free(old);
+	free(neu);
+	free(bold);
+	free(bnew);
+}
+
+/* The plan, before anything is written: the task fails when the disk
+ * cannot be converted or there is no MBR boot code to give it. */
+static int win_g2m_plan(struct win *w, struct vmie_err *err)
+{
+	int fsi = win_fs_index(w->in, w->os->root_device);
+	int disk = fsi >= 0 ? w->in->fs[fsi].disk : -1;
+	struct vmie_err e = { 0 };
+	int r;
+
+	if (!(w->disk = vmie_mod_disk(w->m, disk)))
+		return VMIE_ERR(err, VMIE_EINVAL, "BOOT-006: no disk to write "
+				"the MBR of %s to", w->os->root_device);
+	if ((r = vmie_g2m_plan(w->in, disk, w->os->root_device, w->disk,
+			       &w->plan, &e)))
+		return VMIE_ERR(err, r, "BOOT-006: the GPT boot disk cannot "
+				"be converted to MBR: %s", e.msg);
+	if ((r = vmie_g2m_boot_code(w->code, w->code_from,
+				    sizeof w->code_from, &e)))
+		return VMIE_ERR(err, r, "BOOT-006: %s", e.msg);
+	if (vmie_g2m_old_text(w->in, &w->plan, w->old_table,
+			      sizeof w->old_table) ||
+	    vmie_g2m_new_text(&w->plan, w->new_table, sizeof w->new_table))
+		return VMIE_ERR(err, VMIE_ENOMEM, "BOOT-006: the partition "
+				"tables do not fit the text buffer");
+	char name[64];
+	snprintf(name, sizeof name, "%s (partition table)",
+		 w->plan.disk_name);
+	vmie_mod_diff(w->m, name, w->old_table, strlen(w->old_table),
+		      w->new_table, strlen(w->new_table));
+	w->g2m = true;
+	return 0;
+}
+
 int vmie_modify_windows(struct mod *m, const struct vmie_inspection *in,
 			const struct vmie_insp_os *os, struct vmie_err *err)
 {
-	struct win w = { .m = m, .in = in, .os = os };
+	struct win *w = calloc(1, sizeof *w);
 	char root[160], rel[240];
+	int r;
 
+	if (!w)
+		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
+	w->m = m;
+	w->in = in;
+	w->os = os;
+	if (vmie_mod_opts(m)->gpt_to_mbr && (r = win_g2m_plan(w, err))) {
+		free(w);
+		return r;
+	}
 	win_sysroot(os, root, sizeof root);
-	struct vmie_guest *g = win_guest(&w, os->root_device,
+	struct vmie_guest *g = win_guest(w, os->root_device,
 					 "the registry");
-	if (g && !w.failed) {
+	if (g && !w->failed) {
 		snprintf(rel, sizeof rel, "%s/System32/config/SYSTEM", root);
-		win_hive(&w, g, os->root_device, rel, "PREP-009", win_rtu);
+		win_hive(w, g, os->root_device, rel, "PREP-009", win_rtu);
 		/* a second pass, so that each journal entry has one rule:
 		 * its original is the hive as PREP-009 left it */
 		const char *const *bd = vmie_mod_opts(m)->win_boot_drivers;
-		if (!w.failed && bd && bd[0])
-			win_hive(&w, g, os->root_device, rel, "PREP-015",
+		if (!w->failed && bd && bd[0])
+			win_hive(w, g, os->root_device, rel, "PREP-015",
 				 win_bootdrv);
+		if (!w->failed && w->g2m)
+			win_hive(w, g, os->root_device, rel, "BOOT-006",
+				 win_mounted);
 	}
-	if (!w.failed)
-		win_bcd(&w);
-	for (unsigned k = 0; k < w.n_fs; k++) {
+	if (!w->failed && w->g2m)
+		win_bios(w);
+	else if (!w->failed)
+		win_bcd(w);
+	for (unsigned k = 0; k < w->n_fs; k++) {
 		struct vmie_err e = { 0 };
-		if (!w.fs[k].g)
+		if (!w->fs[k].g)
 			continue;
-		if (!w.failed && vmie_guest_flush(w.fs[k].g, &e))
-			win_fail(&w, &e);
-		vmie_guest_close(w.fs[k].g);
-		w.fs[k].g = NULL;
+		if (!w->failed && vmie_guest_flush(w->fs[k].g, &e))
+			win_fail(w, &e);
+		vmie_guest_close(w->fs[k].g);
+		w->fs[k].g = NULL;
 	}
-	if (w.failed && err)
-		*err = w.err;
-	return w.failed;
+	/* the sectors last: the NTFS handles are closed, nothing of theirs
+	 * is cached over the boot sectors */
+	if (!w->failed && w->g2m)
+		win_g2m_sectors(w);
+	if (w->failed && err)
+		*err = w->err;
+	r = w->failed;
+	free(w);
+	return r;
 }

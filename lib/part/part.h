@@ -250,4 +250,29 @@ int vmie_ldm_scan(struct vmie_image *const *devs,
 		  struct vmie_ldm *out, struct vmie_err *err);
 void vmie_ldm_free(struct vmie_ldm *l);
 
+/* ---- GPT to MBR (the Windows boot volume conversion of BOOT-006) ---- */
+
+enum vmie_gpt_mbr_map {
+	VMIE_GPT_MBR_NONE = -1, /* no MBR type carries it: the disk cannot
+				   be converted (LDM, Storage Spaces, BIOS
+				   boot, any type not listed) */
+	VMIE_GPT_MBR_KEEP = 0,  /* kept, as *mbr_type */
+	VMIE_GPT_MBR_DROP = 1,  /* left out of the MBR: the Microsoft
+				   reserved partition (MSR), which holds no
+				   data and which MBR disks do not have */
+};
+
+/* What a GPT partition becomes in the MBR: type_guid as text (any case,
+ * struct vmie_partition.type_guid); fs_type and fs_version as the file
+ * system probe found them ("ntfs", "vfat" with "FAT32"...; NULL or "" when
+ * unknown), which choose the byte of a Microsoft basic data partition
+ * (NTFS/exFAT/unknown 0x07, FAT32 0x0C, FAT16 0x0E, FAT12 0x01).  ESP
+ * 0xEF (kept, so the UEFI files stay on the disk), Windows recovery 0x27,
+ * Linux 0x83/0x82/0x8E/0xFD.  Returns enum vmie_gpt_mbr_map; *mbr_type
+ * (if not NULL) is set for KEEP, else 0; *what (if not NULL) names the
+ * type in words ("EFI system partition", "unknown type"), static text. */
+int vmie_gpt_mbr_type(const char *type_guid, const char *fs_type,
+		      const char *fs_version, uint8_t *mbr_type,
+		      const char **what);
+
 #endif

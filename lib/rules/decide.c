@@ -5,6 +5,7 @@
 #include "core/util.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -121,51 +122,143 @@ void vmie_windows_edition(const struct vmie_insp_os *os, char *out, size_t size)
 }
 
 #define TIB ((uint64_t)1 << 40)
+/* the GPT-to-MBR conversion: "no more than three primary partitions" */
+#define B6_MAX_CONVERTED 3
+
+/* Why the GPT boot volume cannot become MBR (seed 000: "the image format
+ * is VHDX, the uncompressed size is 2 TiB or smaller, there are no more
+ * than three primary partitions, and the volume is not a dynamic disk";
+ * and an MBR must be able to describe every partition), into buf; ""
+ * when it can. */
+static void b6_conv_limit(const struct vmie_boot006_in *in, char *buf,
+			  size_t n)
+{
+	buf[0] = 0;
+	if (!in->vhdx)
+		snprintf(buf, n, "not VHDX");
+	else if (in->disk_size > 2 * TIB)
+		snprintf(buf, n, "disk larger than 2 TiB");
+	else if (in->dynamic_disk)
+		snprintf(buf, n, "dynamic disk");
+	else if (in->primary_partitions > B6_MAX_CONVERTED)
+		snprintf(buf, n, "%u partitions would be in the MBR%s, more "
+			 "than %d", in->primary_partitions,
+			 in->dropped_partitions ? " (the MSR not counted)" : "",
+			 B6_MAX_CONVERTED);
+	else if (in->not_convertible)
+		snprintf(buf, n, "%s", in->not_convertible);
+}
+
+/* The limits that held, for the reason of a conversion. */
+static void b6_conv_ok(const struct vmie_boot006_in *in, char *buf, size_t n)
+{
+	snprintf(buf, n, "VHDX, at most 2 TiB, %u partition%s in the MBR "
+		 "(at most %d%s), not dynamic", in->primary_partitions,
+		 in->primary_partitions == 1 ? "" : "s", B6_MAX_CONVERTED,
+		 in->dropped_partitions ? "; the MSR not counted" : "");
+}
+
+static void b6_set(struct vmie_boot006_out *out, const char *mode,
+		   const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void b6_set(struct vmie_boot006_out *out, const char *mode,
+		   const char *fmt, ...)
+{
+	va_list ap;
+	out->mode = mode;
+	va_start(ap, fmt);
+	vsnprintf(out->reason, sizeof out->reason, fmt, ap);
+	va_end(ap);
+}
+
+/* Legacy BIOS on a GPT disk: only through the conversion. */
+static void b6_gpt_bios(const struct vmie_boot006_in *in,
+			struct vmie_boot006_out *out, const char *why)
+{
+	char lim[sizeof out->limit], ok[160];
+	b6_conv_limit(in, lim, sizeof lim);
+	if (lim[0]) {
+		vmie_strlcpy(out->limit, lim, sizeof out->limit);
+		b6_set(out, NULL, "%s; legacy BIOS needs the GPT boot volume "
+		       "converted to MBR, which is not possible: %s", why, lim);
+		return;
+	}
+	b6_conv_ok(in, ok, sizeof ok);
+	out->gpt_to_mbr = true;
+	b6_set(out, "legacy-bios", "%s; %s: legacy BIOS", why, ok);
+}
 
 void vmie_boot006_decide(const struct vmie_boot006_in *in,
 			 struct vmie_boot006_out *out)
 {
+	/* BIOS files on GPT count only for a version that can boot with
+	 * BIOS; an installed boot manager counts as it is */
+	bool files = in->gpt && in->bios_after_mbr;
+	bool bios = in->can_bios || (files && !in->uefi_only);
+	bool refused = files && in->uefi_only && !in->can_bios;
+	const char *uefi_only = "the BIOS boot files are there, but this "
+				"Windows version boots with UEFI only";
+
 	out->gpt_to_mbr = false;
+	out->mode = NULL;
+	out->reason[0] = 0;
+	out->limit[0] = 0;
 	if (in->requested) {
 		bool uefi = !strcmp(in->requested, "uefi");
-		if ((uefi && !in->can_uefi) || (!uefi && !in->can_bios)) {
-			out->mode = NULL;
-			out->reason = "the requested boot mode is not supported by the guest";
+		if ((uefi && !in->can_uefi) || (!uefi && !bios)) {
+			b6_set(out, NULL, "the requested boot mode is not "
+			       "supported by the guest%s%s",
+			       !uefi && refused ? ": " : "",
+			       !uefi && refused ? uefi_only : "");
 			return;
 		}
-		out->mode = uefi ? "uefi" : "legacy-bios";
-		out->reason = "requested with --boot-mode";
-	} else if (in->can_bios && in->can_uefi) {
+		if (!uefi && in->gpt) {
+			b6_gpt_bios(in, out, "requested with --boot-mode");
+			return;
+		}
+		b6_set(out, uefi ? "uefi" : "legacy-bios",
+		       "requested with --boot-mode");
+	} else if (bios && in->can_uefi && in->gpt) {
+		/* legacy BIOS when its criteria (under 2 TiB, at most 4
+		 * primaries, not dynamic, VHDX) and the conversion's hold */
+		char lim[sizeof out->limit], ok[160];
+		b6_conv_limit(in, lim, sizeof lim);
+		if (!lim[0] && !(in->disk_size < 2 * TIB))
+			snprintf(lim, sizeof lim, "disk of 2 TiB or more");
+		if (lim[0]) {
+			b6_set(out, "uefi", "compatible with both; the GPT boot "
+			       "volume stays GPT: %s: UEFI", lim);
+		} else {
+			b6_conv_ok(in, ok, sizeof ok);
+			out->gpt_to_mbr = true;
+			b6_set(out, "legacy-bios", "compatible with both; %s: "
+			       "legacy BIOS", ok);
+		}
+	} else if (bios && in->can_uefi) {
 		/* 2 TB here is the MBR limit, 2^32 sectors of 512 bytes */
 		bool small = in->disk_size < 2 * TIB;
 		bool few = in->primary_partitions <= 4;
 		if (small && few && !in->dynamic_disk && in->vhdx) {
-			out->mode = "legacy-bios";
-			out->reason = "compatible with both; disk under 2 TiB, at most 4 "
-				      "primary partitions, not dynamic, VHDX: legacy BIOS";
+			b6_set(out, "legacy-bios", "compatible with both; disk "
+			       "under 2 TiB, at most 4 primary partitions, not "
+			       "dynamic, VHDX: legacy BIOS");
 		} else {
-			out->mode = "uefi";
-			out->reason = !in->vhdx ? "compatible with both; not VHDX: UEFI" :
-				      !small ? "compatible with both; disk of 2 TiB or more: UEFI" :
-				      !few ? "compatible with both; more than 4 primary partitions: UEFI" :
-				      "compatible with both; dynamic disk: UEFI";
+			b6_set(out, "uefi", "%s", !in->vhdx ?
+			       "compatible with both; not VHDX: UEFI" : !small ?
+			       "compatible with both; disk of 2 TiB or more: UEFI" :
+			       !few ? "compatible with both; more than 4 primary "
+			       "partitions: UEFI" :
+			       "compatible with both; dynamic disk: UEFI");
 		}
 	} else if (in->can_uefi) {
-		out->mode = "uefi";
-		out->reason = "the guest boots with UEFI only";
-	} else if (in->can_bios) {
-		out->mode = "legacy-bios";
-		out->reason = "the guest boots with legacy BIOS only";
+		b6_set(out, "uefi", "%s", refused ? uefi_only :
+		       "the guest boots with UEFI only");
+	} else if (bios && in->gpt) {
+		b6_gpt_bios(in, out, "the guest boots with legacy BIOS only");
+	} else if (bios) {
+		b6_set(out, "legacy-bios", "the guest boots with legacy BIOS only");
 	} else {
-		out->mode = NULL;
-		out->reason = "no boot loader found for either mode";
-		return;
+		b6_set(out, NULL, "no boot loader found for either mode");
 	}
-	/* A UEFI-compatible GPT boot volume becomes MBR when booted by BIOS */
-	if (in->gpt && in->can_uefi && !strcmp(out->mode, "legacy-bios") &&
-	    in->vhdx && in->disk_size <= 2 * TIB &&
-	    in->primary_partitions <= 3 && !in->dynamic_disk)
-		out->gpt_to_mbr = true;
 }
 
 const char *vmie_license_decide(bool windows, bool server,

@@ -911,6 +911,76 @@ static void rules_os(struct ctx *c)
 
 /* ---- BOOT ---- */
 
+/* The boot disk as an MBR would hold it (BOOT-006, GPT-to-MBR): the
+ * partitions kept and the ones dropped (the MSR), the first one no MBR
+ * entry can describe (a type without an MBR byte, or past 2^32 sectors),
+ * and the list "p1 EFI system partition 0xef, p2 MSR dropped, ..." */
+struct b6_gpt {
+	unsigned kept, dropped;
+	char bad[160];
+	char desc[240];
+};
+
+static void b6_gpt_scan(const struct ctx *c, const struct vmie_insp_disk *bd,
+			struct b6_gpt *g)
+{
+	const struct vmie_inspection *in = c->in;
+	uint64_t ss = bd->pt.sector_size ? bd->pt.sector_size : 512;
+	size_t n = 0;
+
+	memset(g, 0, sizeof *g);
+	/* the converter (lib/modify/gpt2mbr.c) writes an MBR of 512-byte
+	 * sectors: a GPT of 4096-byte sectors (a 4Kn disk) stays GPT */
+	if (ss != 512)
+		snprintf(g->bad, sizeof g->bad, "the GPT has %llu-byte sectors "
+			 "(a 4Kn disk); vmie converts disks of 512-byte sectors",
+			 (unsigned long long)ss);
+	for (unsigned i = 0; i < bd->pt.n_parts; i++) {
+		const struct vmie_partition *p = &bd->pt.parts[i];
+		const struct vmie_insp_fs *f = NULL;
+		const char *what;
+		uint8_t t;
+		for (unsigned k = 0; k < in->n_fs && !f; k++)
+			if (in->fs[k].disk == c->boot_disk &&
+			    in->fs[k].partition == (int)p->number)
+				f = &in->fs[k];
+		int m = vmie_gpt_mbr_type(p->type_guid, f ? f->probe.type : NULL,
+					  f ? f->probe.version : NULL, &t, &what);
+		/* the last sector must fit the MBR's 32-bit LBA fields */
+		uint64_t end = p->start / ss + p->size / ss + (p->size % ss != 0);
+		if (m == VMIE_GPT_MBR_KEEP) {
+			g->kept++;
+			if (end > (uint64_t)1 << 32 && !g->bad[0])
+				snprintf(g->bad, sizeof g->bad, "partition %u "
+					 "(%s) ends beyond 2^32 sectors, where "
+					 "an MBR cannot reach", p->number, what);
+		} else if (m == VMIE_GPT_MBR_DROP) {
+			g->dropped++;
+		} else if (!g->bad[0]) {
+			snprintf(g->bad, sizeof g->bad, "partition %u (%s, type "
+				 "%s) has no MBR type", p->number, what,
+				 p->type_guid[0] ? p->type_guid : "?");
+		}
+		if (n < sizeof g->desc)
+			snprintf(g->desc + n, sizeof g->desc - n, "%sp%u %s",
+				 n ? ", " : "", p->number,
+				 m == VMIE_GPT_MBR_DROP ? "MSR dropped" : what);
+		n = strlen(g->desc);
+		if (m == VMIE_GPT_MBR_KEEP && n < sizeof g->desc)
+			snprintf(g->desc + n, sizeof g->desc - n, " 0x%02x", t);
+		n = strlen(g->desc);
+	}
+}
+
+/* The Windows version boots with UEFI only: Windows 11 (Microsoft's
+ * requirement), or the policy's row says "uefi" (OS-009). */
+static bool windows_uefi_only(const struct ctx *c, const char *product)
+{
+	const struct vmie_policy_windows *row = product[0] ?
+		windows_row(c, product) : NULL;
+	return !strcmp(product, "11") || (row && row->uefi_required);
+}
+
 static void rules_boot(struct ctx *c)
 {
 	struct vmie_rule_result *x;
@@ -927,23 +997,36 @@ static void rules_boot(struct ctx *c)
 			add(c, ids[i], "boot mode", VMIE_V_NA, "no operating system found");
 		add(c, "OS-009", "Windows 11 boots with UEFI", VMIE_V_NA, "no operating system found");
 	} else {
+		/* Windows: BIOS boot files on a GPT disk (and no installed
+		 * boot manager) do not count for a UEFI-only version */
+		char product[24] = "";
+		if (c->windows_os)
+			vmie_windows_product(os, product, sizeof product);
+		bool uefi_only = c->windows_os && windows_uefi_only(c, product);
+		bool files_only = c->windows_os && os->bios_after_mbr &&
+				  !os->bootmgr_bios;
+		bool can_bios = os->can_bios && !(files_only && uefi_only);
 		x = add(c, "BOOT-001", "the boot modes the guest supports are detected",
-			os->can_bios || os->can_uefi ? VMIE_V_INFO : VMIE_V_FAIL,
-			"legacy BIOS: %s, UEFI: %s%s%s", os->can_bios ? "yes" : "no",
+			can_bios || os->can_uefi ? VMIE_V_INFO : VMIE_V_FAIL,
+			"legacy BIOS: %s, UEFI: %s%s%s%s", can_bios ? "yes" : "no",
 			os->can_uefi ? "yes" : "no",
 			c->linux_os ? "; boot loader " : "",
-			c->linux_os ? (os->bootloader[0] ? os->bootloader : "none found") : "");
+			c->linux_os ? (os->bootloader[0] ? os->bootloader : "none found") : "",
+			files_only ? (uefi_only ? "; the BIOS boot files on the GPT disk do not "
+			 "count: this Windows version boots with UEFI only" :
+			 "; legacy BIOS after GPT-to-MBR conversion (BIOS boot "
+			 "files on the Windows volume)") : "");
 		if (x->verdict == VMIE_V_FAIL)   /* info names the modes found */
 			fix(x, "install a boot loader (GRUB 2 for Linux) so that the guest can boot");
 		status(x, "ClientError: No bootable partition / boot loader found");
 
 		bool req_ok = !req || (!strcmp(req, "uefi") ? os->can_uefi :
-				       !strcmp(req, "legacy-bios") ? os->can_bios : false);
+				       !strcmp(req, "legacy-bios") ? can_bios : false);
 		bool req_valid = !req || !strcmp(req, "uefi") || !strcmp(req, "legacy-bios");
 		x = add(c, "BOOT-002", "a requested --boot-mode is one the guest supports",
 			!req ? VMIE_V_NA : req_ok ? VMIE_V_PASS : VMIE_V_FAIL,
 			req ? "requested %s; guest supports%s%s" : "no --boot-mode given%.0s%.0s%.0s",
-			req ? req : "", os->can_bios ? " legacy-bios" : "",
+			req ? req : "", can_bios ? " legacy-bios" : "",
 			os->can_uefi ? " uefi" : "");
 		if (req && !req_valid)
 			snprintf(x->evidence, sizeof x->evidence,
@@ -954,16 +1037,30 @@ static void rules_boot(struct ctx *c)
 
 		/* decide the boot mode */
 		const char *mode = NULL, *mode_rule = "BOOT-001", *reason = "";
+		char b6_reason[240];  /* vmie_boot006_out.reason */
 		if (c->windows_os) {
 			struct vmie_boot006_in bi = {
-				.can_bios = os->can_bios, .can_uefi = os->can_uefi,
+				/* an installed boot manager; the BIOS files
+				 * on GPT are bios_after_mbr */
+				.can_bios = os->can_bios && !files_only,
+				.can_uefi = os->can_uefi,
+				.bios_after_mbr = os->bios_after_mbr,
+				.uefi_only = uefi_only,
 				.requested = req_valid ? req : NULL,
 				.disk_size = bd ? bd->virtual_size : 0,
 				.dynamic_disk = bd && bd->pt.ldm,
 				.gpt = bd && bd->pt.type == VMIE_PT_GPT,
 				.vhdx = o->n_inputs && !strcmp(o->inputs[c->boot_disk >= 0 ? c->boot_disk : 0].format, "vhdx"),
 			};
-			if (bd) {
+			struct b6_gpt gs = { 0 };
+			if (bd && bd->pt.type == VMIE_PT_GPT) {
+				/* the partitions the MBR would hold: the MSR
+				 * is dropped, the ESP kept (type 0xEF) */
+				b6_gpt_scan(c, bd, &gs);
+				bi.primary_partitions = gs.kept;
+				bi.dropped_partitions = gs.dropped;
+				bi.not_convertible = gs.bad[0] ? gs.bad : NULL;
+			} else if (bd) {
 				unsigned prim = 0;
 				for (unsigned i = 0; i < bd->pt.n_parts; i++)
 					if (!bd->pt.parts[i].logical && !bd->pt.parts[i].extended)
@@ -973,23 +1070,37 @@ static void rules_boot(struct ctx *c)
 			struct vmie_boot006_out bo;
 			vmie_boot006_decide(&bi, &bo);
 			mode = bo.mode;
-			reason = bo.reason;
 			mode_rule = "BOOT-006";
 			r->gpt_to_mbr = bo.gpt_to_mbr;
 			bool on = vmie_policy_rule_on(c->p, "BOOT-006");
 			x = add(c, "BOOT-006", "Windows boot mode choice and GPT-to-MBR conversion",
 				mode ? VMIE_V_INFO : VMIE_V_FAIL,
-				"%s -> %s%s", reason, mode ? mode : "none",
-				bo.gpt_to_mbr ? "; the GPT boot volume will be converted to MBR" : "");
-			if (!on && mode) {
-				/* older policy: no automatic choice, BIOS when possible */
-				mode = req_valid && req ? req : os->can_bios ? "legacy-bios" : "uefi";
+				"%s -> %s%s%s%s", bo.reason, mode ? mode : "none",
+				bo.gpt_to_mbr ? "; the GPT boot volume will be converted to MBR" : "",
+				gs.desc[0] ? "; GPT partitions: " : "", gs.desc);
+			vmie_strlcpy(b6_reason, bo.reason, sizeof b6_reason);
+			reason = b6_reason;
+			if (!on) {
+				/* older policy: no automatic choice and no
+				 * conversion, BIOS when possible */
+				mode = req_valid && req ? (req_ok ? req : NULL) :
+				       can_bios ? "legacy-bios" : os->can_uefi ? "uefi" : NULL;
 				reason = "legacy policy: legacy BIOS unless only UEFI is possible";
 				mode_rule = "BOOT-008";
 				r->gpt_to_mbr = false;
 			}
-			fix(x, "the guest has no boot loader for the requested or any mode");
-			status(x, "ClientError: Unable to determine the boot mode");
+			if (x->verdict != VMIE_V_FAIL) {
+				/* a decision taken: nothing to fix */
+			} else if (bo.limit[0]) {
+				fix(x, "import with --boot-mode uefi, or meet the conversion's "
+				    "limits (VHDX, at most 2 TiB, at most 3 partitions besides "
+				    "the MSR, a basic disk)");
+				status(x, "ClientError: Legacy BIOS needs the GPT boot volume "
+				       "converted to MBR, which is not possible: %s", bo.limit);
+			} else {
+				fix(x, "the guest has no boot loader for the requested or any mode");
+				status(x, "ClientError: Unable to determine the boot mode");
+			}
 		} else {
 			add(c, "BOOT-006", "Windows boot mode choice", VMIE_V_NA, "not a Windows guest");
 			if (req_valid && req && req_ok) {
@@ -1041,9 +1152,6 @@ static void rules_boot(struct ctx *c)
 		}
 
 		/* OS-009: Windows 11 needs UEFI */
-		char product[24] = "";
-		if (c->windows_os)
-			vmie_windows_product(os, product, sizeof product);
 		const struct vmie_policy_windows *row = product[0] ? windows_row(c, product) : NULL;
 		bool need = row && row->uefi_required;
 		x = add(c, "OS-009", "Windows 11 boots with UEFI",

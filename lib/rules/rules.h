@@ -100,21 +100,48 @@ void vmie_windows_product(const struct vmie_insp_os *os, char *out, size_t size)
 void vmie_windows_edition(const struct vmie_insp_os *os, char *out, size_t size);
 bool vmie_windows_is_server(const struct vmie_insp_os *os);
 
-/* BOOT-006: the boot mode for a Windows guest that supports both modes, and
- * whether its GPT boot volume is converted to MBR. */
+/* BOOT-006: the boot mode of a Windows guest, and whether its GPT boot
+ * volume is converted to MBR (docs/windows-boot.md).  "Compatible with
+ * both" is can_uefi && (can_bios || (bios_after_mbr && !uefi_only)).  On
+ * a GPT disk legacy BIOS is only possible through the conversion, so it is chosen (or granted to
+ * --boot-mode legacy-bios) only when the conversion's limits hold: VHDX,
+ * at most 2 TiB, at most 3 partitions in the MBR, not dynamic, every
+ * partition carried by an MBR entry. */
 struct vmie_boot006_in {
-	bool can_bios, can_uefi;
+	/* can_bios: a BIOS boot manager is installed (the active MBR
+	 * partition, or the ESP of a GPT disk after `bcdboot /f ALL`);
+	 * bios_after_mbr: GPT, the Windows volume holds the BIOS boot files
+	 * (inspection's fact of that name) */
+	bool can_bios, can_uefi, bios_after_mbr;
+	/* the Windows version boots with UEFI only (Windows 11, a policy
+	 * row with "uefi"): its BIOS files do not make it compatible with
+	 * both (an installed boot manager still does: it boots today, and
+	 * OS-009 judges the mode) */
+	bool uefi_only;
 	const char *requested;     /* NULL, "legacy-bios", "uefi" */
 	uint64_t disk_size;        /* boot disk virtual size */
+	/* MBR: primary entries.  GPT: the partitions the MBR would hold
+	 * (vmie_gpt_mbr_type KEEP); the ones it drops (the MSR) are in
+	 * dropped_partitions and are not counted against the limit of 3 */
 	unsigned primary_partitions;
+	unsigned dropped_partitions;
 	bool dynamic_disk;
 	bool vhdx;                 /* the image format is VHDX */
 	bool gpt;                  /* the boot disk is GPT */
+	/* GPT: why no MBR can describe the disk ("partition 5 (Storage
+	 * Spaces) has no MBR type", "partition 4 ends beyond 2^32
+	 * sectors"), or NULL */
+	const char *not_convertible;
 };
 struct vmie_boot006_out {
 	const char *mode;          /* "legacy-bios", "uefi" or NULL (error) */
 	bool gpt_to_mbr;
-	const char *reason;        /* static text explaining the choice */
+	/* the choice and why, with the limit and the counts */
+	char reason[240];
+	/* mode NULL because legacy BIOS needs the GPT-to-MBR conversion and
+	 * this limit forbids it ("not VHDX", "4 partitions in the MBR (the
+	 * MSR not counted), more than 3"...); "" otherwise */
+	char limit[160];
 };
 void vmie_boot006_decide(const struct vmie_boot006_in *in,
 			 struct vmie_boot006_out *out);

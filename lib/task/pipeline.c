@@ -1043,6 +1043,8 @@ static int modify(struct import *im, bool diff, struct vmie_modify_result *mr,
 		.policy = im->pol,
 		.disks = im->ov,
 		.n_disks = im->vm.n_img,
+		/* BOOT-006: the rules decided the GPT boot disk becomes MBR */
+		.gpt_to_mbr = im->rep && im->rep->gpt_to_mbr,
 	};
 	/* the policy's target: the Windows drivers that must start at boot */
 	const struct vmie_policy_set *bd =

@@ -8,7 +8,6 @@ hives.  File systems are made by the real tools (mke2fs -d, mkfs.btrfs
 sfdisk on sparse files with the file systems copied in at their offsets.
 """
 import os
-import shutil
 import struct
 import subprocess
 import tempfile
@@ -233,7 +232,9 @@ def mkntfs(src, img, size_mb, fixture, label='Windows'):
 def mkdisk(img, size_mb, label, parts, disk_id='0x12345678', boot_code=None,
            disk_guid=None):
     """parts: list of dict(fs=path or None, size_mb, type, bootable, uuid,
-    name).  Partitions are 1 MiB aligned, in order."""
+    name, attrs (GPT attribute bits as sfdisk names them:
+    "RequiredPartition,GUID:63")).  Partitions are 1 MiB aligned, in
+    order."""
     with open(img, 'wb') as f:
         f.truncate(size_mb * MiB)
     script = ['label: ' + label]
@@ -251,6 +252,8 @@ def mkdisk(img, size_mb, label, parts, disk_id='0x12345678', boot_code=None,
             line += ', uuid=' + p['uuid']
         if p.get('name'):
             line += ', name="%s"' % p['name']
+        if p.get('attrs'):
+            line += ', attrs="%s"' % p['attrs']
         script.append(line)
         offs.append(start)
         start += p['size_mb']
@@ -260,11 +263,25 @@ def mkdisk(img, size_mb, label, parts, disk_id='0x12345678', boot_code=None,
         for p, off in zip(parts, offs):
             if p.get('fs'):
                 with open(p['fs'], 'rb') as s:
-                    f.seek(off * MiB)
-                    shutil.copyfileobj(s, f, 4 * MiB)
+                    copy_sparse(s, f, off * MiB)
         if boot_code:
             f.seek(0)
             f.write(boot_code_bytes(boot_code))
+
+
+def copy_sparse(src, dst, at, chunk=64 * 1024):
+    """Copy file src into dst at byte at, leaving all-zero chunks as holes
+    of the (sparse) disk file."""
+    zero = bytes(chunk)
+    pos = at
+    while True:
+        b = src.read(chunk)
+        if not b:
+            break
+        if b != zero[:len(b)]:
+            dst.seek(pos)
+            dst.write(b)
+        pos += len(b)
 
 
 def boot_code_bytes(kind):

@@ -14,6 +14,7 @@ against `vmie inspect --json` by check: dotted paths into the first OS
 systems ("fs.N.type").
 """
 import fcntl
+import hashlib
 import json
 import os
 import shutil
@@ -798,12 +799,47 @@ def bcd(path, ems=False):
     g.hive(path, 'HKEY_LOCAL_MACHINE\\BCD00000000', el)
 
 
+# GPT type GUIDs of a Windows disk
+T_ESP = 'C12A7328-F81F-11D2-BA4B-00A0C93EC93B'
+T_MSR = 'E3C9E316-0B5C-4DB8-817D-F92DF00215AE'
+T_DATA = 'EBD0A0A2-B9E5-4433-87C0-68B6B72699C7'
+T_RECOVERY = 'DE94BBA4-06D1-4D40-A16A-BFD50179D6AC'
+
+
+def pcat_files(r, sysroot='Windows', upper=False):
+    """What a BIOS boot needs on the Windows volume of a UEFI install:
+    the PCAT boot manager bcdboot copies to a BIOS system partition, its
+    resources, and the BIOS boot application winload.exe (next to the
+    UEFI one, winload.efi).  upper: the names in upper case (Windows
+    matches them case-insensitively, so must inspection)."""
+    up = str.upper if upper else str
+    g.w(r, sysroot + up('/Boot/PCAT/bootmgr'),
+        b'BOOTMGR phony PCAT boot manager\0'.ljust(8192, b'\xcc'))
+    g.w(r, sysroot + up('/Boot/PCAT/en-US/bootmgr.exe.mui'),
+        'MZ bootmgr.exe.mui')
+    g.w(r, sysroot + up('/Boot/PCAT/memtest.exe'), 'MZ memtest')
+    # (System32 itself keeps its name: one directory, as on Windows)
+    g.w(r, sysroot + '/System32/' + up('winload.exe'), 'MZ winload.exe')
+    g.w(r, sysroot + '/System32/' + up('winload.efi'), 'MZ winload.efi')
+
+
 def win_guest(work, fixture, uefi=True, ems=False, sysroot='Windows',
-              ntldr=False, **hv):
+              ntldr=False, pcat=False, recovery=False, data_parts=0,
+              dyn=False, **hv):
+    """A phony Windows.  UEFI: GPT with ESP (40 MiB FAT32), MSR (16 MiB),
+    C: (64 MiB NTFS); with recovery a Windows RE partition (16 MiB NTFS,
+    type DE94BBA4, attributes RequiredPartition + no drive letter) after
+    C:, then data_parts more NTFS data partitions (16 MiB each); pcat: the
+    BIOS boot files on C: (pcat_files; 'upper': in upper case); dyn: C:
+    is a simple volume of a dynamic (LDM) GPT disk after the ESP and MSR
+    (tests/part/ldm/mkldm.py).
+    Not UEFI: MBR with an active System Reserved partition (or ntldr)."""
     r = os.path.join(work, 'c')
     win_tree(r, sysroot)
     win_hives(r, sysroot, **hv)
     g.w(r, sysroot + '/System32/ntoskrnl.exe', 'MZ')
+    if pcat:
+        pcat_files(r, sysroot, upper=pcat == 'upper')
     c = os.path.join(work, 'c.fs')
     if uefi:
         e = os.path.join(work, 'esp.d')
@@ -813,13 +849,35 @@ def win_guest(work, fixture, uefi=True, ems=False, sysroot='Windows',
         ef = os.path.join(work, 'esp.fs')
         g.mkfat(e, ef, 40, volid='5A5A1234', label='SYSTEM')
         g.mkntfs(r, c, 64, fixture)
-        g.mkdisk(os.path.join(work, 'disk.img'), 128, 'gpt', [
-            dict(fs=ef, size_mb=40, type='C12A7328-F81F-11D2-BA4B-00A0C93EC93B',
-                 name='EFI system partition'),
-            dict(size_mb=16, type='E3C9E316-0B5C-4DB8-817D-F92DF00215AE',
-                 name='Microsoft reserved partition'),
-            dict(fs=c, size_mb=64, type='EBD0A0A2-B9E5-4433-87C0-68B6B72699C7',
-                 name='Basic data partition')])
+        esp_p = dict(fs=ef, size_mb=40, type=T_ESP,
+                     name='EFI system partition')
+        msr_p = dict(size_mb=16, type=T_MSR,
+                     name='Microsoft reserved partition')
+        if dyn:
+            win_dyn(work, esp_p, msr_p, c)
+            return
+        parts = [esp_p, msr_p,
+                 dict(fs=c, size_mb=64, type=T_DATA,
+                      name='Basic data partition')]
+        if recovery:
+            re_d = os.path.join(work, 'recovery.d')
+            g.w(re_d, '/Recovery/WindowsRE/Winre.wim', 'MSWIM\0\0\0')
+            g.w(re_d, '/Recovery/WindowsRE/ReAgent.xml', '<WindowsRE/>')
+            rf = os.path.join(work, 'recovery.fs')
+            g.mkntfs(re_d, rf, 16, fixture, label='Recovery')
+            parts.append(dict(fs=rf, size_mb=16, type=T_RECOVERY,
+                              name='Basic data partition',
+                              attrs='RequiredPartition,GUID:63'))
+        for k in range(data_parts):
+            dd = os.path.join(work, 'data%d.d' % k)
+            g.w(dd, '/readme.txt', 'data volume %d\r\n' % k)
+            df = os.path.join(work, 'data%d.fs' % k)
+            g.mkntfs(dd, df, 16, fixture, label='Data%d' % k)
+            parts.append(dict(fs=df, size_mb=16, type=T_DATA,
+                              name='Basic data partition'))
+        used = 1 + sum(p['size_mb'] for p in parts)
+        g.mkdisk(os.path.join(work, 'disk.img'), max(128, used + 7), 'gpt',
+                 parts)
     else:
         s = os.path.join(work, 'sr')
         if ntldr:
@@ -839,6 +897,22 @@ def win_guest(work, fixture, uefi=True, ems=False, sysroot='Windows',
         g.mkdisk(os.path.join(work, 'disk.img'), 96, 'dos', [
             dict(fs=sf, size_mb=16, type='7', bootable=True),
             dict(fs=c, size_mb=64, type='7')], boot_code='windows')
+
+
+def win_dyn(work, esp_p, msr_p, c):
+    """A dynamic GPT boot disk as Windows leaves it: ESP, MSR, then the
+    LDM metadata and data partitions; C: is a simple volume (hint C:) in
+    the LDM data area (built by tests/part/ldm/mkldm.py)."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(
+        __file__)), '..', 'part', 'ldm'))
+    import mkldm
+    out = os.path.join(work, 'ldm')
+    mkldm.build(dict(group=dict(mkldm.GROUP, name='WIN10-PC-Dg0'), disks=[
+        dict(size_mb=160, label='gpt', prefix=[esp_p, msr_p])], volumes=[
+        dict(name='Volume1', type='simple', size_mb=64, hint='C:',
+             content=c, extents=[dict(disk=0, start_mb=1, size_mb=64)])]),
+        out)
+    os.rename(os.path.join(out, 'disk0.img'), os.path.join(work, 'disk.img'))
 
 
 WIN = {
@@ -910,6 +984,52 @@ WIN = {
                    itype='Client', build='22631'),
               {'os.product_name': 'Windows 11 Pro', 'os.windows.build': 22631,
                'os.boot.can_uefi': True}),
+    # BOOT-006 (tests/rules/e2e/check-boot006.sh): a Windows 10 UEFI
+    # install on GPT that carries the BIOS boot files (compatible with
+    # both modes): ESP, MSR, C:, Windows RE (3 partitions in an MBR)...
+    'win10-gpt': (dict(product='Windows 10 Enterprise', edition='Enterprise',
+                       itype='Client', build='19045', pcat=True,
+                       recovery=True, hostname='WIN10-GPT'), {
+        'os.product_name': 'Windows 10 Enterprise', 'os.windows.build': 19045,
+        'os.boot.bios_after_mbr': True, 'os.boot.bootmgr_bios': False,
+        'os.boot.bootmgr_efi': True, 'os.boot.can_bios': True,
+        'os.boot.can_uefi': True, 'os.root_device': 'disk0p3',
+        'os.boot.esp_device': 'disk0p1',
+        'disk.0.partition_table.type': 'gpt',
+        'disk.0.partition_table.partitions.len': 4,
+        'disk.0.partition_table.partitions.3.kind': 'ms-recovery',
+        'fs.2.type': 'ntfs', 'fs.3.type': 'ntfs', 'fs.3.label': 'Recovery'}),
+    # ... with one more data partition (4 in an MBR: stays GPT); the BIOS
+    # boot files named in upper case (\Windows\BOOT\PCAT\BOOTMGR,
+    # \Windows\System32\WINLOAD.EXE)
+    'win10-gpt-4prim': (dict(product='Windows 10 Enterprise',
+                             edition='Enterprise', itype='Client',
+                             build='19045', pcat='upper', recovery=True,
+                             data_parts=1), {
+        'os.boot.bios_after_mbr': True, 'os.boot.can_bios': True,
+        'disk.0.partition_table.partitions.len': 5,
+        'fs.4.label': 'Data0'}),
+    # ... on a dynamic disk (C: a simple LDM volume)
+    'win10-gpt-dyn': (dict(product='Windows 10 Enterprise',
+                           edition='Enterprise', itype='Client',
+                           build='19045', pcat=True, dyn=True), {
+        'os.boot.bios_after_mbr': True, 'os.boot.can_uefi': True,
+        'os.root_device': 'disk0:ldm:Volume1',
+        'disk.0.partition_table.type': 'gpt',
+        'disk.0.partition_table.ldm': True}),
+    # Windows 11 (its registry still says "Windows 10"): the same files,
+    # but UEFI only (vmie check, OS-009)
+    'win11-gpt': (dict(product='Windows 10 Pro', edition='Professional',
+                       itype='Client', build='22631', pcat=True,
+                       recovery=True), {
+        'os.product_name': 'Windows 11 Pro', 'os.windows.build': 22631,
+        'os.boot.bios_after_mbr': True, 'os.boot.can_uefi': True}),
+    # no BIOS boot files: not compatible with BIOS
+    'win10-gpt-nopcat': (dict(product='Windows 10 Enterprise',
+                              edition='Enterprise', itype='Client',
+                              build='19045', recovery=True), {
+        'os.boot.bios_after_mbr': False, 'os.boot.can_bios': False,
+        'os.boot.can_uefi': True}),
     'nano2016': (dict(product='Windows Server 2016 Datacenter',
                       edition='ServerDatacenterNano', itype='Nano Server',
                       build='14393'),
@@ -929,13 +1049,36 @@ for _n, (_kw, _exp) in WIN.items():
 
 # ----------------------------------------------------------------- main
 
+# builders outside this file and guestlib.py (whose text keys the cache):
+# an image made with another version of them is made again
+DEPS = {'win10-gpt-dyn': ['../part/ldm/mkldm.py']}
+
+
+def deps_stamp(name):
+    h = hashlib.sha256()
+    for d in DEPS.get(name, ()):
+        with open(os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               d), 'rb') as f:
+            h.update(f.read())
+    return h.hexdigest()
+
+
 def build(cache, name, fixture=None):
     fn, _ = GUESTS[name]
     os.makedirs(cache, exist_ok=True)
     out = os.path.join(cache, name + '.img')
     more = os.path.join(cache, name + '.more')   # further disks, if any
+    stamp = os.path.join(cache, name + '.deps')
     with open(os.path.join(cache, '.lock-' + name), 'w') as lk:
         fcntl.flock(lk, fcntl.LOCK_EX)
+        if name in DEPS and os.path.exists(out):
+            try:
+                with open(stamp) as f:
+                    fresh = f.read() == deps_stamp(name)
+            except OSError:
+                fresh = False
+            if not fresh:
+                os.unlink(out)
         if os.path.exists(out):
             return ' '.join([out] + (open(more).read().split()
                                      if os.path.exists(more) else []))
@@ -955,6 +1098,9 @@ def build(cache, name, fixture=None):
             if extra:
                 with open(more, 'w') as f:
                     f.write(' '.join(extra))
+            if name in DEPS:
+                with open(stamp, 'w') as f:
+                    f.write(deps_stamp(name))
             os.rename(os.path.join(work, 'disk.img'), out)
         finally:
             shutil.rmtree(work, ignore_errors=True)

@@ -16,6 +16,7 @@
 
 static struct vmie_policy *cur, *leg;
 
+#define MIB ((uint64_t)1 << 20)
 #define GIB ((uint64_t)1 << 30)
 #define TIB ((uint64_t)1 << 40)
 
@@ -678,7 +679,11 @@ static void test_boot(void **s)
  * disk size on both sides of each threshold (2 TiB: "smaller than 2 TB"
  * picks BIOS, "2 TiB or smaller" converts) and 0 to 5 primary partitions
  * (4 and 3 are the limits).  The expected values are written out from the
- * seed's two sentences, independently of decide.c. */
+ * seed's two sentences and docs/windows-boot.md, independently of
+ * decide.c: compatible with both = UEFI and (a BIOS boot manager, or on
+ * GPT the BIOS boot files of a version that may boot with BIOS); on GPT
+ * legacy BIOS exists only through the conversion (VHDX, <= 2 TiB, <= 3
+ * partitions in the MBR, not dynamic, every partition has an MBR type). */
 static const uint64_t b6_sizes[] = { 100 * GIB, 2 * TIB - 512, 2 * TIB,
 				     2 * TIB + 512, 3 * TIB };
 #define B6_NSIZES (sizeof b6_sizes / sizeof *b6_sizes)
@@ -687,68 +692,115 @@ static void test_boot006_table(void **s)
 {
 	(void)s;
 	const char *reqs[] = { NULL, "legacy-bios", "uefi" };
-	unsigned n = 0, conversions = 0, bios_picks = 0;
+	unsigned n = 0, conversions = 0, bios_picks = 0, limits = 0;
 	for (int bios = 0; bios < 2; bios++)
 	for (int uefi = 0; uefi < 2; uefi++)
+	for (int files = 0; files < 2; files++)
+	for (int uonly = 0; uonly < 2; uonly++)
 	for (int ri = 0; ri < 3; ri++)
 	for (size_t si = 0; si < B6_NSIZES; si++)
 	for (unsigned prim = 0; prim <= 5; prim++)
 	for (int dyn = 0; dyn < 2; dyn++)
 	for (int vhdx = 0; vhdx < 2; vhdx++)
-	for (int gpt = 0; gpt < 2; gpt++) {
+	for (int gpt = 0; gpt < 2; gpt++)
+	for (int fits = 0; fits < 2; fits++) {
 		uint64_t size = b6_sizes[si];
+		unsigned dropped = prim % 2;       /* an MSR, or none */
 		struct vmie_boot006_in in = {
-			.can_bios = bios, .can_uefi = uefi, .requested = reqs[ri],
-			.disk_size = size, .primary_partitions = prim,
+			.can_bios = bios, .can_uefi = uefi,
+			.bios_after_mbr = files, .uefi_only = uonly,
+			.requested = reqs[ri], .disk_size = size,
+			.primary_partitions = prim, .dropped_partitions = dropped,
 			.dynamic_disk = dyn, .vhdx = vhdx, .gpt = gpt,
+			.not_convertible = fits ? NULL :
+				"partition 5 (Storage Spaces) has no MBR type",
 		};
 		struct vmie_boot006_out out;
 		vmie_boot006_decide(&in, &out);
 		n++;
-		/* the mode: a request wins if the guest supports it (else no
-		 * mode: BOOT-002 fails); both modes: legacy BIOS when the
-		 * disk is under 2 TiB, at most 4 primaries, not dynamic and
-		 * VHDX, else UEFI; one mode: that one; none: no mode */
+		bool b = bios || (gpt && files && !uonly);
+		bool conv_ok = vhdx && size <= 2 * TIB && !dyn && prim <= 3 && fits;
 		const char *want;
-		if (reqs[ri])
-			want = (ri == 2 ? uefi : bios) ? reqs[ri] : NULL;
-		else if (bios && uefi)
-			want = size < 2 * TIB && prim <= 4 && !dyn && vhdx ?
-			       "legacy-bios" : "uefi";
-		else
-			want = uefi ? "uefi" : bios ? "legacy-bios" : NULL;
+		bool conv = false, limited = false;
+		if (ri == 2) {
+			want = uefi ? "uefi" : NULL;
+		} else if (ri == 1) {
+			want = !b ? NULL : !gpt ? "legacy-bios" :
+			       conv_ok ? "legacy-bios" : NULL;
+			conv = b && gpt && conv_ok;
+			limited = b && gpt && !conv_ok;
+		} else if (b && uefi) {
+			if (gpt) {
+				conv = conv_ok && size < 2 * TIB;
+				want = conv ? "legacy-bios" : "uefi";
+			} else {
+				want = size < 2 * TIB && prim <= 4 && !dyn && vhdx ?
+				       "legacy-bios" : "uefi";
+			}
+		} else if (uefi) {
+			want = "uefi";
+		} else if (b) {
+			want = !gpt || conv_ok ? "legacy-bios" : NULL;
+			conv = gpt && conv_ok;
+			limited = gpt && !conv_ok;
+		} else {
+			want = NULL;
+		}
 		if (!want) {
 			if (out.mode)
 				fail_msg("case %u: mode %s, want none", n, out.mode);
 		} else if (!out.mode || strcmp(out.mode, want)) {
-			fail_msg("case %u (bios %d uefi %d req %s size %llu prim %u "
-				 "dyn %d vhdx %d gpt %d): mode %s, want %s", n, bios,
-				 uefi, reqs[ri] ? reqs[ri] : "-",
+			fail_msg("case %u (bios %d uefi %d files %d uefi-only %d "
+				 "req %s size %llu prim %u dyn %d vhdx %d gpt %d "
+				 "fits %d): mode %s, want %s", n, bios, uefi, files,
+				 uonly, reqs[ri] ? reqs[ri] : "-",
 				 (unsigned long long)size, prim, dyn, vhdx, gpt,
-				 out.mode ? out.mode : "none", want);
+				 fits, out.mode ? out.mode : "none", want);
 		}
-		/* the GPT boot volume of a UEFI-compatible Windows booted with
-		 * BIOS is converted when: VHDX, 2 TiB or smaller, at most 3
-		 * primary partitions, not dynamic */
-		bool conv = want && !strcmp(want, "legacy-bios") && gpt && uefi &&
-			    vhdx && size <= 2 * TIB && prim <= 3 && !dyn;
 		if (out.gpt_to_mbr != conv)
 			fail_msg("case %u: gpt_to_mbr %d, want %d", n, out.gpt_to_mbr, conv);
-		assert_non_null(out.reason);
+		/* a refusal by a conversion limit names the first one that
+		 * fails, in the seed's order, with the count */
+		if (limited != (out.limit[0] != 0))
+			fail_msg("case %u: limit '%s', want %s", n, out.limit,
+				 limited ? "one" : "none");
+		if (limited) {
+			const char *lim = !vhdx ? "not VHDX" : size > 2 * TIB ?
+					  "larger than 2 TiB" : dyn ? "dynamic disk" :
+					  prim > 3 ? "more than 3" : "Storage Spaces";
+			if (!strstr(out.limit, lim) || !strstr(out.reason, lim))
+				fail_msg("case %u: limit '%s' / reason '%s' lacks '%s'",
+					 n, out.limit, out.reason, lim);
+			if (prim > 3 && vhdx && size <= 2 * TIB && !dyn) {
+				char cnt[32];
+				snprintf(cnt, sizeof cnt, "%u partitions", prim);
+				assert_non_null(strstr(out.limit, cnt));
+				assert_true(!dropped ==
+					    !strstr(out.limit, "MSR not counted"));
+			}
+			limits++;
+		}
+		if (conv)
+			assert_non_null(strstr(out.reason, "in the MBR"));
+		if (b && !bios && uefi && !ri && want && !strcmp(want, "uefi"))
+			assert_null(strstr(out.reason, "UEFI only"));
+		if (files && gpt && uonly && !bios && uefi && !ri)
+			assert_non_null(strstr(out.reason, "UEFI only"));
 		assert_true(out.reason[0] != 0);
 		conversions += conv;
-		bios_picks += !reqs[ri] && bios && uefi && want && want[0] == 'l';
+		bios_picks += !reqs[ri] && b && uefi && want && want[0] == 'l';
 	}
-	/* the loops are the whole input space: 2*2*3*5*6*2*2*2 */
-	assert_int_equal(n, 2 * 2 * 3 * B6_NSIZES * 6 * 2 * 2 * 2);
-	assert_true(conversions > 0 && bios_picks > 0);
+	/* the loops are the whole input space */
+	assert_int_equal(n, 2 * 2 * 2 * 2 * 3 * B6_NSIZES * 6 * 2 * 2 * 2 * 2);
+	assert_true(conversions > 0 && bios_picks > 0 && limits > 0);
 }
 
 /* BOOT-006 through the engine: a Windows guest compatible with both
  * modes, over every image format, partitioning, partition count, size
  * and dynamic-disk flag of its boot disk: the report's decision is
  * vmie_boot006_decide's on the facts the engine must gather (the boot
- * disk's format, its primary partitions, its LDM flag). */
+ * disk's format, its partitions as an MBR would hold them: on GPT the
+ * second partition is an MSR, dropped and not counted; its LDM flag). */
 static void test_boot006_engine(void **s)
 {
 	(void)s;
@@ -771,24 +823,42 @@ static void test_boot006_engine(void **s)
 		for (unsigned i = 1; i < np; i++)
 			f->parts[0][i] = (struct vmie_partition){ .number = i + 1,
 				.mbr_type = gpt ? 0 : 0x07 };
+		if (gpt) {
+			for (unsigned i = 0; i < np; i++)
+				strcpy(f->parts[0][i].type_guid, i == 1 ?
+				       "e3c9e316-0b5c-4db8-817d-f92df00215ae" :
+				       "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7");
+			f->parts[0][0].mbr_type = 0;
+		}
 		f->os[0].can_uefi = f->os[0].bootmgr_efi = true;
 		f->o.boot_mode = req == 1 ? "legacy-bios" : req == 2 ? "uefi" : NULL;
+		unsigned kept = gpt && np >= 2 ? np - 1 : np;
 		struct vmie_boot006_in in = {
 			.can_bios = true, .can_uefi = true, .requested = f->o.boot_mode,
-			.disk_size = sizes[si], .primary_partitions = np,
+			.disk_size = sizes[si], .primary_partitions = kept,
+			.dropped_partitions = gpt && np >= 2,
 			.dynamic_disk = dyn, .vhdx = fi == 0, .gpt = gpt,
 		};
 		struct vmie_boot006_out want;
 		vmie_boot006_decide(&in, &want);
 		struct vmie_check_report *r = run(f, cur);
-		assert_string_equal(r->boot_mode, want.mode);
-		assert_string_equal(r->boot_mode_rule, "BOOT-006");
+		assert_string_equal(r->boot_mode, want.mode ? want.mode : "");
+		assert_string_equal(r->boot_mode_rule, want.mode ? "BOOT-006" : "");
 		assert_int_equal(r->gpt_to_mbr, want.gpt_to_mbr);
 		const struct vmie_rule_result *x = vmie_report_find(r, "BOOT-006");
-		assert_int_equal(x->verdict, VMIE_V_INFO);
+		assert_int_equal(x->verdict, want.mode ? VMIE_V_INFO : VMIE_V_FAIL);
 		assert_non_null(strstr(x->evidence, want.reason));
 		if (want.gpt_to_mbr)
 			assert_non_null(strstr(x->evidence, "converted to MBR"));
+		if (gpt)        /* the partitions as the MBR would hold them */
+			assert_non_null(strstr(x->evidence, np >= 2 ?
+				"p2 MSR dropped" : "p1 Microsoft basic data 0x07"));
+		if (!want.mode) {
+			/* only a conversion limit refuses a guest with both */
+			assert_true(gpt && req == 1 && want.limit[0]);
+			assert_non_null(strstr(x->status_message, want.limit));
+			assert_non_null(strstr(x->status_message, "converted to MBR"));
+		}
 		vmie_check_report_free(r);
 		/* the older policy has no automatic choice: BIOS unless asked */
 		r = run(f, leg);
@@ -799,6 +869,153 @@ static void test_boot006_engine(void **s)
 		vmie_check_report_free(r);
 		free(f);
 	}
+}
+
+/* BOOT-006 on facts a GPT Windows guest gives: the BIOS boot files on the
+ * Windows volume (bios_after_mbr) make a Windows 10 compatible with both,
+ * not a Windows 11; the partitions counted are those the MBR would hold
+ * (ESP kept, MSR dropped); a partition no MBR can hold refuses the
+ * conversion. */
+static void test_boot006_gpt_facts(void **s)
+{
+	(void)s;
+	static const char *const esp = "c12a7328-f81f-11d2-ba4b-00a0c93ec93b",
+		*msr = "e3c9e316-0b5c-4db8-817d-f92df00215ae",
+		*data = "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7",
+		*rec = "de94bba4-06d1-4d40-a16a-bfd50179d6ac",
+		*spaces = "e75caf8f-f680-4cee-afa3-b001e56efc2d";
+	struct fixture *f = good_windows();
+	strcpy(f->os[0].product_name, "Windows 10 Enterprise");
+	strcpy(f->os[0].installation_type, "Client");
+	strcpy(f->os[0].edition, "Enterprise");
+	f->os[0].build = 19045;
+	f->os[0].bootmgr_bios = false;
+	f->os[0].bios_after_mbr = true;
+	f->os[0].can_bios = true;      /* as inspection sets it */
+	f->os[0].can_uefi = f->os[0].bootmgr_efi = true;
+	f->disks[0].pt.type = VMIE_PT_GPT;
+	f->disks[0].pt.n_parts = 4;
+	const char *types[] = { esp, msr, data, rec };
+	for (unsigned i = 0; i < 4; i++) {
+		f->parts[0][i] = (struct vmie_partition){ .number = i + 1,
+			.start = (1 + 64 * i) * MIB, .size = 64 * MIB };
+		strcpy(f->parts[0][i].type_guid, types[i]);
+	}
+	struct vmie_check_report *r = run(f, cur);
+	assert_string_equal(r->boot_mode, "legacy-bios");
+	assert_true(r->gpt_to_mbr);
+	const struct vmie_rule_result *x = vmie_report_find(r, "BOOT-006");
+	assert_non_null(strstr(x->evidence, "3 partitions in the MBR (at most 3; the MSR not counted)"));
+	assert_non_null(strstr(x->evidence, "p1 EFI system partition 0xef"));
+	assert_non_null(strstr(x->evidence, "p4 Windows recovery 0x27"));
+	assert_non_null(strstr(vmie_report_find(r, "BOOT-001")->evidence,
+			       "after GPT-to-MBR conversion"));
+	vmie_check_report_free(r);
+
+	/* --boot-mode uefi: no conversion */
+	f->o.boot_mode = "uefi";
+	r = run(f, cur);
+	assert_string_equal(r->boot_mode, "uefi");
+	assert_false(r->gpt_to_mbr);
+	vmie_check_report_free(r);
+	f->o.boot_mode = NULL;
+
+	/* a fourth partition in the MBR: stays GPT; asked for BIOS: fails
+	 * naming the limit */
+	f->parts[0][1].type_guid[0] = 0;
+	strcpy(f->parts[0][1].type_guid, data);
+	r = run(f, cur);
+	assert_string_equal(r->boot_mode, "uefi");
+	assert_false(r->gpt_to_mbr);
+	assert_non_null(strstr(vmie_report_find(r, "BOOT-006")->evidence,
+			       "4 partitions would be in the MBR, more than 3"));
+	vmie_check_report_free(r);
+	f->o.boot_mode = "legacy-bios";
+	r = run(f, cur);
+	assert_string_equal(r->boot_mode, "");
+	x = vmie_report_find(r, "BOOT-006");
+	assert_int_equal(x->verdict, VMIE_V_FAIL);
+	assert_non_null(strstr(x->status_message, "more than 3"));
+	assert_null(strstr(x->status_message, "Unable to determine"));
+	PASSES(f, cur, "BOOT-002");
+	vmie_check_report_free(r);
+	f->o.boot_mode = NULL;
+
+	/* a type no MBR byte carries */
+	strcpy(f->parts[0][1].type_guid, spaces);
+	f->disks[0].pt.n_parts = 3;     /* ESP, Storage Spaces, C: */
+	r = run(f, cur);
+	assert_string_equal(r->boot_mode, "uefi");
+	assert_non_null(strstr(vmie_report_find(r, "BOOT-006")->evidence,
+			       "partition 2 (Storage Spaces"));
+	vmie_check_report_free(r);
+
+	/* past 2^32 sectors: an MBR cannot reach it */
+	strcpy(f->parts[0][1].type_guid, msr);
+	f->parts[0][2].start = ((uint64_t)1 << 32) * 512 - MIB;
+	f->parts[0][2].size = 2 * MIB;
+	r = run(f, cur);
+	assert_string_equal(r->boot_mode, "uefi");
+	assert_non_null(strstr(vmie_report_find(r, "BOOT-006")->evidence,
+			       "partition 3 (Microsoft basic data) ends beyond 2^32"));
+	vmie_check_report_free(r);
+	f->parts[0][2].size = MIB;      /* its last sector is 2^32 - 1 */
+	r = run(f, cur);
+	assert_string_equal(r->boot_mode, "legacy-bios");
+	vmie_check_report_free(r);
+
+	/* Windows 11 with the same files: UEFI only, BOOT-002 refuses BIOS */
+	strcpy(f->os[0].product_name, "Windows 11 Pro");
+	f->os[0].build = 22631;
+	r = run(f, cur);
+	assert_string_equal(r->boot_mode, "uefi");
+	assert_false(r->gpt_to_mbr);
+	assert_non_null(strstr(vmie_report_find(r, "BOOT-006")->evidence, "UEFI only"));
+	assert_non_null(strstr(vmie_report_find(r, "BOOT-001")->evidence,
+			       "legacy BIOS: no"));
+	vmie_check_report_free(r);
+	PASSES(f, cur, "OS-009");
+	f->o.boot_mode = "legacy-bios";
+	FAILS(f, cur, "BOOT-002");
+	FAILS(f, cur, "BOOT-006");
+	free(f);
+}
+
+static void test_gpt_mbr_type(void **s)
+{
+	(void)s;
+	static const struct {
+		const char *guid, *fs, *ver;
+		int map;
+		uint8_t type;
+	} t[] = {
+		{ "C12A7328-F81F-11D2-BA4B-00A0C93EC93B", "vfat", "FAT32", VMIE_GPT_MBR_KEEP, 0xef },
+		{ "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7", "ntfs", "", VMIE_GPT_MBR_KEEP, 0x07 },
+		{ "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7", "vfat", "FAT32", VMIE_GPT_MBR_KEEP, 0x0c },
+		{ "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7", "vfat", "FAT16", VMIE_GPT_MBR_KEEP, 0x0e },
+		{ "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7", "vfat", "FAT12", VMIE_GPT_MBR_KEEP, 0x01 },
+		{ "ebd0a0a2-b9e5-4433-87c0-68b6b72699c7", NULL, NULL, VMIE_GPT_MBR_KEEP, 0x07 },
+		{ "de94bba4-06d1-4d40-a16a-bfd50179d6ac", "ntfs", "", VMIE_GPT_MBR_KEEP, 0x27 },
+		{ "e3c9e316-0b5c-4db8-817d-f92df00215ae", "", "", VMIE_GPT_MBR_DROP, 0 },
+		{ "5808c8aa-7e8f-42e0-85d2-e1e90434cfb3", "", "", VMIE_GPT_MBR_NONE, 0 },
+		{ "af9b60a0-1431-4f62-bc68-3311714a69ad", "", "", VMIE_GPT_MBR_NONE, 0 },
+		{ "21686148-6449-6e6f-744e-656564454649", "", "", VMIE_GPT_MBR_NONE, 0 },
+		{ "0fc63daf-8483-4772-8e79-3d69d8477de4", "ext4", "", VMIE_GPT_MBR_KEEP, 0x83 },
+		{ "01234567-89ab-cdef-0123-456789abcdef", "ntfs", "", VMIE_GPT_MBR_NONE, 0 },
+		{ "", "", "", VMIE_GPT_MBR_NONE, 0 },
+	};
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+		uint8_t b = 0x55;
+		const char *what = NULL;
+		int m = vmie_gpt_mbr_type(t[i].guid, t[i].fs, t[i].ver, &b, &what);
+		if (m != t[i].map || b != t[i].type)
+			fail_msg("%s %s: map %d type 0x%02x, want %d 0x%02x",
+				 t[i].guid, t[i].fs ? t[i].fs : "-", m, b,
+				 t[i].map, t[i].type);
+		assert_non_null(what);
+	}
+	assert_int_equal(vmie_gpt_mbr_type(NULL, NULL, NULL, NULL, NULL),
+			 VMIE_GPT_MBR_NONE);
 }
 
 /* vmie_license_decide over its whole input space: OS kind x every
@@ -1319,6 +1536,8 @@ int main(void)
 		cmocka_unit_test(test_boot),
 		cmocka_unit_test(test_boot006_table),
 		cmocka_unit_test(test_boot006_engine),
+		cmocka_unit_test(test_boot006_gpt_facts),
+		cmocka_unit_test(test_gpt_mbr_type),
 		cmocka_unit_test(test_license_decide_table),
 		cmocka_unit_test(test_license_engine_table),
 		cmocka_unit_test(test_license_messages),

@@ -13,7 +13,8 @@ usage: mkldm.py FIXTURE OUTDIR      -> writes OUTDIR/<disk files> and
                                        fuzz corpus of lib/part
 
 A fixture is a disk group: disks (MBR with one 0x42 partition, or GPT with
-"LDM metadata" + "LDM data" partitions), volumes (simple, spanned, striped,
+"LDM metadata" + "LDM data" partitions, after the partitions of the disk's
+optional 'prefix' list: a boot disk's ESP and MSR), volumes (simple, spanned, striped,
 mirrored, raid5) with their extents, and optional damage (hostile
 fixtures).  Volume contents are a pattern that names the volume and the
 sector ("<name> sector <n>"), or a file (an NTFS image); the manifest
@@ -202,9 +203,12 @@ def layout(spec):
         d.setdefault('name', 'Disk%d' % (i + 1))
         d.setdefault('guid', str(uuid.UUID(int=0x1000 + i, version=4)))
         if d.get('label', 'mbr') == 'gpt':
-            d['cfg_start'] = 2048
-            d['data_start'] = 4096
-            d['data_size'] = n - 34 - 4096
+            # partitions before the LDM ones (a boot disk's ESP and MSR:
+            # d['prefix'], list of dict(size_mb, type, name, fs))
+            pre = sum(q['size_mb'] for q in d.get('prefix', ())) * MiB // SS
+            d['cfg_start'] = 2048 + pre
+            d['data_start'] = 4096 + pre
+            d['data_size'] = n - 34 - d['data_start']
         else:
             d['cfg_start'] = n - DB_SECTORS
             d['data_start'] = 63
@@ -366,12 +370,25 @@ def write_disk(path, g, d, area, writes, damage, index):
     with open(path, 'wb') as f:
         f.truncate(n * SS)
     if d.get('label') == 'gpt':
+        args, at, k = [], 2048, 0
+        for k, q in enumerate(d.get('prefix', ()), start=1):
+            end = at + q['size_mb'] * MiB // SS - 1
+            args += ['-n', '%d:%d:%d' % (k, at, end), '-t',
+                     '%d:%s' % (k, q['type']), '-c', '%d:%s' % (k, q['name'])]
+            if q.get('fs'):
+                with open(q['fs'], 'rb') as fs:
+                    writes = writes + [(at * SS, fs.read())]
+            at = end + 1
+        m, dd = k + 1, k + 2
         subprocess.run(['sgdisk', '-o', '-U', d.get('disk_uuid', str(
             uuid.UUID(int=0x3000 + index, version=4))),
-            '-n', '1:2048:4095', '-t', '1:' + TYPE_GUID_META,
-            '-c', '1:LDM metadata partition',
-            '-n', '2:4096:%d' % (n - 35), '-t', '2:' + TYPE_GUID_DATA,
-            '-c', '2:LDM data partition', path], check=True,
+            *args,
+            '-n', '%d:%d:%d' % (m, at, at + 2047),
+            '-t', '%d:%s' % (m, TYPE_GUID_META),
+            '-c', '%d:LDM metadata partition' % m,
+            '-n', '%d:%d:%d' % (dd, at + 2048, n - 35),
+            '-t', '%d:%s' % (dd, TYPE_GUID_DATA),
+            '-c', '%d:LDM data partition' % dd, path], check=True,
             stdout=subprocess.DEVNULL)
         ph_at = [d['cfg_start'] + DB_SECTORS - 1, d['cfg_start'] + 1856]
     else:
@@ -402,9 +419,12 @@ def write_disk(path, g, d, area, writes, damage, index):
             f.write(tocblock())
         f.seek((d['cfg_start'] + CFG_START) * SS)
         f.write(area)
-        for at, data in writes:
-            f.seek(at)
-            f.write(data)
+        for at, data in writes:     # all-zero chunks stay holes
+            for k in range(0, len(data), 65536):
+                piece = data[k:k + 65536]
+                if piece.count(0) != len(piece):
+                    f.seek(at + k)
+                    f.write(piece)
 
 
 # ---- tiny disks for the fuzz corpus of lib/part ----
