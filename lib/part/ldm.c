@@ -940,6 +940,12 @@ struct ldm_map {
 	unsigned n;
 	struct ldm_piece *p;    /* linear: sorted by start; striped: columns */
 	uint64_t chunk;         /* striped: bytes per chunk, 0 if linear */
+	/* writes go through (the import's guest changes, into the overlays
+	 * under the volume): simple, spanned and striped volumes; not a
+	 * mirror (one plex written would leave the other stale) nor RAID-5
+	 * (its parity would not follow) */
+	bool writable;
+	char type[16];
 };
 
 static int ldm_locate(struct vmie_image *img, uint64_t off, uint64_t max,
@@ -978,6 +984,20 @@ static int ldm_pread(struct vmie_image *img, void *buf, size_t len,
 		     uint64_t off, struct vmie_err *err)
 {
 	return part_mapped_pread(img, ldm_locate, buf, len, off, err);
+}
+
+static int ldm_pwrite(struct vmie_image *img, const void *buf, size_t len,
+		      uint64_t off, struct vmie_err *err)
+{
+	const struct ldm_map *m = img->priv;
+	if (!m->writable)
+		return VMIE_ERR(err, VMIE_EUNSUPP, "%s: a %s dynamic volume is "
+				"not written (its other copies or its parity "
+				"would not follow)", img->name, m->type);
+	if (off > img->size || len > img->size - off)
+		return VMIE_ERR(err, VMIE_ERANGE, "%s: write past the end of "
+				"the dynamic volume", img->name);
+	return part_mapped_pwrite(img, ldm_locate, buf, len, off, err);
 }
 
 static int ldm_block_status(struct vmie_image *img, uint64_t off,
@@ -1020,6 +1040,7 @@ static const struct vmie_image_driver ldm_driver = {
 	.name = "ldm",
 	.description = "Windows dynamic disk (LDM) volume",
 	.pread = ldm_pread,
+	.pwrite = ldm_pwrite,
 	.block_status = ldm_block_status,
 	.info = ldm_info,
 	.close = ldm_close,
@@ -1152,6 +1173,9 @@ static int ldm_open_plex(struct vmie_ldm_volume *v,
 	if (!m || !(m->p = calloc(n, sizeof *m->p)))
 		goto nomem;
 	m->chunk = chunk;
+	vmie_strlcpy(m->type, v->type, sizeof m->type);
+	m->writable = v->n_plexes == 1 && strcmp(v->type, "raid5") &&
+		      strcmp(v->type, "mirrored");
 	for (unsigned i = 0; i < n; i++) {
 		const struct ldm_member *d = &mem[mem_of[i]];
 		if (!chunk && (e[i].vol_off >= v->size ||

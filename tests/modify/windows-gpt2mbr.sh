@@ -26,7 +26,11 @@
 #   after that match the source and the volume
 # A Windows 7 guest (pre-8) with the policy's IDE drivers gets the
 # CriticalDeviceDatabase entries; a guest without the PCAT files is not
-# converted; the source is never written.
+# converted, nor are the other cases of BOOT-006 (mkguest.py's
+# win10-gpt-4prim in VHDX: 4 partitions in the MBR; win10-gpt in RAW: not
+# VHDX; win10-gpt-dyn in VHDX: a dynamic disk, whose Windows volume is
+# changed through its LDM volume): they import as UEFI with the table
+# unchanged; the source is never written.
 source "$SRCDIR/tests/functions.sh"
 source "$SRCDIR/tests/task/task.sh"
 need mkntfs ntfscat ntfsfix hivexget hivexregedit sfdisk sha256sum mkfs.fat mcopy qemu-img
@@ -39,82 +43,53 @@ P3=6c0e7b62-4d6e-4b0a-9e3e-0123456789ab     # the Windows partition
 P1=11111111-2222-4333-8444-555555555555     # the ESP
 
 cat > "$T/mkw10.py" <<'PYEOF'
-"""mkw10.py INSP WORK FIXTURE KIND P1 P3: a Windows 10 UEFI guest on GPT
-(KIND win10: ESP, MSR, Windows, recovery; win10-nopcat: no PCAT files;
-win7: Windows 7 SP1 x64 on GPT with the IDE drivers on demand)."""
+"""mkw10.py INSP WORK FIXTURE KIND P1 P3: the win10-gpt guest of
+mkguest.py (ESP, MSR, Windows with the PCAT files, recovery) with known
+partition and disk GUIDs, MountedDevices naming C: and the volumes by
+their GPT GUIDs, and the IDE drivers on demand.  KIND win10, win10-nopcat
+(no PCAT files) or win7 (Windows 7 SP1 x64 on GPT)."""
 import os
 import sys
+import uuid
 sys.path.insert(0, sys.argv[1])
 import mkguest  # noqa: E402
 g = mkguest.g
 work, fixture, kind, p1, p3 = sys.argv[2:7]
 os.makedirs(work, exist_ok=True)
-
-
-def guid_bytes(u):
-    import uuid
-    return uuid.UUID(u).bytes_le
-
-
-real_hive = g.hive
+real_hive, real_mkdisk = g.hive, g.mkdisk
 
 
 def hive(path, prefix, keys):
     if prefix.endswith('\\SYSTEM'):
         keys = dict(keys)
-        dm = b'DMIO:ID:' + guid_bytes(p3)
+        dm = b'DMIO:ID:' + uuid.UUID(p3).bytes_le
         # value names hold backslashes: doubled for the .reg file
         keys['MountedDevices'] = {
             r'\\DosDevices\\C:': dm,
             r'\\??\\Volume{0a1b2c3d-0000-0000-0000-000000000001}': dm,
             r'\\??\\Volume{0a1b2c3d-0000-0000-0000-000000000002}':
-            b'DMIO:ID:' + guid_bytes(p1)}
-        cs = 'ControlSet001\\Services\\'
+            b'DMIO:ID:' + uuid.UUID(p1).bytes_le}
         for s in ('intelide', 'atapi', 'stornvme'):
-            keys[cs + s] = {'Start': 3, 'Type': 1,
-                            'ImagePath': 'System32\\drivers\\%s.sys' % s}
+            keys['ControlSet001\\Services\\' + s] = {
+                'Start': 3, 'Type': 1,
+                'ImagePath': 'System32\\drivers\\%s.sys' % s}
     real_hive(path, prefix, keys)
 
 
-g.hive = hive
-r = os.path.join(work, 'c')
-mkguest.win_tree(r)
-if kind == 'win7':
-    mkguest.win_hives(r, product='Windows 7 Professional', edition='Professional',
-                      itype='Client', version='6.1', major=None, build='7601',
-                      csd='Service Pack 1')
-else:
-    mkguest.win_hives(r, product='Windows 10 Enterprise', edition='Enterprise',
-                      itype='Client', build='19045')
-g.w(r, 'Windows/System32/ntoskrnl.exe', 'MZ')
-g.w(r, 'Windows/System32/winload.exe', 'MZ winload.exe')
-g.w(r, 'Windows/System32/winload.efi', 'MZ winload.efi')
-if kind != 'win10-nopcat':
-    g.w(r, 'Windows/Boot/PCAT/bootmgr', b'BOOTMGR-PCAT' + bytes(range(256)) * 64)
-    g.w(r, 'Windows/Boot/PCAT/en-US/bootmgr.exe.mui', b'MZ mui en-US')
-g.w(r, 'Windows/Boot/EFI/bootmgfw.efi', 'MZ')
-e = os.path.join(work, 'esp.d')
-g.w(e, '/EFI/Microsoft/Boot/bootmgfw.efi', 'MZ')
-g.w(e, '/EFI/Boot/bootx64.efi', 'MZ')
-mkguest.bcd(g.w(e, '/EFI/Microsoft/Boot/BCD', ''))
-ef = os.path.join(work, 'esp.fs')
-g.mkfat(e, ef, 40, volid='5A5A1234', label='SYSTEM')
-c = os.path.join(work, 'c.fs')
-g.mkntfs(r, c, 64, fixture)
-rec = os.path.join(work, 'rec.d')
-g.w(rec, '/Recovery/WindowsRE/Winre.wim', 'WIM')
-rf = os.path.join(work, 'rec.fs')
-g.mkntfs(rec, rf, 16, fixture, label='Recovery')
-g.mkdisk(os.path.join(work, 'disk.img'), 160, 'gpt', [
-    dict(fs=ef, size_mb=40, type='C12A7328-F81F-11D2-BA4B-00A0C93EC93B',
-         name='EFI system partition', uuid=p1),
-    dict(size_mb=16, type='E3C9E316-0B5C-4DB8-817D-F92DF00215AE',
-         name='Microsoft reserved partition'),
-    dict(fs=c, size_mb=64, type='EBD0A0A2-B9E5-4433-87C0-68B6B72699C7',
-         name='Basic data partition', uuid=p3),
-    dict(fs=rf, size_mb=16, type='DE94BBA4-06D1-4D40-A16A-BFD50179D6AC',
-         name='Recovery')],
-    disk_guid='D15C0001-AAAA-4BBB-8CCC-0123456789AB')
+def mkdisk(img, size_mb, label, parts, **kw):
+    parts[0]['uuid'], parts[2]['uuid'] = p1, p3     # ESP, C:
+    real_mkdisk(img, size_mb, label, parts,
+                disk_guid='D15C0001-AAAA-4BBB-8CCC-0123456789AB')
+
+
+g.hive, g.mkdisk = hive, mkdisk
+kw = dict(mkguest.WIN['win10-gpt'][0])
+if kind == 'win10-nopcat':
+    kw['pcat'] = False
+elif kind == 'win7':
+    kw.update(product='Windows 7 Professional', edition='Professional',
+              version='6.1', major=None, build='7601', csd='Service Pack 1')
+mkguest.win_guest(work, fixture, **kw)
 PYEOF
 
 # part DISK N OUT: partition N of DISK (sfdisk -J) into OUT
@@ -278,7 +253,7 @@ ntfscat "$T/c.img" /bootmgr > "$T/bootmgr" || fail "no \\bootmgr"
 ntfscat "$T/src-c.img" /Windows/Boot/PCAT/bootmgr > "$T/src-bootmgr"
 cmp "$T/bootmgr" "$T/src-bootmgr" || fail "\\bootmgr is not the guest's PCAT bootmgr"
 ntfscat "$T/c.img" /Boot/en-US/bootmgr.exe.mui > "$T/mui" || fail "no \\Boot\\en-US\\bootmgr.exe.mui"
-[ "$(cat "$T/mui")" = "MZ mui en-US" ] || fail "bootmgr.exe.mui content"
+cmp "$T/mui" <(ntfscat "$T/src-c.img" /Windows/Boot/PCAT/en-US/bootmgr.exe.mui) || fail "bootmgr.exe.mui content"
 set -- $(change /bootmgr)
 [ "$1" = disk0p3 ] && [ "$2" = - ] && [ "$3" = - ] && [ "$4" = "$(sha "$T/bootmgr")" ] ||
 	{ cat "$T/journal.json" >&2; fail "journal of \\bootmgr: $*"; }
@@ -359,5 +334,35 @@ vt import-image --disk-containers "Format=VHDX,UserBucket={S3Bucket=imports,S3Ke
 [ "$(jget 'd["Status"]')" = completed ] || { cat "$T/out" "$T/err" >&2; fail "np import"; }
 VOL="$ST/volumes/$(jget 'd["SnapshotDetails"][0]["SnapshotId"]').raw"
 sfdisk -d "$VOL" | grep -q '^label: gpt' || fail "no-PCAT guest was converted"
+# ---- the other cases of BOOT-006, imported: the disk stays GPT (UEFI) ----
+# tablesig IMG: the partition table as sfdisk -d says it, without the
+# device names
+tablesig() { sfdisk -d "$1" | sed -e '/^device:/d' -e 's/^[^ ]* : //'; }
+for c in "win10-gpt-4prim VHDX" "win10-gpt RAW" "win10-gpt-dyn VHDX"; do
+	set -- $c
+	img=$(guest "$1")
+	if [ "$2" = VHDX ]; then
+		qemu-img convert -f raw -O vhdx "$img" "$BK/imports/$1.img" || fail "$1: convert"
+	else
+		cp "$img" "$BK/imports/$1.img"
+	fi
+	vt import-image --disk-containers "Format=$2,UserBucket={S3Bucket=imports,S3Key=$1.img}"
+	[ "$(jget 'd["Status"]')" = completed ] || { cat "$T/out" "$T/err" >&2; fail "$1 ($2): import"; }
+	ami=$(jget 'd["ImageId"]')
+	VOL="$ST/volumes/$(jget 'd["SnapshotDetails"][0]["SnapshotId"]').raw"
+	[ "$(tablesig "$VOL")" = "$(tablesig "$img")" ] || fail "$1 ($2): the partition table changed"
+	vt describe-images --image-ids "$ami"
+	[ "$(jget 'd["Images"][0]["BootMode"]')" = uefi ] || fail "$1 ($2): boot mode not uefi"
+	vt image-journal --image-id "$ami"
+	cp "$T/out" "$T/journal.json"
+	"$PY" - "$T/journal.json" <<'PYEOF' || { cat "$T/journal.json" >&2; fail "$1 ($2): journal"; }
+import json, sys
+c = json.load(open(sys.argv[1]))['Changes']
+assert not [x for x in c if x['Rule'] == 'BOOT-006'], 'a BOOT-006 change'
+assert [x for x in c if x['Rule'] == 'PREP-009'], 'no RealTimeIsUniversal change'
+PYEOF
+done
+# the dynamic disk's Windows volume was written through its LDM volume
+case "$(cat "$T/journal.json")" in *'disk0:ldm:'*) ;; *) fail "win10-gpt-dyn: the change is not on the dynamic volume" ;; esac
 store_clean "all"
 echo "ok"
