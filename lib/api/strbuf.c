@@ -1,5 +1,6 @@
 /* A capped growing buffer and URI escapes for the API layers (strbuf.h). */
 #include "api/strbuf.h"
+#include "core/util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -87,17 +88,6 @@ void vmie_strbuf_free(struct vmie_strbuf *b, bool wipe)
 	b->len = b->cap = 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 long vmie_percent_decode(const char *s, size_t len, bool plus_space,
 			 char *out)
 {
@@ -107,7 +97,7 @@ long vmie_percent_decode(const char *s, size_t len, bool plus_space,
 		if (s[i] == '%') {
 			if (len - i < 3)
 				return -1;
-			int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+			int hi = vmie_hexval(s[i + 1]), lo = vmie_hexval(s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			out[o++] = (char)(hi << 4 | lo);

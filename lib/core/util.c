@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <zlib.h>
 
 bool vmie_is_zero(const void *buf, size_t len)
@@ -113,6 +115,63 @@ void vmie_uuid_be(char *out, const uint8_t g[16])
 		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
 		 g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9],
 		 g[10], g[11], g[12], g[13], g[14], g[15]);
+}
+
+int vmie_hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+bool vmie_guid_ms_parse(const char *t, uint8_t g[16])
+{
+	/* text byte i -> stored byte: the first three fields reversed */
+	static const int at[16] = { 3, 2, 1, 0, 5, 4, 7, 6,
+				    8, 9, 10, 11, 12, 13, 14, 15 };
+	unsigned k = 0;
+	if (!t || strlen(t) != 36)
+		return false;
+	for (unsigned i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (t[i] != '-')
+				return false;
+			continue;
+		}
+		int a = vmie_hexval(t[i]), b = vmie_hexval(t[i + 1]);
+		if (a < 0 || b < 0 || k >= 16)
+			return false;
+		g[at[k++]] = (uint8_t)(a << 4 | b);
+		i++;
+	}
+	return k == 16;
+}
+
+int vmie_memfd_from(const char *name, const void *buf, size_t len,
+		    char *why, size_t wsize)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, wsize, "cannot hold it in memory (memfd_create: "
+			 "%s)", strerror(errno));
+		return -1;
+	}
+	const uint8_t *p = buf;
+	for (size_t w = 0; w < len;) {
+		ssize_t n = write(fd, p + w, len - w);
+		if (n <= 0) {
+			snprintf(why, wsize, "copy into memory: %s",
+				 n < 0 ? strerror(errno) : "short write");
+			close(fd);
+			return -1;
+		}
+		w += (size_t)n;
+	}
+	return fd;
 }
 
 int vmie_parse_size(const char *s, uint64_t *out)

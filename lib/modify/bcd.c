@@ -87,6 +87,7 @@
 
 #include "core/endian.h"
 #include "core/err.h"
+#include "core/util.h"
 #include "modify/bcd.h"
 
 /* ---- the empty hive ---------------------------------------------------- */
@@ -699,30 +700,6 @@ static bool bcd_locale_ok(const char *s)
 	return true;
 }
 
-/* ---- memfds ------------------------------------------------------------- */
-
-static int bcd_memfd(const char *name, const void *buf, size_t len,
-		     char *why, size_t wsize)
-{
-	int fd = memfd_create(name, MFD_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, wsize, "memfd_create: %s", strerror(errno));
-		return -1;
-	}
-	const uint8_t *p = buf;
-	for (size_t w = 0; w < len;) {
-		ssize_t n = write(fd, p + w, len - w);
-		if (n <= 0) {
-			snprintf(why, wsize, "write to a memfd: %s",
-				 n < 0 ? strerror(errno) : "short write");
-			close(fd);
-			return -1;
-		}
-		w += (size_t)n;
-	}
-	return fd;
-}
-
 int vmie_bcd_build_bios(const struct vmie_bcd_bios *b, void **out,
 			size_t *len, char *why, size_t wsize)
 {
@@ -782,7 +759,8 @@ int vmie_bcd_build_bios(const struct vmie_bcd_bios *b, void **out,
 	vmie_bcd_loader_guid(b->disk_signature, b->os_part_offset, loader);
 
 	hive_empty(empty);
-	if ((in = bcd_memfd("vmie-bcd", empty, sizeof empty, why, wsize)) < 0)
+	if ((in = vmie_memfd_from("vmie-bcd", empty, sizeof empty, why,
+				   wsize)) < 0)
 		return VMIE_EIO;
 	snprintf(p, sizeof p, "/proc/self/fd/%d", in);
 	errno = 0;

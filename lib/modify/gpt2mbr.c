@@ -440,44 +440,10 @@ int vmie_g2m_new_text(const struct vmie_g2m_plan *p, char *buf, size_t size)
 	return 0;
 }
 
-static int g2m_hex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 bool vmie_g2m_mounted_gpt(const char *g, uint8_t out[24])
 {
-	/* text: 8-4-4-4-12; binary: the first three fields little-endian */
-	static const int order[16] = { 3, 2, 1, 0, 5, 4, 7, 6,
-				       8, 9, 10, 11, 12, 13, 14, 15 };
-	uint8_t raw[16];
-	unsigned k = 0;
-	if (strlen(g) != 36)
-		return false;
-	for (unsigned i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23) {
-			if (g[i] != '-')
-				return false;
-			continue;
-		}
-		int a = g2m_hex(g[i]), b = g2m_hex(g[i + 1]);
-		if (a < 0 || b < 0 || k >= 16)
-			return false;
-		raw[k++] = (uint8_t)(a << 4 | b);
-		i++;
-	}
-	if (k != 16)
-		return false;
 	memcpy(out, "DMIO:ID:", 8);
-	for (unsigned i = 0; i < 16; i++)
-		out[8 + i] = raw[order[i]];
-	return true;
+	return vmie_guid_ms_parse(g, out + 8);
 }
 
 void vmie_g2m_mounted_mbr(uint32_t signature, uint64_t lba, uint8_t out[12])

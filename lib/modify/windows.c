@@ -658,30 +658,6 @@ static int win_ems(struct win *w, hive_h *h, struct win_edit *ed)
 
 /* ---- one hive ---- */
 
-/* A memory file holding len bytes of buf (fd, or -1 and why). */
-static int win_memfd(const void *buf, size_t len, char *why, size_t wsize)
-{
-	int fd = memfd_create("vmie-hive", MFD_CLOEXEC);
-	if (fd < 0) {
-		snprintf(why, wsize, "cannot hold it in memory (memfd_create: "
-			 "%s); vmie writes no guest data to host files",
-			 strerror(errno));
-		return -1;
-	}
-	const uint8_t *p = buf;
-	for (size_t w = 0; w < len;) {
-		ssize_t n = write(fd, p + w, len - w);
-		if (n <= 0) {
-			snprintf(why, wsize, "copy into memory: %s",
-				 n < 0 ? strerror(errno) : "short write");
-			close(fd);
-			return -1;
-		}
-		w += (size_t)n;
-	}
-	return fd;
-}
-
 /*
  * Change the hive at rel on g (guest path shown as path, on device) with
  * fn; keep its original, write it back, journal it under rule.  What
@@ -732,7 +708,8 @@ static void win_hive(struct win *w, struct vmie_guest *g, const char *device,
 			 "once and shut it down cleanly", seq1, seq2);
 		goto note;
 	}
-	if ((in = win_memfd(buf, len, why, sizeof why)) < 0)
+	if ((in = vmie_memfd_from("vmie-hive", buf, len, why,
+				   sizeof why)) < 0)
 		goto note;
 	snprintf(p, sizeof p, "/proc/self/fd/%d", in);
 	errno = 0;

@@ -71,6 +71,21 @@ v = eval(sys.argv[2])
 print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)' "$T/rec" "$2"
 }
 
+# snapshot_converting KEY: import-snapshot of bucket object imports/KEY
+# (RAW) on the current node, waited for until its conversion runs; the
+# task id in CID
+snapshot_converting() {
+	local i
+	awsu admin import-snapshot --disk-container "Format=RAW,UserBucket={S3Bucket=imports,S3Key=$1}"
+	[ "$RC" = 0 ] || { cat "$T/err" >&2; fail "import-snapshot $1: exit $RC"; }
+	CID=$(jget 'd["ImportTaskId"]')
+	for i in $(seq 300); do
+		[ "$(task_field "$CID" 'd["Vmie"].get("Stage")')" = convert ] && return 0
+		sleep 0.1
+	done
+	fail "import-snapshot $1: not converting after 30 s"
+}
+
 # wait_ended ID SECONDS: until the task has ended; prints its status
 wait_ended() {
 	local i st

@@ -22,14 +22,8 @@ head -c 64M /dev/urandom > "$BK/imports/big.raw"
 node_config '{"workers": 1}'
 VMIE_TEST_THROTTLE_MS=15000 node_start 1 unshare --uts sh -c 'hostname vmie-node-1 && exec "$@"' sh
 on 1
-awsu admin import-snapshot --disk-container "Format=RAW,UserBucket={S3Bucket=imports,S3Key=big.raw}"
-[ "$RC" = 0 ] || { cat "$T/err" >&2; fail "import-snapshot: exit $RC"; }
-id=$(jget 'd["ImportTaskId"]')
-for i in $(seq 300); do
-	[ "$(task_field "$id" 'd["Vmie"].get("Stage")')" = convert ] && break
-	sleep 0.1
-done
-[ "$(task_field "$id" 'd["Vmie"].get("Stage")')" = convert ] || fail "not converting"
+snapshot_converting big.raw
+id=$CID
 owner1=$(task_field "$id" 'd["Vmie"]["Owner"]')
 case "$owner1" in vmie-node-1:*) ;; *) fail "owner $owner1 is not node 1" ;; esac
 

@@ -67,14 +67,8 @@ node_config '{"workers": 1}'
 VMIE_TEST_THROTTLE_MS=3000 node_start 1
 node_start 2
 on 1
-awsu admin import-snapshot --disk-container "Format=RAW,UserBucket={S3Bucket=imports,S3Key=big.raw}"
-[ "$RC" = 0 ] || { cat "$T/err" >&2; fail "import-snapshot: exit $RC"; }
-sid=$(jget 'd["ImportTaskId"]')
-for i in $(seq 300); do
-	[ "$(task_field "$sid" 'd["Vmie"].get("Stage")')" = convert ] && break
-	sleep 0.1
-done
-[ "$(task_field "$sid" 'd["Vmie"].get("Stage")')" = convert ] || fail "not converting"
+snapshot_converting big.raw
+sid=$CID
 sleep 2
 pg_restart
 [ "$(pg_sql "SELECT status FROM vmie_records WHERE id = '$sid'")" = active ] ||

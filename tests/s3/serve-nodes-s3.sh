@@ -161,14 +161,8 @@ phase_faults() {
 	a3 s3 cp --quiet "$T/big.raw" s3://imports/big.raw || fail "aws s3 cp big.raw"
 	rm -f "$T/big.raw"
 	on 1
-	awsu admin import-snapshot --disk-container "Format=RAW,UserBucket={S3Bucket=imports,S3Key=big.raw}"
-	[ "$RC" = 0 ] || { cat "$T/err" >&2; fail "import-snapshot: exit $RC"; }
-	rid=$(jget 'd["ImportTaskId"]')
-	for i in $(seq 300); do
-		[ "$(task_field "$rid" 'd["Vmie"].get("Stage")')" = convert ] && break
-		sleep 0.1
-	done
-	[ "$(task_field "$rid" 'd["Vmie"].get("Stage")')" = convert ] || fail "not converting"
+	snapshot_converting big.raw
+	rid=$CID
 	sleep 3
 	rgw_kill
 	t_stop=$(date +%s)
