@@ -195,6 +195,14 @@ static struct vmie_gfs *mod_gfs(struct mod *m)
 	return m->gfs;
 }
 
+struct vmie_gfs *vmie_mod_gfs(struct mod *m, struct vmie_err *why)
+{
+	struct vmie_gfs *s = mod_gfs(m);
+	if (!s && why)
+		*why = m->gfs_err;
+	return s;
+}
+
 static void mod_fail(struct mod *m, const struct vmie_err *e)
 {
 	if (!m->failed) {

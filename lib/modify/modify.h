@@ -16,10 +16,10 @@
  * Windows (an OS of the inspection whose root is NTFS; windows.c):
  *   SYSTEM hive                        RealTimeIsUniversal = 1 in every
  *                                      control set (PREP-009)
- *   BCD store (NTFS only: on the       EMS off: bootems/ems elements set
- *     active partition of a BIOS       to false (PREP-010); a BCD on the
- *     guest)                           FAT ESP is left as it is, a note
- *                                      says so
+ *   BCD store (on the active NTFS      EMS off: bootems/ems elements set
+ *     partition of a BIOS guest, or    to false (PREP-010); the FAT ESP
+ *     on the FAT ESP of a UEFI one)    through the libguestfs appliance,
+ *                                      a note when there is none
  *   boot disk, when the rules decided  GPT -> MBR (gpt2mbr.c): the MSR
  *     GPT-to-MBR (BOOT-006,            dropped, the other partitions at
  *     o->gpt_to_mbr)                   their offsets, Windows active,

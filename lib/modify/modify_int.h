@@ -15,6 +15,7 @@ struct vmie_guest;
 struct vmie_inspection;
 struct vmie_insp_os;
 struct vmie_image;
+struct vmie_gfs;
 
 /* A note of what was not done, and why (vmie_modify_result.notes;
  * dropped when they are full). */
@@ -44,6 +45,12 @@ int vmie_mod_record(struct mod *m, const char *device, const char *path,
 /* The whole disk d of the inspection (the overlay it read, which takes
  * writes), or NULL. */
 struct vmie_image *vmie_mod_disk(struct mod *m, int disk);
+
+/* The run's libguestfs appliance over the whole disks (guest.h), started
+ * on first use and stopped, its writes flushed to the overlays, at the
+ * end of the run; NULL when this build or this host has none (*why, if
+ * not NULL, says why and names the packages). */
+struct vmie_gfs *vmie_mod_gfs(struct mod *m, struct vmie_err *why);
 
 /* The options of the run. */
 const struct vmie_modify_opts *vmie_mod_opts(struct mod *m);

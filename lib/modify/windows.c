@@ -60,10 +60,15 @@
  * clean, and newer than what its logs hold, so Windows does not replay
  * them over the change.
  *
- * Not changed (a note says so): a BCD on the FAT ESP (vmie does not write
- * FAT yet), a hive that is dirty or larger than WIN_MAX_HIVE, a hive
- * hivex cannot open.  A volume the NTFS backend refuses (hibernated, fast
- * startup, dirty) fails the task: its message says what to do.
+ * A BCD on the FAT ESP goes through the libguestfs appliance of the run
+ * (guest_gfs.c), which mounts the ESP read-write in itself; it is started
+ * only when EMS is on.
+ *
+ * Not changed (a note says so): a BCD on the FAT ESP when this build or
+ * this host has no libguestfs (the note names the packages), a hive that
+ * is dirty or larger than WIN_MAX_HIVE, a hive hivex cannot open.  A
+ * volume the NTFS backend refuses (hibernated, fast startup, dirty)
+ * fails the task: its message says what to do.
  */
 #include "modify/modify_int.h"
 #include "modify/modify.h"
@@ -829,6 +834,55 @@ static bool win_bcd_where(const struct vmie_insp_os *os, char *dev,
 	return false;
 }
 
+/*
+ * A BCD on the FAT ESP (UEFI): through the run's libguestfs appliance,
+ * which mounts the ESP read-write in itself (vmie writes no FAT of its
+ * own).  Only when EMS is on: the appliance takes seconds to start.  The
+ * handle is synced and closed here; the appliance unmounts the ESP when
+ * it stops at the end of the run.  No appliance (this build, this host):
+ * a note naming the packages, the import goes on.
+ */
+static void win_bcd_esp(struct win *w, unsigned fsi, const char *dev,
+			const char *path)
+{
+	const struct vmie_insp_fs *f = &w->in->fs[fsi];
+	struct vmie_err e = { 0 };
+	struct vmie_guest *g = NULL;
+	struct vmie_gfs *s;
+	char adev[64];
+
+	if (!vmie_gfs_built()) {
+		vmie_mod_note(w->m, "%s:%s: not changed, Emergency Management "
+			      "Services stays on: vmie writes the FAT ESP "
+			      "through libguestfs, and was built without it "
+			      "(libguestfs-dev; at run time "
+			      VMIE_GFS_PACKAGES ")", dev, path);
+		return;
+	}
+	if (!(s = vmie_mod_gfs(w->m, &e))) {
+		vmie_mod_note(w->m, "%s:%s: not changed, Emergency Management "
+			      "Services stays on: no libguestfs appliance for "
+			      "the FAT ESP (it needs " VMIE_GFS_PACKAGES
+			      "): %s", dev, path, e.msg);
+		return;
+	}
+	if (f->alias_of[0]) {
+		int a = win_fs_index(w->in, f->alias_of);
+		if (a >= 0)
+			f = &w->in->fs[a];
+	}
+	if (vmie_gfs_device(s, f->disk, f->partition, f->lv[0] ? f->lv : NULL,
+			    adev, sizeof adev, &e) ||
+	    vmie_guest_open_gfs(s, adev, NULL, dev, &g, &e)) {
+		vmie_mod_note(w->m, "%s:%s: not changed: %s", dev, path, e.msg);
+		return;
+	}
+	win_hive(w, g, dev, path, "PREP-010", win_ems);
+	if (!w->failed && vmie_guest_flush(g, &e))
+		win_fail(w, &e);
+	vmie_guest_close(g);
+}
+
 static void win_bcd(struct win *w)
 {
 	char dev[160], path[200];
@@ -841,14 +895,13 @@ static void win_bcd(struct win *w)
 	}
 	int i = win_fs_index(w->in, dev);
 	if (i >= 0 && !strcmp(w->in->fs[i].probe.type, "vfat")) {
-		/* EMS off needs no change: say nothing */
-		if (w->os->ems_enabled != 0)
-			vmie_mod_note(w->m, "%s:%s: not changed: the BCD is on "
-				      "the FAT EFI System Partition, which "
-				      "vmie does not write yet; Emergency "
-				      "Management Services stays %s", dev,
-				      path, w->os->ems_enabled == 1 ?
-				      "enabled" : "as it is");
+		/* EMS off needs no change: say nothing, start nothing */
+		if (w->os->ems_enabled == 1)
+			win_bcd_esp(w, (unsigned)i, dev, path);
+		else if (w->os->ems_enabled != 0)
+			vmie_mod_note(w->m, "%s:%s: not changed: whether "
+				      "Emergency Management Services is on is "
+				      "not known", dev, path);
 		return;
 	}
 	struct vmie_guest *g = win_guest(w, dev, "the BCD");
