@@ -8,6 +8,7 @@
  * x-amz-content-sha256 always present and signed).
  */
 #include "s3.h"
+#include "s3_xml.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -612,15 +613,17 @@ out:
 	return rc;
 }
 
+/* The Code and Message of an error reply; a body that is not S3 XML (a
+ * proxy's HTML page, nothing after a HEAD) leaves them "". */
 static void s3_parse_error(struct vmie_s3_resp *r)
 {
-	size_t pos = 0;
-	if (!r->body)
+	struct vmie_s3_xml *x = NULL;
+	struct vmie_err e = { 0 };
+	if (!r->body || vmie_s3_xml_parse(r->body, r->body_len, "s3", &x, &e))
 		return;
-	vmie_s3_xml_next(r->body, &pos, "Code", r->code, sizeof(r->code));
-	pos = 0;
-	vmie_s3_xml_next(r->body, &pos, "Message", r->message,
-			 sizeof(r->message));
+	vmie_s3_xml_find(x, "Code", r->code, sizeof(r->code));
+	vmie_s3_xml_find(x, "Message", r->message, sizeof(r->message));
+	vmie_s3_xml_free(x);
 }
 
 static bool s3_retryable_curl(CURLcode c)
@@ -737,49 +740,4 @@ int vmie_s3_fail(struct vmie_s3 *s, const char *op, const char *what,
 	return VMIE_ERR(err, code, "s3: %s %s at %s: HTTP %ld%s%s%s%s%s", op,
 			what, s->endpoint, r->status, c ? " " : "", c ? c : "",
 			r->message[0] ? ": " : "", r->message, hint);
-}
-
-static void s3_unescape(const char *s, size_t len, char *out, size_t size)
-{
-	static const struct { const char *e; char c; } ents[] = {
-		{ "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' },
-		{ "&quot;", '"' }, { "&apos;", '\'' },
-	};
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 1 < size;) {
-		bool done = false;
-		if (s[i] == '&') {
-			for (size_t k = 0; k < 5 && !done; k++) {
-				size_t el = strlen(ents[k].e);
-				if (i + el <= len &&
-				    strncmp(s + i, ents[k].e, el) == 0) {
-					out[o++] = ents[k].c;
-					i += el;
-					done = true;
-				}
-			}
-		}
-		if (!done)
-			out[o++] = s[i++];
-	}
-	out[o] = '\0';
-}
-
-bool vmie_s3_xml_next(const char *xml, size_t *pos, const char *tag,
-		      char *out, size_t size)
-{
-	char open[80], close[80];
-	snprintf(open, sizeof(open), "<%s>", tag);
-	snprintf(close, sizeof(close), "</%s>", tag);
-	const char *a = strstr(xml + *pos, open);
-	if (!a)
-		return false;
-	a += strlen(open);
-	const char *b = strstr(a, close);
-	if (!b)
-		return false;
-	s3_unescape(a, (size_t)(b - a), out, size);
-	*pos = (size_t)(b - xml) + strlen(close);
-	return true;
 }

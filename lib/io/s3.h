@@ -123,11 +123,6 @@ void vmie_s3_resp_free(struct vmie_s3_resp *resp);
 int vmie_s3_fail(struct vmie_s3 *s, const char *op, const char *what,
 		 const struct vmie_s3_resp *resp, struct vmie_err *err);
 
-/* The text of the first <tag>...</tag> at or after *pos in xml (entities
- * decoded) into out; *pos moves past it.  false when there is none. */
-bool vmie_s3_xml_next(const char *xml, size_t *pos, const char *tag,
-		      char *out, size_t size);
-
 /* ---- objects (s3_object.c) ---- */
 
 struct vmie_src;

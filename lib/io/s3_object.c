@@ -10,6 +10,7 @@
  * ListObjectsV2.
  */
 #include "s3.h"
+#include "s3_xml.h"
 #include "io.h"
 
 #include <errno.h>
@@ -42,6 +43,32 @@ static void s3_name(char *out, size_t size, const char *bucket,
 {
 	snprintf(out, size, "s3://%s%s%s", bucket, key ? "/" : "",
 		 key ? key : "");
+}
+
+/* Parse the XML of a reply to op on what (s3_xml.h); its errors begin
+ * "s3: <op> <what> at <endpoint>: the reply ...". */
+static int s3_reply_xml(struct vmie_s3 *s, const char *op, const char *what,
+			const struct vmie_s3_resp *rs, struct vmie_s3_xml **x,
+			struct vmie_err *err)
+{
+	char ctx[2048];
+	snprintf(ctx, sizeof(ctx), "s3: %s %s at %s", op, what,
+		 vmie_s3_endpoint(s));
+	return vmie_s3_xml_parse(rs->body, rs->body_len, ctx, x, err);
+}
+
+/* An element of a listing's reply missing, or longer than vmie keeps. */
+static int s3_reply_bad(struct vmie_s3 *s, const char *op, const char *what,
+			const char *elem, int got, size_t size,
+			struct vmie_err *err)
+{
+	if (got == VMIE_S3_XML_LONG)
+		return VMIE_ERR(err, VMIE_EIO, "s3: %s %s at %s: the reply "
+				"has a %s longer than %zu bytes", op, what,
+				vmie_s3_endpoint(s), elem, size - 1);
+	return VMIE_ERR(err, VMIE_EIO, "s3: %s %s at %s: the reply has an "
+			"empty or missing %s", op, what, vmie_s3_endpoint(s),
+			elem);
 }
 
 int vmie_s3_head_bucket(struct vmie_s3 *s, const char *bucket,
@@ -776,25 +803,35 @@ static int s3sink_multipart(struct vmie_sink *k, struct s3_sink *p,
 	struct vmie_s3_req rq = { .method = "POST", .bucket = p->bucket,
 				  .key = p->key, .params = up, .nparams = 1 };
 	struct vmie_s3_resp rs;
+	struct vmie_s3_xml *rx = NULL;
 	char *xml = NULL;
-	size_t pos = 0;
 	int r;
 
 	snprintf(what, sizeof(what), "s3://%s/%s", p->bucket, p->key);
 	r = vmie_s3_request(p->s3, &rq, &rs, err);
 	if (r)
 		return r;
-	if (rs.status >= 300 || !rs.body ||
-	    !vmie_s3_xml_next(rs.body, &pos, "UploadId", p->upload_id,
-			      sizeof(p->upload_id)) || !p->upload_id[0]) {
-		r = rs.status >= 300 ?
-			vmie_s3_fail(p->s3, "POST ?uploads", what, &rs, err) :
-			VMIE_ERR(err, VMIE_EIO, "s3: POST ?uploads %s: no "
-				 "UploadId in the answer", what);
+	if (rs.status >= 300) {
+		r = vmie_s3_fail(p->s3, "POST ?uploads", what, &rs, err);
 		vmie_s3_resp_free(&rs);
 		return r;
 	}
+	r = s3_reply_xml(p->s3, "POST ?uploads", what, &rs, &rx, err);
 	vmie_s3_resp_free(&rs);
+	if (r)
+		return r;
+	int got = vmie_s3_xml_find(rx, "UploadId", p->upload_id,
+				   sizeof(p->upload_id));
+	vmie_s3_xml_free(rx);
+	if (got == VMIE_S3_XML_LONG) {
+		p->upload_id[0] = '\0';
+		return VMIE_ERR(err, VMIE_EIO, "s3: POST ?uploads %s: the "
+				"UploadId in the answer is longer than %zu "
+				"bytes", what, sizeof(p->upload_id) - 1);
+	}
+	if (got != VMIE_S3_XML_FOUND || !p->upload_id[0])
+		return VMIE_ERR(err, VMIE_EIO, "s3: POST ?uploads %s: no "
+				"UploadId in the answer", what);
 
 	p->etags = calloc(p->nparts, sizeof(*p->etags));
 	if (!p->etags) {
@@ -835,14 +872,25 @@ static int s3sink_multipart(struct vmie_sink *k, struct s3_sink *p,
 	r = vmie_s3_request(p->s3, &cq, &rs, err);
 	if (r)
 		goto fail;
-	/* an error may come with status 200 and an <Error> body */
-	if (rs.status >= 300 || !rs.body || strstr(rs.body, "<Error>")) {
-		if (rs.status < 300) {
-			rs.status = 500;
-			pos = 0;
-			vmie_s3_xml_next(rs.body ? rs.body : "", &pos, "Code",
-					 rs.code, sizeof(rs.code));
+	/* an error may come with status 200 and an <Error> body (S3 sends
+	 * white space while it assembles the parts, then the result) */
+	if (rs.status < 300) {
+		r = s3_reply_xml(p->s3, "POST ?uploadId (complete)", what, &rs,
+				 &rx, err);
+		if (r) {
+			vmie_s3_resp_free(&rs);
+			goto fail;
 		}
+		if (strcmp(vmie_s3_xml_root_name(rx), "Error") == 0) {
+			rs.status = 500;
+			vmie_s3_xml_find(rx, "Code", rs.code, sizeof(rs.code));
+			vmie_s3_xml_find(rx, "Message", rs.message,
+					 sizeof(rs.message));
+		}
+		vmie_s3_xml_free(rx);
+		rx = NULL;
+	}
+	if (rs.status >= 300) {
 		r = vmie_s3_fail(p->s3, "POST ?uploadId (complete)", what, &rs,
 				 err);
 		vmie_s3_resp_free(&rs);
@@ -1041,6 +1089,25 @@ int vmie_s3_parse_url(const char *url, char **bucket, char **prefix,
 
 /* ---- listings ---- */
 
+/* A truncated listing's next marker (absent: ""); the same marker as the
+ * page before (unless other_moved) would list that page again for ever. */
+static int s3_next_marker(struct vmie_s3 *s, const struct vmie_s3_xml *x,
+			  const char *op, const char *what, const char *elem,
+			  char *marker, size_t size, bool other_moved,
+			  struct vmie_err *err)
+{
+	char prev[2048];
+	snprintf(prev, sizeof(prev), "%s", marker);
+	int got = vmie_s3_xml_find(x, elem, marker, size);
+	if (got == VMIE_S3_XML_LONG)
+		return s3_reply_bad(s, op, what, elem, got, size, err);
+	if (marker[0] && !other_moved && strcmp(marker, prev) == 0)
+		return VMIE_ERR(err, VMIE_EIO, "s3: %s %s at %s: the reply is "
+				"truncated but its %s does not move on (\"%s\")",
+				op, what, vmie_s3_endpoint(s), elem, marker);
+	return 0;
+}
+
 int vmie_s3_abort_uploads(struct vmie_s3 *s, const char *bucket,
 			  const char *prefix, vmie_s3_keep_fn keep, void *ctx,
 			  unsigned *n, struct vmie_err *err)
@@ -1059,32 +1126,38 @@ int vmie_s3_abort_uploads(struct vmie_s3 *s, const char *bucket,
 					  .params = qp,
 					  .nparams = key_marker[0] ? 4 : 2 };
 		struct vmie_s3_resp rs;
-		char what[1200], trunc[16] = "";
-		size_t pos = 0;
+		struct vmie_s3_xml *x = NULL;
+		char what[1200], list[1200], trunc[16] = "";
+		const char *op = "GET ?uploads";
 
 		r = vmie_s3_request(s, &rq, &rs, err);
 		if (r)
 			break;
+		s3_name(list, sizeof(list), bucket, NULL);
 		if (rs.status >= 300 || !rs.body) {
-			s3_name(what, sizeof(what), bucket, NULL);
-			r = vmie_s3_fail(s, "GET ?uploads", what, &rs, err);
+			r = vmie_s3_fail(s, op, list, &rs, err);
 			vmie_s3_resp_free(&rs);
 			break;
 		}
-		const char *x = rs.body;
-		const char *u;
-		while ((u = strstr(x + pos, "<Upload>"))) {
+		r = s3_reply_xml(s, op, list, &rs, &x, err);
+		vmie_s3_resp_free(&rs);
+		if (r)
+			break;
+		for (const struct _xmlNode *u = NULL;
+		     (u = vmie_s3_xml_each(x, u, "Upload"));) {
 			char key[1100], id[512];
-			size_t up = (size_t)(u - x);
-			size_t kp = up, ip = up;
-			const char *end = strstr(u, "</Upload>");
-			if (!end)
+			int got = vmie_s3_xml_child(u, "Key", key, sizeof(key));
+			if (got != VMIE_S3_XML_FOUND || !key[0]) {
+				r = s3_reply_bad(s, op, list, "Upload Key", got,
+						 sizeof(key), err);
 				break;
-			if (!vmie_s3_xml_next(x, &kp, "Key", key, sizeof(key)) ||
-			    !vmie_s3_xml_next(x, &ip, "UploadId", id,
-					      sizeof(id)))
+			}
+			got = vmie_s3_xml_child(u, "UploadId", id, sizeof(id));
+			if (got != VMIE_S3_XML_FOUND || !id[0]) {
+				r = s3_reply_bad(s, op, list, "UploadId", got,
+						 sizeof(id), err);
 				break;
-			pos = (size_t)(end - x) + 9;
+			}
 			bool drop = keep ? !keep(key, ctx) :
 				strcmp(key, prefix) == 0;
 			if (!drop)
@@ -1106,24 +1179,49 @@ int vmie_s3_abort_uploads(struct vmie_s3 *s, const char *bucket,
 			}
 			count++;
 		}
-		pos = 0;
-		vmie_s3_xml_next(x, &pos, "IsTruncated", trunc, sizeof(trunc));
+		vmie_s3_xml_find(x, "IsTruncated", trunc, sizeof(trunc));
 		bool more = strcmp(trunc, "true") == 0;
-		pos = 0;
-		if (more) {
-			vmie_s3_xml_next(x, &pos, "NextKeyMarker", key_marker,
-					 sizeof(key_marker));
-			pos = 0;
-			vmie_s3_xml_next(x, &pos, "NextUploadIdMarker",
-					 id_marker, sizeof(id_marker));
+		if (!r && more) {
+			/* one key may have uploads on several pages: the
+			 * pair of markers must move on */
+			char prev_id[sizeof(id_marker)];
+			memcpy(prev_id, id_marker, sizeof(prev_id));
+			int got = vmie_s3_xml_find(x, "NextUploadIdMarker",
+						   id_marker,
+						   sizeof(id_marker));
+			if (got == VMIE_S3_XML_LONG)
+				r = s3_reply_bad(s, op, list,
+						 "NextUploadIdMarker", got,
+						 sizeof(id_marker), err);
+			else
+				r = s3_next_marker(s, x, op, list,
+						   "NextKeyMarker", key_marker,
+						   sizeof(key_marker),
+						   strcmp(prev_id, id_marker)
+						   != 0, err);
 		}
-		vmie_s3_resp_free(&rs);
+		vmie_s3_xml_free(x);
 		if (r || !more || !key_marker[0])
 			break;
 	}
 	if (n)
 		*n = count;
 	return r;
+}
+
+/* An object's Size: decimal digits only. */
+static bool s3_parse_size(const char *t, uint64_t *out)
+{
+	uint64_t v = 0;
+	if (!*t)
+		return false;
+	for (; *t; t++) {
+		if (*t < '0' || *t > '9' || v > (UINT64_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (uint64_t)(*t - '0');
+	}
+	*out = v;
+	return true;
 }
 
 int vmie_s3_list(struct vmie_s3 *s, const char *bucket, const char *prefix,
@@ -1142,41 +1240,54 @@ int vmie_s3_list(struct vmie_s3 *s, const char *bucket, const char *prefix,
 					  .params = qp,
 					  .nparams = token[0] ? 3 : 2 };
 		struct vmie_s3_resp rs;
+		struct vmie_s3_xml *x = NULL;
 		char what[1200], trunc[16] = "";
-		size_t pos = 0;
+		const char *op = "GET ?list-type=2";
 
 		r = vmie_s3_request(s, &rq, &rs, err);
 		if (r)
 			return r;
+		s3_name(what, sizeof(what), bucket, NULL);
 		if (rs.status >= 300 || !rs.body) {
-			s3_name(what, sizeof(what), bucket, NULL);
-			r = vmie_s3_fail(s, "GET ?list-type=2", what, &rs, err);
+			r = vmie_s3_fail(s, op, what, &rs, err);
 			vmie_s3_resp_free(&rs);
 			return r;
 		}
-		const char *x = rs.body, *c;
-		while ((c = strstr(x + pos, "<Contents>"))) {
-			char key[1100], sz[32] = "0";
-			size_t cp = (size_t)(c - x), sp = cp;
-			const char *end = strstr(c, "</Contents>");
-			if (!end || !vmie_s3_xml_next(x, &cp, "Key", key,
-						      sizeof(key)))
+		r = s3_reply_xml(s, op, what, &rs, &x, err);
+		vmie_s3_resp_free(&rs);
+		if (r)
+			return r;
+		for (const struct _xmlNode *c = NULL;
+		     (c = vmie_s3_xml_each(x, c, "Contents"));) {
+			char key[1100], sz[32];
+			uint64_t size = 0;
+			int got = vmie_s3_xml_child(c, "Key", key, sizeof(key));
+			if (got != VMIE_S3_XML_FOUND || !key[0]) {
+				r = s3_reply_bad(s, op, what, "Contents Key",
+						 got, sizeof(key), err);
 				break;
-			vmie_s3_xml_next(x, &sp, "Size", sz, sizeof(sz));
-			pos = (size_t)(end - x) + 11;
-			r = fn(key, strtoull(sz, NULL, 10), ctx);
+			}
+			got = vmie_s3_xml_child(c, "Size", sz, sizeof(sz));
+			if (got != VMIE_S3_XML_ABSENT &&
+			    (got != VMIE_S3_XML_FOUND ||
+			     !s3_parse_size(sz, &size))) {
+				r = VMIE_ERR(err, VMIE_EIO, "s3: %s %s at %s: "
+					     "the Size of %s in the reply is not "
+					     "a number", op, what,
+					     vmie_s3_endpoint(s), key);
+				break;
+			}
+			r = fn(key, size, ctx);
 			if (r)
 				break;
 		}
-		pos = 0;
-		vmie_s3_xml_next(x, &pos, "IsTruncated", trunc, sizeof(trunc));
+		vmie_s3_xml_find(x, "IsTruncated", trunc, sizeof(trunc));
 		bool more = strcmp(trunc, "true") == 0;
-		pos = 0;
-		token[0] = '\0';
-		if (more)
-			vmie_s3_xml_next(x, &pos, "NextContinuationToken",
-					 token, sizeof(token));
-		vmie_s3_resp_free(&rs);
+		if (!r && more)
+			r = s3_next_marker(s, x, op, what,
+					   "NextContinuationToken", token,
+					   sizeof(token), false, err);
+		vmie_s3_xml_free(x);
 		if (r || !more || !token[0])
 			return r;
 	}

@@ -18,6 +18,7 @@
 #include "ova.h"
 #include "../core/budget.h"
 #include "../core/checked.h"
+#include "../core/xml.h"
 
 #include <ctype.h>
 #include <libxml/parser.h>
@@ -48,10 +49,6 @@ struct ovf_item {
 	char *instance_id, *subtype, *address, *aop, *parent, *host;
 	char *connection, *element_name, *quantity, *units;
 	int type;
-};
-
-struct ovf_guard {
-	bool doctype;
 };
 
 static void ovf_free_attach(struct vmie_ovf_attach *a)
@@ -597,78 +594,27 @@ static xmlNode *ovf_find_system(xmlNode *n, unsigned *count, int depth)
 	return first;
 }
 
-static void ovf_sax_doctype(void *ctx, const xmlChar *name,
-			    const xmlChar *ext_id, const xmlChar *sys_id)
-{
-	xmlParserCtxtPtr p = ctx;
-	struct ovf_guard *g = p->_private;
-	(void)name, (void)ext_id, (void)sys_id;
-	g->doctype = true;
-	xmlStopParser(p);
-}
-
 /*
  * Count, before libxml2 sees the document, the nodes its tree would hold:
  * tags, comments, processing instructions and CDATA sections, and the
- * attributes of each tag (libxml2 2.9 compares every attribute of a tag
- * with every other: a tag with 100000 attributes would take minutes, and
- * a few MB of "<a/>" hundreds of MB of nodes).  A small lexer, quotes
- * respected; where it and libxml2 could disagree the document is not
- * well-formed and libxml2 refuses it anyway.
+ * attributes of each tag (core/xml.h says why).
  */
 static int ovf_count_nodes(const char *p, size_t len, const char *name,
 			   uint64_t *nodes, struct vmie_err *err)
 {
-	const char *start = p, *end = p + len;
-	uint64_t n = 0;
-	while (p < end) {
-		const char *lt = memchr(p, '<', (size_t)(end - p));
-		if (!lt)
-			break;
-		const char *close = NULL, *q = lt + 1;
-		size_t rest = (size_t)(end - lt);
-		n++;
-		if (rest >= 4 && !memcmp(lt, "<!--", 4))
-			close = "-->";
-		else if (rest >= 9 && !memcmp(lt, "<![CDATA[", 9))
-			close = "]]>";
-		else if (rest >= 2 && lt[1] == '?')
-			close = "?>";
-		if (close) {
-			const char *e = memmem(q, (size_t)(end - q), close,
-					       strlen(close));
-			p = e ? e + strlen(close) : end;
-		} else {
-			unsigned attrs = 0;
-			char quote = 0;
-			for (; q < end; q++) {
-				if (quote) {
-					if (*q == quote)
-						quote = 0;
-				} else if (*q == '"' || *q == '\'') {
-					quote = *q;
-				} else if (*q == '=') {
-					attrs++;
-				} else if (*q == '>') {
-					break;
-				}
-			}
-			if (attrs > VMIE_OVF_MAX_ATTRS)
-				return VMIE_CORRUPT(err, "%s: an element at byte "
-						    "%zu has %u attributes (limit "
-						    "%d)", name,
-						    (size_t)(lt - start), attrs,
-						    VMIE_OVF_MAX_ATTRS);
-			n += attrs;
-			p = q < end ? q + 1 : end;
-		}
-		if (n > VMIE_OVF_MAX_NODES)
-			return VMIE_CORRUPT(err, "%s: the OVF descriptor has "
-					    "more than %d elements, attributes "
-					    "and comments", name,
-					    VMIE_OVF_MAX_NODES);
-	}
-	*nodes = n;
+	struct vmie_xml_shape sh = { .attrs_limit = VMIE_OVF_MAX_ATTRS };
+
+	vmie_xml_shape(p, len, &sh);
+	if (sh.attrs_over)
+		return VMIE_CORRUPT(err, "%s: an element at byte %zu has %u "
+				    "attributes (limit %d)", name,
+				    sh.attrs_over_at, sh.attrs_over,
+				    VMIE_OVF_MAX_ATTRS);
+	*nodes = sh.tags + sh.attrs;
+	if (*nodes > VMIE_OVF_MAX_NODES)
+		return VMIE_CORRUPT(err, "%s: the OVF descriptor has more than "
+				    "%d elements, attributes and comments",
+				    name, VMIE_OVF_MAX_NODES);
 	return 0;
 }
 
@@ -682,9 +628,7 @@ int vmie_ovf_parse_budget(const void *buf, size_t len, const char *name,
 			  struct vmie_budget *budget, struct vmie_ovf **out,
 			  struct vmie_err *err)
 {
-	struct ovf_guard guard = { 0 };
 	uint64_t nodes = 0;
-	xmlParserCtxtPtr ctxt = NULL;
 	xmlDocPtr doc = NULL;
 	struct vmie_ovf *o = NULL;
 	int r = 0;
@@ -706,39 +650,23 @@ int vmie_ovf_parse_budget(const void *buf, size_t len, const char *name,
 					err);
 	if (r)
 		return r;
-	xmlInitParser();
-	ctxt = xmlNewParserCtxt();
-	if (!ctxt)
+	char msg[200];
+	int line;
+	switch (vmie_xml_read(buf, len, false, &doc, msg, sizeof(msg), &line)) {
+	case VMIE_XML_OK:
+		break;
+	case VMIE_XML_NOMEM:
 		return VMIE_ERR(err, VMIE_ENOMEM, "out of memory");
-	ctxt->_private = &guard;
-	ctxt->sax->internalSubset = ovf_sax_doctype;
-	ctxt->sax->externalSubset = ovf_sax_doctype;
-	/* No XML_PARSE_NOENT (no entity substitution), no
-	 * XML_PARSE_DTDLOAD / DTDATTR / DTDVALID, no network. */
-	doc = xmlCtxtReadMemory(ctxt, buf, (int)len, NULL, NULL,
-				XML_PARSE_NONET | XML_PARSE_NOERROR |
-				XML_PARSE_NOWARNING);
-	if (guard.doctype || (doc && (doc->intSubset || doc->extSubset))) {
-		r = VMIE_ERR_RULE(err, VMIE_EPERM, "FMT-005",
-				  "%s: OVF descriptor has a DOCTYPE "
-				  "declaration: refused (DTDs and entities "
-				  "are not allowed in OVF; they can read "
-				  "local files or expand without bound)",
-				  name);
-		goto out;
-	}
-	if (!doc) {
-		const xmlError *e = xmlCtxtGetLastError(ctxt);
-		char msg[200] = "not well-formed";
-		if (e && e->message) {
-			snprintf(msg, sizeof msg, "%s", e->message);
-			size_t ml = strlen(msg);
-			while (ml && (msg[ml - 1] == '\n' || msg[ml - 1] == ' '))
-				msg[--ml] = 0;
-		}
-		r = VMIE_CORRUPT(err, "%s: OVF descriptor is not valid XML "
-				 "(line %d): %s", name, e ? e->line : 0, msg);
-		goto out;
+	case VMIE_XML_DOCTYPE:
+		return VMIE_ERR_RULE(err, VMIE_EPERM, "FMT-005",
+				     "%s: OVF descriptor has a DOCTYPE "
+				     "declaration: refused (DTDs and entities "
+				     "are not allowed in OVF; they can read "
+				     "local files or expand without bound)",
+				     name);
+	default:
+		return VMIE_CORRUPT(err, "%s: OVF descriptor is not valid XML "
+				    "(line %d): %s", name, line, msg);
 	}
 	xmlNode *root = xmlDocGetRootElement(doc);
 	const char *ns = root && root->ns && root->ns->href ?
@@ -790,7 +718,6 @@ int vmie_ovf_parse_budget(const void *buf, size_t len, const char *name,
 out:
 	if (doc)
 		xmlFreeDoc(doc);
-	xmlFreeParserCtxt(ctxt);
 	if (r) {
 		vmie_ovf_free(o);
 		return r;

@@ -75,6 +75,14 @@ import_raw() {
 	[ "$RC" = 0 ] || fail "image-journal: $(cat "$T/err")"
 	cp "$T/out" "$T/journal.json"
 }
+# insp_ok WHAT: `vmie inspect` of $VOL sees EMS off and RealTimeIsUniversal set
+insp_ok() {
+	"$VMIE" inspect --json "$VOL" > "$T/insp.json" || fail "$1: inspect the volume"
+	"$PY" -c 'import json, sys
+w = json.load(open(sys.argv[1]))["operating_systems"][0]["windows"]
+sys.exit(0 if w["ems_enabled"] is False and w["realtime_is_universal"] is True else 1)' "$T/insp.json" ||
+		fail "$1: inspection of the volume: EMS on or RealTimeIsUniversal unset"
+}
 # bcd_el REG OBJECT ELEMENT: the Element value of a BCD element in the
 # export REG (hivexregedit --export), "" when absent
 bcd_el() {
@@ -129,11 +137,7 @@ ntfscat "$T/c.img" "$SYS" > "$T/system" || fail "win2008r2: no SYSTEM"
 ntfscat "$T/c.img" "$SYS.vmie-orig" >/dev/null 2>&1 && fail "win2008r2: SYSTEM kept, though unchanged"
 [ "$(hivexget "$T/system" 'ControlSet001\Control\TimeZoneInformation' RealTimeIsUniversal)" = 1 ] ||
 	fail "win2008r2: RealTimeIsUniversal"
-"$VMIE" inspect --json "$VOL" > "$T/insp.json" || fail "win2008r2: inspect the volume"
-"$PY" -c 'import json, sys
-w = json.load(open(sys.argv[1]))["operating_systems"][0]["windows"]
-sys.exit(0 if w["ems_enabled"] is False and w["realtime_is_universal"] is True else 1)' "$T/insp.json" ||
-	fail "win2008r2: inspection of the volume still sees EMS on"
+insp_ok win2008r2
 
 # ---- win2008r2-cs2 and win2019-ems, built here ----
 cat > "$T/mkwin.py" <<'PYEOF'
@@ -286,11 +290,7 @@ for el in '{9dea862c-5cdd-4e70-acc1-f32b344d4795} 16000020' \
 done
 [ "$(hivexget "$T/bcd" 'Objects\{4f2ad4c4-7c68-11ee-a1b8-000c29aabbcc}\Elements\12000004' Element)" = \
   'Windows Server 2008 R2' ] || fail "cs2: the loader's description was lost"
-"$VMIE" inspect --json "$VOL" > "$T/insp.json" || fail "cs2: inspect the volume"
-"$PY" -c 'import json, sys
-w = json.load(open(sys.argv[1]))["operating_systems"][0]["windows"]
-sys.exit(0 if w["ems_enabled"] is False and w["realtime_is_universal"] is True else 1)' "$T/insp.json" ||
-	fail "cs2: inspection of the volume: EMS or RealTimeIsUniversal"
+insp_ok cs2
 
 # ---- win2019-ems: the BCD on the FAT ESP, through the libguestfs appliance ----
 "$PY" "$T/mkwin.py" "$INSP" "$T/uefi" "$FIXTURE" win2019-ems || fail "build win2019-ems"
@@ -342,10 +342,6 @@ hivexregedit --export "$T/bcd" '\' > "$T/bcd.reg" 2>/dev/null || fail "uefi: the
   'Windows Boot Manager' ] || fail "uefi: the rest of the BCD was lost"
 part "$VOL" 3 "$T/c.img"
 ntfs_ok "$T/c.img" "uefi C:"
-"$VMIE" inspect --json "$VOL" > "$T/insp.json" || fail "uefi: inspect the volume"
-"$PY" -c 'import json, sys
-w = json.load(open(sys.argv[1]))["operating_systems"][0]["windows"]
-sys.exit(0 if w["ems_enabled"] is False and w["realtime_is_universal"] is True else 1)' "$T/insp.json" ||
-	fail "uefi: inspection of the volume: EMS or RealTimeIsUniversal"
+insp_ok uefi
 store_clean "windows-changes"
 echo ok
