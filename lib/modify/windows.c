@@ -1093,6 +1093,89 @@ static char *win_slurp(struct win *w, struct vmie_guest *g, const char *dev,
 	return NULL;
 }
 
+/* The fonts of \Windows\Boot\Fonts (at most WIN_MAX_FONTS names). */
+#define WIN_MAX_FONTS 64
+#define WIN_MAX_FONT ((size_t)16 << 20)
+struct win_fonts {
+	char name[WIN_MAX_FONTS][96];
+	unsigned n;
+	bool more;
+};
+
+static int win_font_name(void *ctx, const char *name, bool is_dir)
+{
+	struct win_fonts *l = ctx;
+	size_t nl = strlen(name);
+	if (is_dir || nl < 5 || nl >= sizeof l->name[0] ||
+	    strcasecmp(name + nl - 4, ".ttf") || strpbrk(name, "/\\:"))
+		return 0;
+	if (l->n == WIN_MAX_FONTS) {
+		l->more = true;
+		return 1;
+	}
+	memcpy(l->name[l->n++], name, nl + 1);
+	return 0;
+}
+
+/* \Boot\Fonts: what bcdboot copies from \Windows\Boot\Fonts, so that the
+ * boot manager's screens (Windows 8 and later draw them with these; East
+ * Asian languages need them on every version) show text.  A guest
+ * without the directory gets none. */
+static int win_bios_fonts(struct win *w, struct vmie_guest *g,
+			  const char *dev, const char *root)
+{
+	struct win_fonts *l = calloc(1, sizeof(*l));
+	struct vmie_err e = { 0 };
+	char src[320], dst[320], what[640];
+	int r;
+
+	if (!l) {
+		VMIE_ERR(&e, VMIE_ENOMEM, "out of memory");
+		win_fail(w, &e);
+		return -1;
+	}
+	snprintf(src, sizeof src, "%s/Boot/Fonts", root);
+	r = vmie_guest_readdir(g, src, win_font_name, l, &e);
+	if (r == VMIE_ENOENT || (!r && !l->n)) {
+		free(l);
+		return 0;
+	}
+	if (r < 0) {
+		free(l);
+		win_fail(w, &e);
+		return -1;
+	}
+	if (l->more)
+		vmie_mod_note(w->m, "%s:%s: more than %d fonts: the first %d "
+			      "copied to \\Boot\\Fonts", dev, src,
+			      WIN_MAX_FONTS, WIN_MAX_FONTS);
+	if (vmie_guest_mkdir(g, "/Boot/Fonts", &e)) {
+		free(l);
+		win_fail(w, &e);
+		return -1;
+	}
+	for (unsigned i = 0; i < l->n; i++) {
+		size_t len = 0;
+		snprintf(src, sizeof src, "%s/Boot/Fonts/%s", root, l->name[i]);
+		char *f = win_slurp(w, g, dev, src, WIN_MAX_FONT, &len, true);
+		if (!f) {
+			free(l);
+			return -1;
+		}
+		snprintf(dst, sizeof dst, "/Boot/Fonts/%s", l->name[i]);
+		snprintf(what, sizeof what, "a boot manager font: a copy of %s",
+			 src);
+		r = win_put(w, g, dev, dst, f, len, what);
+		free(f);
+		if (r) {
+			free(l);
+			return -1;
+		}
+	}
+	free(l);
+	return 0;
+}
+
 /*
  * The BIOS boot files on the active (Windows) volume: bootmgr from the
  * guest's own \Windows\Boot\PCAT, its language resources, and a new
@@ -1183,6 +1266,8 @@ static void win_bios(struct win *w)
 		if (r)
 			return;
 	}
+	if (win_bios_fonts(w, g, act->device, root))
+		return;
 	/* \Boot\BCD */
 	char sysroot[160];
 	size_t k = 0;

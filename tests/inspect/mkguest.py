@@ -818,6 +818,11 @@ def pcat_files(r, sysroot='Windows', upper=False):
     g.w(r, sysroot + up('/Boot/PCAT/en-US/bootmgr.exe.mui'),
         'MZ bootmgr.exe.mui')
     g.w(r, sysroot + up('/Boot/PCAT/memtest.exe'), 'MZ memtest')
+    # the fonts bcdboot copies to \Boot\Fonts (TrueType: 00 01 00 00)
+    for f in ('segmono_boot.ttf', 'wgl4_boot.ttf'):
+        g.w(r, sysroot + up('/Boot/Fonts/' + f),
+            b'\0\1\0\0' + f.encode().ljust(4092, b'\0'))
+    g.w(r, sysroot + up('/Boot/Fonts/readme.txt'), 'not a font')
     # (System32 itself keeps its name: one directory, as on Windows)
     g.w(r, sysroot + '/System32/' + up('winload.exe'), 'MZ winload.exe')
     g.w(r, sysroot + '/System32/' + up('winload.efi'), 'MZ winload.efi')

@@ -14,7 +14,8 @@
 #                    journal's signature; the boot code is syslinux's
 #                    mbr.bin; no GPT header left (sector 1, last sector)
 #   ntfscat          \bootmgr = the guest's PCAT bootmgr, the en-US
-#                    resources, \Boot\BCD, the kept sectors (the old GPT,
+#                    resources, \Boot\Fonts (*.ttf only), \Boot\BCD,
+#                    the kept sectors (the old GPT,
 #                    byte for byte, and the old boot sector)
 #   hivexget         the BCD's boot manager and Windows Boot Loader
 #                    (winload.exe, the device elements name the MBR disk
@@ -254,6 +255,13 @@ ntfscat "$T/src-c.img" /Windows/Boot/PCAT/bootmgr > "$T/src-bootmgr"
 cmp "$T/bootmgr" "$T/src-bootmgr" || fail "\\bootmgr is not the guest's PCAT bootmgr"
 ntfscat "$T/c.img" /Boot/en-US/bootmgr.exe.mui > "$T/mui" || fail "no \\Boot\\en-US\\bootmgr.exe.mui"
 cmp "$T/mui" <(ntfscat "$T/src-c.img" /Windows/Boot/PCAT/en-US/bootmgr.exe.mui) || fail "bootmgr.exe.mui content"
+for f in segmono_boot.ttf wgl4_boot.ttf; do
+	ntfscat "$T/c.img" /Boot/Fonts/$f > "$T/font" || fail "no \\Boot\\Fonts\\$f"
+	cmp "$T/font" <(ntfscat "$T/src-c.img" /Windows/Boot/Fonts/$f) || fail "\\Boot\\Fonts\\$f content"
+	set -- $(change /Boot/Fonts/$f)
+	[ "$1" = disk0p3 ] && [ "$4" = "$(sha "$T/font")" ] || fail "journal of \\Boot\\Fonts\\$f: $*"
+done
+ntfscat "$T/c.img" /Boot/Fonts/readme.txt >/dev/null 2>&1 && fail "a file that is not a font copied to \\Boot\\Fonts"
 set -- $(change /bootmgr)
 [ "$1" = disk0p3 ] && [ "$2" = - ] && [ "$3" = - ] && [ "$4" = "$(sha "$T/bootmgr")" ] ||
 	{ cat "$T/journal.json" >&2; fail "journal of \\bootmgr: $*"; }
