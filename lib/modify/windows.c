@@ -780,6 +780,18 @@ static void win_hive(struct win *w, struct vmie_guest *g, const char *device,
 	}
 	goto out;
 note:
+	if (!strcmp(rule, "BOOT-006")) {
+		/* the disk leaves GPT: with MountedDevices still naming its
+		 * volumes by their GPT GUIDs, Windows would give C: another
+		 * letter, and its services and profiles would not start */
+		VMIE_ERR(&e, VMIE_EUNSUPP, "%s:%s: BOOT-006: the drive letters "
+			 "cannot follow the disk from GPT to MBR "
+			 "(MountedDevices not rewritten: %s); boot Windows once "
+			 "and shut it down cleanly, or import it with boot mode "
+			 "UEFI, which keeps the disk GPT", device, rel, why);
+		win_fail(w, &e);
+		goto out;
+	}
 	vmie_mod_note(w->m, "%s:%s: not changed: %s", device, rel, why);
 out:
 	if (h)

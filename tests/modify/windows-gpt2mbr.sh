@@ -26,8 +26,10 @@
 #   the journal: one BOOT-006 entry per change with SHA-256 before and
 #   after that match the source and the volume
 # A Windows 7 guest (pre-8) with the policy's IDE drivers gets the
-# CriticalDeviceDatabase entries; a guest without the PCAT files is not
-# converted, nor are the other cases of BOOT-006 (mkguest.py's
+# CriticalDeviceDatabase entries; a guest whose SYSTEM hive is dirty
+# fails (MountedDevices cannot follow) with nothing registered, and
+# imports as UEFI with --boot-mode uefi; a guest without the PCAT files is
+# not converted, nor are the other cases of BOOT-006 (mkguest.py's
 # win10-gpt-4prim in VHDX: 4 partitions in the MBR; win10-gpt in RAW: not
 # VHDX; win10-gpt-dyn in VHDX: a dynamic disk, whose Windows volume is
 # changed through its LDM volume): they import as UEFI with the table
@@ -48,8 +50,10 @@ cat > "$T/mkw10.py" <<'PYEOF'
 mkguest.py (ESP, MSR, Windows with the PCAT files, recovery) with known
 partition and disk GUIDs, MountedDevices naming C: and the volumes by
 their GPT GUIDs, and the IDE drivers on demand.  KIND win10, win10-nopcat
-(no PCAT files) or win7 (Windows 7 SP1 x64 on GPT)."""
+(no PCAT files), win10-dirty (its SYSTEM hive dirty) or win7 (Windows 7
+SP1 x64 on GPT)."""
 import os
+import struct
 import sys
 import uuid
 sys.path.insert(0, sys.argv[1])
@@ -75,6 +79,18 @@ def hive(path, prefix, keys):
                 'Start': 3, 'Type': 1,
                 'ImagePath': 'System32\\drivers\\%s.sys' % s}
     real_hive(path, prefix, keys)
+    if kind == 'win10-dirty' and prefix.endswith('\\SYSTEM'):
+        # Windows stopped before it merged its logs: the sequence
+        # numbers differ (the header checksum stays right)
+        with open(path, 'r+b') as f:
+            h = bytearray(f.read(512))
+            struct.pack_into('<I', h, 8, struct.unpack_from('<I', h, 4)[0] + 1)
+            x = 0
+            for i in range(0, 508, 4):
+                x ^= struct.unpack_from('<I', h, i)[0]
+            struct.pack_into('<I', h, 508, x)
+            f.seek(0)
+            f.write(h)
 
 
 def mkdisk(img, size_mb, label, parts, **kw):
@@ -342,6 +358,24 @@ vt import-image --disk-containers "Format=VHDX,UserBucket={S3Bucket=imports,S3Ke
 [ "$(jget 'd["Status"]')" = completed ] || { cat "$T/out" "$T/err" >&2; fail "np import"; }
 VOL="$ST/volumes/$(jget 'd["SnapshotDetails"][0]["SnapshotId"]').raw"
 sfdisk -d "$VOL" | grep -q '^label: gpt' || fail "no-PCAT guest was converted"
+# ---- a dirty SYSTEM hive: MountedDevices cannot follow, the import fails ----
+"$PY" "$T/mkw10.py" "$INSP" "$T/dirty" "$FIXTURE" win10-dirty "$P1" "$P3" || fail "build the dirty guest"
+qemu-img convert -f raw -O vhdx "$T/dirty/disk.img" "$BK/imports/dirty.vhdx" || fail "convert dirty"
+n_vols=$(ls "$ST/volumes" | wc -l)
+n_imgs=$(sqlite3 "$ST/vmie.db" "select count(*) from records where kind = 'image'" 2>/dev/null || echo ?)
+vt import-image --disk-containers "Format=VHDX,UserBucket={S3Bucket=imports,S3Key=dirty.vhdx}"
+[ "$RC" != 0 ] && [ "$(jget 'd["Status"]')" = deleted ] || { cat "$T/out" "$T/err" >&2; fail "dirty: imported"; }
+jget 'd["StatusMessage"]' | grep -q "config/SYSTEM: BOOT-006: the drive letters cannot follow the disk from GPT to MBR (MountedDevices not rewritten: the hive is dirty.*import it with boot mode UEFI" ||
+	fail "dirty: StatusMessage $(jget 'd["StatusMessage"]')"
+[ "$(ls "$ST/volumes" | wc -l)" = "$n_vols" ] || fail "dirty: a volume was left"
+[ "$(sqlite3 "$ST/vmie.db" "select count(*) from records where kind = 'image'" 2>/dev/null || echo ?)" = "$n_imgs" ] ||
+	fail "dirty: an image was registered"
+# as UEFI it imports: the disk stays GPT, the hive is left with a note
+vt import-image --boot-mode uefi --disk-containers "Format=VHDX,UserBucket={S3Bucket=imports,S3Key=dirty.vhdx}"
+[ "$(jget 'd["Status"]')" = completed ] || { cat "$T/out" "$T/err" >&2; fail "dirty: UEFI import"; }
+VOL="$ST/volumes/$(jget 'd["SnapshotDetails"][0]["SnapshotId"]').raw"
+sfdisk -d "$VOL" | grep -q '^label: gpt' || fail "dirty: converted as UEFI"
+store_clean "dirty"
 # ---- the other cases of BOOT-006, imported: the disk stays GPT (UEFI) ----
 # tablesig IMG: the partition table as sfdisk -d says it, without the
 # device names
